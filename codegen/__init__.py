@@ -1,0 +1,1 @@
+"""The generator: OpenAPI specs in, attrs models and async aiohttp clients out."""

@@ -1,0 +1,19 @@
+"""The one error the generator reports to users: what is wrong, in which file, where."""
+
+__all__ = ["SpecError", "json_pointer"]
+
+
+def json_pointer(parts: object) -> str:
+    """Build an RFC 6901 JSON pointer (``#/a/b~1c``) from path parts."""
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)  # type: ignore[attr-defined]
+    return "#/" + "/".join(escaped)
+
+
+class SpecError(Exception):
+    """A spec the generator cannot use; the message names the file and the JSON pointer."""
+
+    def __init__(self, file: str, pointer: str, message: str) -> None:
+        self.file = file
+        self.pointer = pointer
+        self.message = message
+        super().__init__(f"{file}: {pointer}: {message}")

@@ -1,0 +1,125 @@
+"""The intermediate representation: everything templates need, computed, frozen."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = [
+    "Api",
+    "Auth",
+    "Dedupe",
+    "ModelInfo",
+    "Operation",
+    "Param",
+    "RateLimit",
+    "ResponseCase",
+    "Window",
+]
+
+
+@attrs.frozen
+class ModelInfo:
+    """One class or alias datamodel-code-generator emitted, and its wire renames."""
+
+    class_name: str
+    source_ref: str
+    renames: tuple[tuple[str, str], ...]
+    """(python name, wire name) for each field whose names differ."""
+
+
+@attrs.frozen
+class Param:
+    """A path, query or header parameter of an operation."""
+
+    wire_name: str
+    python_name: str
+    location: str
+    type_expr: str
+    required: bool
+    description: str
+
+
+@attrs.frozen
+class ResponseCase:
+    """One documented status code and the type of its JSON body (None: no body)."""
+
+    status: int
+    type_expr: str | None
+
+
+@attrs.frozen
+class Dedupe:
+    """Which request field identifies a record, and the status meaning 'already exists'."""
+
+    field: str
+    conflict_status: int | None
+
+
+@attrs.frozen
+class Operation:
+    """One operation: a client method."""
+
+    name: str
+    const_name: str
+    method: str
+    path: str
+    summary: str
+    description: str
+    path_params: tuple[Param, ...]
+    other_params: tuple[Param, ...]
+    body_type: str | None
+    body_model: str | None
+    success: tuple[ResponseCase, ...]
+    errors: tuple[ResponseCase, ...]
+    default_error: str | None
+    return_type: str
+    dedupe: Dedupe | None
+
+
+@attrs.frozen
+class Window:
+    """At most `limit` requests per `seconds`."""
+
+    limit: int
+    seconds: float
+
+
+@attrs.frozen
+class RateLimit:
+    """The x-rate-limit declaration of a spec."""
+
+    windows: tuple[Window, ...]
+    limit_header: str
+    remaining_header: str
+    reset_header: str
+    reset_kind: str
+    retry_after_body_pattern: str | None
+
+
+@attrs.frozen
+class Auth:
+    """How the API key is sent."""
+
+    header: str
+    prefix: str
+    env_var: str
+
+
+@attrs.frozen
+class Api:
+    """One spec, ready to render into one package."""
+
+    package: str
+    client_class: str
+    title: str
+    description: str
+    spec_file: str
+    spec_sha256: str
+    base_url: str
+    auth: Auth
+    rate_limit: RateLimit | None
+    operations: tuple[Operation, ...]
+    models: tuple[ModelInfo, ...]
+    models_source: str
+    stdlib_imports: tuple[str, ...]
+    spec_literal: str

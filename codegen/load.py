@@ -1,0 +1,100 @@
+"""Stage 1: read a spec file, check it is valid OpenAPI with no dangling $ref."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from .errors import SpecError, json_pointer
+
+__all__ = ["LoadedSpec", "load_spec"]
+
+
+@attrs.frozen
+class LoadedSpec:
+    """A parsed, validated spec and what identifies it."""
+
+    path: Path
+    label: str
+    """How messages and file headers name the spec (a path relative to the project)."""
+    name: str
+    document: Mapping[str, Any]
+    sha256: str
+
+
+def _refs(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield path, ref
+        for key, value in node.items():
+            yield from _refs(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _refs(value, (*path, index))
+
+
+def _resolves(document: Any, ref: str) -> bool:
+    node = document
+    for raw in ref[2:].split("/") if ref != "#" else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def _locate(document: Any, suffix: tuple[Any, ...], instance: Any) -> tuple[Any, ...]:
+    """Find the full path of an error the validator reported relative to a sub-schema."""
+
+    def walk(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        if path[len(path) - len(suffix) :] == suffix and node == instance:
+            yield path
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in children:
+            yield from walk(value, (*path, key))
+
+    return next(walk(document, ()), suffix)
+
+
+def _check_refs(label: str, document: Any) -> None:
+    for path, ref in _refs(document):
+        where = json_pointer((*path, "$ref"))
+        if not ref.startswith("#"):
+            raise SpecError(label, where, f"external $ref {ref!r} is not supported; inline it")
+        if not _resolves(document, ref):
+            raise SpecError(label, where, f"$ref {ref!r} points at nothing in this file")
+
+
+def load_spec(path: Path, label: str | None = None) -> LoadedSpec:
+    """Read and validate one spec; raise SpecError naming `label` (default: the path)."""
+    label = label or str(path)
+    raw = path.read_bytes()
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(label, "#", f"not valid YAML at {where}: {problem}") from None
+    if not isinstance(document, dict):
+        raise SpecError(label, "#", "the document is not a mapping; expected an OpenAPI 3.1 object")
+    _check_refs(label, document)
+    try:
+        validate(document)
+    except OpenAPIValidationError as exc:
+        pointer = json_pointer(_locate(document, tuple(exc.absolute_path), exc.instance))
+        raise SpecError(label, pointer, f"not valid OpenAPI: {exc.message}") from None
+    return LoadedSpec(
+        path=path, label=label, name=path.stem, document=document, sha256=hashlib.sha256(raw).hexdigest()
+    )

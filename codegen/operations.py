@@ -1,0 +1,259 @@
+"""Stage 3: the operations IR, built from a spec's paths and its x- extensions."""
+
+from __future__ import annotations
+
+import keyword
+import pprint
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import SpecError, json_pointer
+from .ir import Api, Auth, Dedupe, ModelInfo, Operation, Param, RateLimit, ResponseCase, Window
+from .load import LoadedSpec
+
+__all__ = ["build_api"]
+
+METHODS = ("get", "put", "post", "patch", "delete")
+UNSUPPORTED_METHODS = ("head", "options", "trace")
+JSON = "application/json"
+RESET_KINDS = ("unix-timestamp", "delta-seconds")
+_FORMATS = {"uuid": "UUID", "date-time": "datetime", "date": "date"}
+_STDLIB = {"UUID": "from uuid import UUID", "datetime": "from datetime import datetime"}
+_STDLIB["date"] = "from datetime import date"
+_PRIMITIVES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def snake_case(name: str) -> str:
+    """`usersId` -> `users_id`, `X-Request-Id` -> `x_request_id`; keywords get a `_`."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", name)
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).strip("_").lower()
+    if not name or name[0].isdigit():
+        name = f"_{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def pascal_case(name: str) -> str:
+    """`coldsend` -> `Coldsend`, `lead_api` -> `LeadApi`."""
+    return "".join(part.capitalize() for part in snake_case(name).split("_"))
+
+
+class _Builder:
+    """Walks one spec; `fail` raises a SpecError at a JSON pointer."""
+
+    def __init__(self, spec: LoadedSpec, models: tuple[ModelInfo, ...]) -> None:
+        self.spec = spec
+        self.doc = spec.document
+        self.by_ref = {m.source_ref: m.class_name for m in models}
+        self.stdlib: set[str] = set()
+
+    def fail(self, path: tuple[Any, ...], message: str) -> SpecError:
+        return SpecError(self.spec.label, json_pointer(path), message)
+
+    def type_expr(self, schema: Any, path: tuple[Any, ...]) -> str:
+        """Python type of a schema, naming generated classes as `models.X`."""
+        if not isinstance(schema, Mapping):
+            raise self.fail(path, "expected a schema object")
+        ref = schema.get("$ref")
+        pointer = ref if isinstance(ref, str) else json_pointer(path)
+        if pointer in self.by_ref:
+            return f"models.{self.by_ref[pointer]}"
+        if ref is not None:
+            return self.type_expr(self._resolve(ref), tuple(ref[2:].split("/")))
+        types = schema.get("type")
+        if types is None:
+            if any(k in schema for k in ("anyOf", "oneOf", "allOf", "properties", "enum")):
+                raise self.fail(path, "this inline schema has no generated model; give it a $ref")
+            return "Any"
+        names = [types] if isinstance(types, str) else list(types)
+        parts = [self._single_type(schema, name, path) for name in names if name != "null"]
+        if "null" in names:
+            parts.append("None")
+        return " | ".join(parts)
+
+    def _single_type(self, schema: Mapping[str, Any], name: str, path: tuple[Any, ...]) -> str:
+        if name == "string" and schema.get("format") in _FORMATS:
+            python = _FORMATS[schema["format"]]
+            self.stdlib.add(_STDLIB[python])
+            return python
+        if name in _PRIMITIVES:
+            return _PRIMITIVES[name]
+        if name == "array":
+            return f"list[{self.type_expr(schema.get('items', {}), (*path, 'items'))}]"
+        if name == "object" and "properties" not in schema:
+            return "dict[str, Any]"
+        raise self.fail((*path, "type"), f"cannot generate a type for {name!r} here")
+
+    def _resolve(self, ref: str) -> Any:
+        node: Any = self.doc
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def _deref(self, node: Any) -> Any:
+        while isinstance(node, Mapping) and "$ref" in node:
+            node = self._resolve(node["$ref"])
+        return node
+
+    def auth(self) -> Auth:
+        requirements = self.doc.get("security") or []
+        schemes = self.doc.get("components", {}).get("securitySchemes", {})
+        if not requirements or not requirements[0]:
+            raise self.fail(("security",), "declare one API-key security requirement")
+        name = next(iter(requirements[0]))
+        scheme = schemes.get(name)
+        path = ("components", "securitySchemes", name)
+        if not isinstance(scheme, Mapping):
+            raise self.fail(("security", 0), f"security scheme {name!r} is not defined")
+        env_var = scheme.get("x-env-var") or f"{self.spec.name.upper()}_API_KEY"
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            return Auth(header=scheme["name"], prefix="", env_var=env_var)
+        if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+            return Auth(header="Authorization", prefix="Bearer ", env_var=env_var)
+        raise self.fail(path, "only apiKey-in-header and http bearer security are supported")
+
+    def rate_limit(self) -> RateLimit | None:
+        decl = self.doc.get("x-rate-limit")
+        if decl is None:
+            return None
+        path: tuple[Any, ...] = ("x-rate-limit",)
+        try:
+            windows = tuple(Window(int(w["limit"]), float(w["seconds"])) for w in decl["windows"])
+            headers = decl.get("headers", {})
+            reset_kind = decl.get("reset", "delta-seconds")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.fail(path, f"needs windows: [{{limit, seconds}}, ...] ({exc})") from None
+        if reset_kind not in RESET_KINDS:
+            raise self.fail((*path, "reset"), f"must be one of {', '.join(RESET_KINDS)}")
+        return RateLimit(
+            windows=windows,
+            limit_header=headers.get("limit", "X-RateLimit-Limit"),
+            remaining_header=headers.get("remaining", "X-RateLimit-Remaining"),
+            reset_header=headers.get("reset", "X-RateLimit-Reset"),
+            reset_kind=reset_kind,
+            retry_after_body_pattern=decl.get("retry-after-body-pattern"),
+        )
+
+    def param(self, raw: Any, path: tuple[Any, ...]) -> Param:
+        param = self._deref(raw)
+        location = param.get("in")
+        if location not in ("path", "query", "header"):
+            raise self.fail((*path, "in"), f"{location!r} parameters are not supported")
+        return Param(
+            wire_name=param["name"],
+            python_name=snake_case(param["name"]),
+            location=location,
+            type_expr=self.type_expr(param.get("schema", {}), (*path, "schema")),
+            required=bool(param.get("required", location == "path")),
+            description=" ".join(str(param.get("description", "")).split()),
+        )
+
+    def json_type(self, holder: Any, path: tuple[Any, ...]) -> str | None:
+        """Type of the JSON body of a request body or response object (None: no body)."""
+        content = self._deref(holder).get("content") or {}
+        if not content:
+            return None
+        if JSON not in content:
+            raise self.fail((*path, "content"), f"only {JSON} bodies are supported")
+        media = content[JSON]
+        if "schema" not in media:
+            return "Any"
+        return self.type_expr(media["schema"], (*path, "content", JSON, "schema"))
+
+    def operation(self, route: str, method: str, op: Mapping[str, Any], shared: list[Any]) -> Operation:
+        path = ("paths", route, method)
+        op_id = op.get("operationId")
+        if not isinstance(op_id, str) or not op_id:
+            raise self.fail(path, "operationId is missing; every operation needs one (it names the client method)")
+        name = snake_case(op_id)
+        by_key = {}
+        for index, raw in enumerate(shared):
+            p = self.param(raw, ("paths", route, "parameters", index))
+            by_key[(p.location, p.wire_name)] = p
+        for index, raw in enumerate(op.get("parameters", [])):
+            p = self.param(raw, (*path, "parameters", index))
+            by_key[(p.location, p.wire_name)] = p
+        params = list(by_key.values())
+        for placeholder in re.findall(r"{([^}]+)}", route):
+            if ("path", placeholder) not in by_key:
+                raise self.fail(path, f"path parameter {{{placeholder}}} is not declared")
+        body_type = body_model = None
+        if "requestBody" in op:
+            body_type = self.json_type(op["requestBody"], (*path, "requestBody"))
+            if body_type and body_type.startswith("models.") and " " not in body_type:
+                body_model = body_type
+        success, errors, default_error = [], [], None
+        for status, response in sorted(op.get("responses", {}).items(), key=lambda kv: str(kv[0])):
+            rpath = (*path, "responses", status)
+            kind = self.json_type(response, rpath)
+            if str(status) == "default":
+                default_error = kind
+            elif not str(status).isdigit():
+                raise self.fail(rpath, "status ranges like 2XX are not supported; list the codes")
+            elif 200 <= int(status) < 300:
+                success.append(ResponseCase(int(status), kind))
+            else:
+                errors.append(ResponseCase(int(status), kind))
+        if not success:
+            raise self.fail((*path, "responses"), "declare at least one 2xx response")
+        kinds = sorted({c.type_expr for c in success if c.type_expr})
+        if any(c.type_expr is None for c in success) and kinds:
+            kinds.append("None")
+        dedupe = op.get("x-dedupe")
+        return Operation(
+            name=name,
+            const_name=name.upper().strip("_"),
+            method=method.upper(),
+            path=route,
+            summary=" ".join(str(op.get("summary") or name.replace("_", " ")).split()),
+            description=" ".join(str(op.get("description", "")).split()),
+            path_params=tuple(p for p in params if p.location == "path"),
+            other_params=tuple(sorted((p for p in params if p.location != "path"), key=lambda p: not p.required)),
+            body_type=body_type,
+            body_model=body_model,
+            success=tuple(success),
+            errors=tuple(errors),
+            default_error=default_error,
+            return_type=" | ".join(kinds) if kinds else "None",
+            dedupe=Dedupe(dedupe["field"], dedupe.get("conflict-status")) if dedupe else None,
+        )
+
+    def operations(self) -> tuple[Operation, ...]:
+        found: dict[str, Operation] = {}
+        for route, item in sorted(self.doc.get("paths", {}).items()):
+            for method in UNSUPPORTED_METHODS:
+                if method in item:
+                    raise self.fail(("paths", route, method), f"{method.upper()} is not supported")
+            for method in METHODS:
+                if method in item:
+                    op = self.operation(route, method, item[method], item.get("parameters", []))
+                    if op.name in found:
+                        raise self.fail(("paths", route, method, "operationId"), f"{op.name!r} is used twice")
+                    found[op.name] = op
+        return tuple(found.values())
+
+
+def build_api(spec: LoadedSpec, models_source: str, models: tuple[ModelInfo, ...]) -> Api:
+    """Build the IR of one API from its loaded spec and its generated models."""
+    if not spec.name.isidentifier() or spec.name != spec.name.lower():
+        raise SpecError(spec.label, "#", "the file name must be a lower-case Python identifier")
+    builder = _Builder(spec, models)
+    servers = spec.document.get("servers") or [{"url": "http://localhost"}]
+    info = spec.document["info"]
+    operations = builder.operations()
+    return Api(
+        package=spec.name,
+        client_class=f"{pascal_case(spec.name)}Client",
+        title=info["title"],
+        description=" ".join(str(info.get("description", "")).split()),
+        spec_file=spec.label,
+        spec_sha256=spec.sha256,
+        base_url=str(servers[0]["url"]).rstrip("/"),
+        auth=builder.auth(),
+        rate_limit=builder.rate_limit(),
+        operations=operations,
+        models=models,
+        models_source=models_source,
+        stdlib_imports=tuple(sorted(builder.stdlib)),
+        spec_literal=pprint.pformat(spec.document, sort_dicts=True, width=100),
+    )

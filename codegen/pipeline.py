@@ -1,0 +1,24 @@
+"""The whole generator: every spec in a folder -> one package per spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .load import load_spec
+from .models import generate_models
+from .operations import build_api
+from .render import render_api, render_root
+from .write import format_sources
+
+__all__ = ["generate_tree"]
+
+
+def generate_tree(spec_dir: Path, label_root: Path | None = None) -> dict[str, str]:
+    """Return {relative path: text} of the whole output tree for the specs in `spec_dir`."""
+    files = render_root()
+    for path in sorted(spec_dir.glob("*.yaml")):
+        label = path.relative_to(label_root).as_posix() if label_root else path.name
+        spec = load_spec(path, label)
+        models_source, models = generate_models(spec)
+        files.update(render_api(build_api(spec, models_source, models)))
+    return format_sources(files)

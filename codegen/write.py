@@ -1,0 +1,98 @@
+"""Stage 5: format with the pinned ruff, then write the tree or compare it (`--check`)."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+__all__ = ["Drift", "compare", "format_sources", "write_tree"]
+
+RUFF_ARGS = ("--no-cache", "--isolated", "--line-length", "100", "--target-version", "py311")
+_FIX_RULES = "I,F401,UP"
+
+
+def _ruff(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "ruff", *args], check=True, capture_output=True)
+
+
+def format_sources(files: Mapping[str, str]) -> dict[str, str]:
+    """Sort imports, drop unused ones and format every .py file with the pinned ruff."""
+    with tempfile.TemporaryDirectory(prefix="leadkit-fmt-") as tmp:
+        root = Path(tmp)
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text, encoding="utf-8")
+        _ruff("check", *RUFF_ARGS, "--select", _FIX_RULES, "--fix-only", "--exit-zero", str(root))
+        _ruff("format", *RUFF_ARGS, str(root))
+        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
+
+
+@attrs.frozen
+class Drift:
+    """How a tree on disk differs from what the generator makes."""
+
+    changed: tuple[str, ...]
+    added: tuple[str, ...]
+    stale: tuple[str, ...]
+    diff: str
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.added or self.stale)
+
+    def report(self) -> str:
+        """Readable summary and unified diff."""
+        lines = []
+        for title, paths in (("changed", self.changed), ("missing (would be added)", self.added),
+                             ("stale (would be deleted)", self.stale)):
+            lines += [f"{title}: {p}" for p in paths]
+        return "\n".join(lines) + ("\n\n" + self.diff if self.diff else "")
+
+
+def _on_disk(out_dir: Path) -> dict[str, str]:
+    if not out_dir.exists():
+        return {}
+    return {
+        p.relative_to(out_dir).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(out_dir.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def compare(files: Mapping[str, str], out_dir: Path) -> Drift:
+    """Compare the expected `files` with the tree under `out_dir`; write nothing."""
+    current = _on_disk(out_dir)
+    changed = tuple(sorted(p for p in files if p in current and current[p] != files[p]))
+    diff = "".join(
+        "".join(difflib.unified_diff(
+            current[p].splitlines(keepends=True), files[p].splitlines(keepends=True),
+            f"{out_dir.name}/{p} (committed)", f"{out_dir.name}/{p} (generated now)",
+        ))
+        for p in changed
+    )
+    return Drift(
+        changed=changed,
+        added=tuple(sorted(set(files) - set(current))),
+        stale=tuple(sorted(set(current) - set(files))),
+        diff=diff,
+    )
+
+
+def write_tree(files: Mapping[str, str], out_dir: Path) -> Drift:
+    """Make `out_dir` hold exactly `files`: write changed and new ones, delete stale ones."""
+    drift = compare(files, out_dir)
+    for rel in (*drift.changed, *drift.added):
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(files[rel], encoding="utf-8")
+    for rel in drift.stale:
+        (out_dir / rel).unlink()
+    for directory in sorted((d for d in out_dir.rglob("*") if d.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+    return drift

@@ -1,0 +1,86 @@
+"""What a generated package declares about its API: plain frozen data, read by the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+import cattrs
+
+__all__ = [
+    "ApiDescription",
+    "ApiKeyAuth",
+    "Dedupe",
+    "OperationSpec",
+    "RateLimitPolicy",
+    "ResetKind",
+    "Window",
+]
+
+T = TypeVar("T")
+ResetKind = Literal["unix-timestamp", "delta-seconds"]
+
+
+@attrs.frozen
+class Window:
+    """At most `limit` requests in any `seconds`-long window."""
+
+    limit: int
+    seconds: float
+
+
+@attrs.frozen
+class RateLimitPolicy:
+    """The spec's x-rate-limit declaration: windows and the meaning of the headers."""
+
+    windows: tuple[Window, ...]
+    limit_header: str = "X-RateLimit-Limit"
+    remaining_header: str = "X-RateLimit-Remaining"
+    reset_header: str = "X-RateLimit-Reset"
+    reset_kind: ResetKind = "delta-seconds"
+    retry_after_body_pattern: str | None = None
+
+
+@attrs.frozen
+class ApiKeyAuth:
+    """The header that carries the key, an optional prefix, and the env var it defaults to."""
+
+    header: str
+    prefix: str
+    env_var: str
+
+
+@attrs.frozen
+class Dedupe:
+    """Which body field identifies a record; which status means it exists already."""
+
+    field: str
+    conflict_status: int | None = None
+
+
+@attrs.frozen
+class OperationSpec(Generic[T]):
+    """One operation: route, body type and the type of the body of each status."""
+
+    name: str
+    method: str
+    path: str
+    body_type: Any
+    success: Mapping[int, Any]
+    errors: Mapping[int, Any]
+    default_error: Any = None
+    dedupe: Dedupe | None = None
+
+
+@attrs.frozen
+class ApiDescription:
+    """Everything the runtime needs to talk to one API."""
+
+    name: str
+    title: str
+    base_url: str
+    auth: ApiKeyAuth
+    rate_limit: RateLimitPolicy | None
+    request_converter: cattrs.Converter = attrs.field(repr=False)
+    response_converter: cattrs.Converter = attrs.field(repr=False)

@@ -1,0 +1,222 @@
+"""cattrs converters for generated models: wire names, UNSET, strict requests, lenient responses.
+
+Two converters per API share one set of rules:
+
+* the **request** converter is strict: a value of the wrong type is an error naming the
+  field, unknown keys are refused, an enum value must be one the spec lists;
+* the **response** converter is lenient where APIs grow: unknown fields are kept in the
+  model's ``additional_properties`` and an enum value never seen before is kept as an
+  open member instead of raising.
+
+Both omit UNSET fields on the wire and send ``None`` as an explicit ``null``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .errors import LeadkitError
+from .unset import UNSET, Unset
+
+__all__ = ["EXTRA_FIELD", "RequestValidationError", "build_converters", "validate_request"]
+
+EXTRA_FIELD = "additional_properties"
+"""Name of the attribute holding fields the spec does not declare."""
+
+Renames = Mapping[type, Mapping[str, str]]
+
+
+class RequestValidationError(LeadkitError, ValueError):
+    """A request body does not match its schema; nothing was sent."""
+
+    def __init__(self, model: str, problems: list[str]) -> None:
+        self.model = model
+        self.problems = problems
+        super().__init__(f"invalid {model}: " + "; ".join(problems))
+
+
+def _union_members(tp: Any) -> tuple[Any, ...] | None:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing.get_args(tp)
+    return None
+
+
+def _strict_primitive(expected: type) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and expected is not bool:
+            raise TypeError(f"expected {expected.__name__}, got bool")
+        if expected is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, expected):
+            raise TypeError(f"expected {expected.__name__}, got {type(value).__name__}")
+        return value
+
+    return structure
+
+
+def _structure_datetime(value: Any, _: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+    return dt.datetime.fromisoformat(value)
+
+
+def _structure_date(value: Any, _: Any) -> dt.date:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 date string, got {type(value).__name__}")
+    return dt.date.fromisoformat(value)
+
+
+def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a UUID string, got {type(value).__name__}")
+    return uuid.UUID(value)
+
+
+def _open_enum_member(cls: type[enum.Enum], value: Any) -> enum.Enum:
+    """Return the member for `value`, or a new pseudo-member when the API added a value."""
+    try:
+        return cls(value)
+    except ValueError:
+        base = next((b for b in cls.__mro__ if b in (str, int)), object)
+        member = base.__new__(cls, value) if base is not object else object.__new__(cls)
+        member._name_ = str(value)
+        member._value_ = value
+        return member
+
+
+def _looks_like(value: Any, tp: Any) -> bool:
+    """Cheap pre-check so that a union tries only members the value could be."""
+    origin = typing.get_origin(tp) or tp
+    if tp is Any:
+        return True
+    if tp is type(None):
+        return value is None
+    if origin in (list, tuple, typing.Sequence):
+        return isinstance(value, list)
+    if origin in (dict, typing.Mapping) or attrs.has(origin):
+        return isinstance(value, dict)
+    if origin is bool:
+        return isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
+
+
+def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> None:
+    for primitive in (str, int, float, bool):
+        conv.register_structure_hook(primitive, _strict_primitive(primitive))
+    conv.register_structure_hook(dt.datetime, _structure_datetime)
+    conv.register_structure_hook(dt.date, _structure_date)
+    conv.register_structure_hook(uuid.UUID, _structure_uuid)
+    conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    conv.register_unstructure_hook(uuid.UUID, str)
+    conv.register_structure_hook(Any, lambda value, _: value)
+    if lenient:
+        conv.register_structure_hook_func(
+            lambda t: isinstance(t, type) and issubclass(t, enum.Enum),
+            lambda value, cls: _open_enum_member(cls, value),
+        )
+
+    def structure_union(value: Any, tp: Any) -> Any:
+        members = [m for m in _union_members(tp) or () if m is not Unset]
+        if value is None and type(None) in members:
+            return None
+        errors: list[Exception] = []
+        for member in members:
+            if not _looks_like(value, member):
+                continue
+            try:
+                return conv.structure(value, member)
+            except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
+                errors.append(exc)
+        names = " | ".join(getattr(m, "__name__", str(m)) for m in members)
+        raise TypeError(f"expected {names}, got {type(value).__name__}")
+
+    conv.register_structure_hook_func(lambda t: _union_members(t) is not None, structure_union)
+
+    def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
+        wire = renames.get(cls, {})
+        overrides = {
+            a.name: override(rename=wire.get(a.name, a.name)) for a in attrs.fields(cls)
+        }
+        has_extra = EXTRA_FIELD in overrides
+        if has_extra:
+            overrides[EXTRA_FIELD] = override(omit=True)
+        base = make_dict_structure_fn(
+            cls, conv, _cattrs_forbid_extra_keys=not lenient, **overrides
+        )
+        known = frozenset(o.rename for name, o in overrides.items() if name != EXTRA_FIELD)
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected an object, got {type(value).__name__}")
+            obj = base(value, cls)
+            if has_extra and (unknown := value.keys() - known):
+                setattr(obj, EXTRA_FIELD, {k: v for k, v in value.items() if k in unknown})
+            return obj
+
+        return structure
+
+    def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
+        wire = renames.get(cls, {})
+        overrides = {
+            a.name: override(rename=wire.get(a.name, a.name), omit_if_default=a.default is UNSET)
+            for a in attrs.fields(cls)
+        }
+        has_extra = EXTRA_FIELD in overrides
+        if has_extra:
+            overrides[EXTRA_FIELD] = override(omit=True)
+        base = make_dict_unstructure_fn(cls, conv, **overrides)
+        if not has_extra:
+            return base
+
+        def unstructure(obj: Any) -> dict[str, Any]:
+            data = base(obj)
+            extra = getattr(obj, EXTRA_FIELD)
+            if extra:
+                data.update(extra)
+            return data
+
+        return unstructure
+
+    conv.register_structure_hook_factory(attrs.has, structure_factory)
+    conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+
+
+def build_converters(renames: Renames) -> tuple[cattrs.Converter, cattrs.Converter]:
+    """Return the (strict request, lenient response) converters for one API's models."""
+    request = cattrs.Converter(detailed_validation=True)
+    response = cattrs.Converter(detailed_validation=True)
+    _configure(request, renames, lenient=False)
+    _configure(response, renames, lenient=True)
+    return request, response
+
+
+def validate_request(converter: cattrs.Converter, body: Any, model: type) -> Any:
+    """Check `body` (a model or a mapping) against `model`; return the model instance.
+
+    Raises RequestValidationError naming every wrong field by its wire path.
+    """
+    data = converter.unstructure(body) if isinstance(body, model) else body
+    try:
+        return converter.structure(data, model)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        problems = (
+            cattrs.transform_error(exc, path="$")
+            if isinstance(exc, cattrs.BaseValidationError)
+            else [f"{exc} @ $"]
+        )
+        raise RequestValidationError(model.__name__, problems) from None
