@@ -28,15 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         drift = compare(files, args.out)
         if drift:
-            print(f"{args.out} is not what the generator makes from {args.specs}:\n", file=sys.stderr)
+            print(
+                f"{args.out} is not what the generator makes from {args.specs}:\n", file=sys.stderr
+            )
             print(drift.report(), file=sys.stderr)
             print("\nrun `python -m codegen` to regenerate.", file=sys.stderr)
             return 1
         print(f"{args.out} is up to date ({len(files)} files).")
         return 0
     drift = write_tree(files, args.out)
-    print(f"wrote {args.out}: {len(drift.changed)} changed, {len(drift.added)} added, "
-          f"{len(drift.stale)} deleted, {len(files)} files in all.")
+    print(
+        f"wrote {args.out}: {len(drift.changed)} changed, {len(drift.added)} added, "
+        f"{len(drift.stale)} deleted, {len(files)} files in all."
+    )
     return 0
 
 

@@ -29,7 +29,9 @@ class LoadedSpec:
     sha256: str
 
 
-def _refs(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _refs(
+    node: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str):
@@ -60,7 +62,13 @@ def _locate(document: Any, suffix: tuple[Any, ...], instance: Any) -> tuple[Any,
     def walk(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         if path[len(path) - len(suffix) :] == suffix and node == instance:
             yield path
-        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        children = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else ()
+        )
         for key, value in children:
             yield from walk(value, (*path, key))
 
@@ -96,5 +104,9 @@ def load_spec(path: Path, label: str | None = None) -> LoadedSpec:
         pointer = json_pointer(_locate(document, tuple(exc.absolute_path), exc.instance))
         raise SpecError(label, pointer, f"not valid OpenAPI: {exc.message}") from None
     return LoadedSpec(
-        path=path, label=label, name=path.stem, document=document, sha256=hashlib.sha256(raw).hexdigest()
+        path=path,
+        label=label,
+        name=path.stem,
+        document=document,
+        sha256=hashlib.sha256(raw).hexdigest(),
     )

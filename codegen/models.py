@@ -7,13 +7,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from datamodel_code_generator import (
-    DataModelType,
-    InputFileType,
-    OpenAPIScope,
-    PythonVersion,
-    generate,
-)
+from datamodel_code_generator import generate
+from datamodel_code_generator.enums import DataModelType, InputFileType, OpenAPIScope
+from datamodel_code_generator.format import DatetimeClassType, PythonVersion
 
 from .errors import SpecError
 from .ir import ModelInfo
@@ -45,7 +41,7 @@ def _run_dmcg(spec: LoadedSpec, workdir: Path) -> tuple[str, list[dict[str, obje
             use_union_operator=True,
             use_standard_collections=True,
             use_standard_primitive_types=True,
-            output_datetime_class="datetime",
+            output_datetime_class=DatetimeClassType.Datetime,
             use_schema_description=True,
             use_field_description=True,
             formatters=[],

@@ -160,11 +160,16 @@ class _Builder:
             return "Any"
         return self.type_expr(media["schema"], (*path, "content", JSON, "schema"))
 
-    def operation(self, route: str, method: str, op: Mapping[str, Any], shared: list[Any]) -> Operation:
+    def operation(
+        self, route: str, method: str, op: Mapping[str, Any], shared: list[Any]
+    ) -> Operation:
         path = ("paths", route, method)
         op_id = op.get("operationId")
         if not isinstance(op_id, str) or not op_id:
-            raise self.fail(path, "operationId is missing; every operation needs one (it names the client method)")
+            raise self.fail(
+                path,
+                "operationId is missing; every operation needs one (it names the client method)",
+            )
         name = snake_case(op_id)
         by_key = {}
         for index, raw in enumerate(shared):
@@ -208,7 +213,9 @@ class _Builder:
             summary=" ".join(str(op.get("summary") or name.replace("_", " ")).split()),
             description=" ".join(str(op.get("description", "")).split()),
             path_params=tuple(p for p in params if p.location == "path"),
-            other_params=tuple(sorted((p for p in params if p.location != "path"), key=lambda p: not p.required)),
+            other_params=tuple(
+                sorted((p for p in params if p.location != "path"), key=lambda p: not p.required)
+            ),
             body_type=body_type,
             body_model=body_model,
             success=tuple(success),
@@ -228,7 +235,9 @@ class _Builder:
                 if method in item:
                     op = self.operation(route, method, item[method], item.get("parameters", []))
                     if op.name in found:
-                        raise self.fail(("paths", route, method, "operationId"), f"{op.name!r} is used twice")
+                        raise self.fail(
+                            ("paths", route, method, "operationId"), f"{op.name!r} is used twice"
+                        )
                     found[op.name] = op
         return tuple(found.values())
 

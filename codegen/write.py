@@ -48,8 +48,11 @@ class Drift:
     def report(self) -> str:
         """Readable summary and unified diff."""
         lines = []
-        for title, paths in (("changed", self.changed), ("missing (would be added)", self.added),
-                             ("stale (would be deleted)", self.stale)):
+        for title, paths in (
+            ("changed", self.changed),
+            ("missing (would be added)", self.added),
+            ("stale (would be deleted)", self.stale),
+        ):
             lines += [f"{title}: {p}" for p in paths]
         return "\n".join(lines) + ("\n\n" + self.diff if self.diff else "")
 
@@ -69,10 +72,14 @@ def compare(files: Mapping[str, str], out_dir: Path) -> Drift:
     current = _on_disk(out_dir)
     changed = tuple(sorted(p for p in files if p in current and current[p] != files[p]))
     diff = "".join(
-        "".join(difflib.unified_diff(
-            current[p].splitlines(keepends=True), files[p].splitlines(keepends=True),
-            f"{out_dir.name}/{p} (committed)", f"{out_dir.name}/{p} (generated now)",
-        ))
+        "".join(
+            difflib.unified_diff(
+                current[p].splitlines(keepends=True),
+                files[p].splitlines(keepends=True),
+                f"{out_dir.name}/{p} (committed)",
+                f"{out_dir.name}/{p} (generated now)",
+            )
+        )
         for p in changed
     )
     return Drift(

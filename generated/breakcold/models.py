@@ -39,7 +39,7 @@ class Location:
 
     longitude: float
 
-    address: str | None | Unset = UNSET
+    address: str | Unset | None = UNSET
 
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Fields the server sent that the spec does not declare; sent back unchanged."""
@@ -57,18 +57,18 @@ class CreateLeadRequest:
 
     id: str | Unset = UNSET
 
-    company: str | None | Unset = UNSET
+    company: str | Unset | None = UNSET
 
-    company_role: str | None | Unset = UNSET
+    company_role: str | Unset | None = UNSET
 
     phone: str | Unset = UNSET
     """Phone number"""
 
-    first_name: str | None | Unset = UNSET
+    first_name: str | Unset | None = UNSET
 
-    linkedin_url: str | None | Unset = UNSET
+    linkedin_url: str | Unset | None = UNSET
 
-    linkedin_company_url: str | None | Unset = UNSET
+    linkedin_company_url: str | Unset | None = UNSET
 
     facebook_username: str | Unset = UNSET
 
@@ -80,15 +80,15 @@ class CreateLeadRequest:
 
     instagram_username: str | Unset = UNSET
 
-    twitter_name: str | None | Unset = UNSET
+    twitter_name: str | Unset | None = UNSET
 
-    twitter_company_name: str | None | Unset = UNSET
+    twitter_company_name: str | Unset | None = UNSET
 
-    city: str | None | Unset = UNSET
+    city: str | Unset | None = UNSET
 
-    last_name: str | None | Unset = UNSET
+    last_name: str | Unset | None = UNSET
 
-    email: str | None | Unset = UNSET
+    email: str | Unset | None = UNSET
     """Email address (the server does not check its format)"""
 
     is_company: bool | Unset = UNSET
@@ -100,9 +100,9 @@ class CreateLeadRequest:
     create_company_if_not_exists: bool | Unset = UNSET
     """Server default: True."""
 
-    avatar_url: str | None | Unset = UNSET
+    avatar_url: str | Unset | None = UNSET
 
-    website_url: str | None | Unset = UNSET
+    website_url: str | Unset | None = UNSET
 
     lists: list[str] | Unset = UNSET
     """IDs of the lists to add the lead to"""
@@ -118,7 +118,7 @@ class CreateLeadRequest:
 
     contract_currency: ContractCurrency | Unset = UNSET
 
-    contract_name: str | None | Unset = UNSET
+    contract_name: str | Unset | None = UNSET
 
     contract_value: str | float | Unset = UNSET
     """Contract value (a string in the vendor's example; numbers are accepted too)"""
@@ -128,13 +128,13 @@ class CreateLeadRequest:
     attributes: dict[str, AttributeValue] | Unset = UNSET
     """Custom attribute values keyed by attribute ID; a wrong value is rejected by the server"""
 
-    icebreaker: str | None | Unset = UNSET
+    icebreaker: str | Unset | None = UNSET
 
-    icebreaker_2: str | None | Unset = UNSET
+    icebreaker_2: str | Unset | None = UNSET
 
-    icebreaker_3: str | None | Unset = UNSET
+    icebreaker_3: str | Unset | None = UNSET
 
-    icebreaker_4: str | None | Unset = UNSET
+    icebreaker_4: str | Unset | None = UNSET
 
     is_draft: bool | Unset = UNSET
     """Server default: False."""
@@ -142,9 +142,9 @@ class CreateLeadRequest:
     auto_assign_owner: bool | Unset = UNSET
     """Auto assign the owner to the current user Server default: True."""
 
-    company_avatar_url: str | None | Unset = UNSET
+    company_avatar_url: str | Unset | None = UNSET
 
-    company_linkedin_url: str | None | Unset = UNSET
+    company_linkedin_url: str | Unset | None = UNSET
 
     additional_properties: dict[str, Any] = attrs.field(factory=dict)
     """Fields the server sent that the spec does not declare; sent back unchanged."""

@@ -19,13 +19,13 @@ class ManualLeadRequest:
     email: str
     """Lead email address"""
 
-    first_name: str | None | Unset = UNSET
+    first_name: str | Unset | None = UNSET
     """First name"""
 
-    last_name: str | None | Unset = UNSET
+    last_name: str | Unset | None = UNSET
     """Last name"""
 
-    company: str | None | Unset = UNSET
+    company: str | Unset | None = UNSET
     """Company name"""
 
     custom_fields: dict[str, Any] | Unset = UNSET

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
@@ -101,7 +100,9 @@ class BaseClient:
                 "use https or pass allow_insecure_http=True"
             )
         self._timeout = (
-            timeout if isinstance(timeout, aiohttp.ClientTimeout) else aiohttp.ClientTimeout(total=timeout)
+            timeout
+            if isinstance(timeout, aiohttp.ClientTimeout)
+            else aiohttp.ClientTimeout(total=timeout)
         )
         self._session = session
         self._owns_session = session is None
@@ -161,7 +162,9 @@ class BaseClient:
         body: Any = _NO_BODY,
     ) -> ApiResponse[T]:
         """Send one operation and return its parsed response, or raise an APIError."""
-        path = op.path.format(**{k: quote(_query_value(v), safe="") for k, v in path_params.items()})
+        path = op.path.format(
+            **{k: quote(_query_value(v), safe="") for k, v in path_params.items()}
+        )
         params = [
             (name, _query_value(item))
             for name, value in (query or {}).items()
@@ -169,7 +172,9 @@ class BaseClient:
             for item in (value if isinstance(value, list) else [value])
         ]
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        return await self._send_once(op, self.base_url + path, params, self._headers(headers), payload)
+        return await self._send_once(
+            op, self.base_url + path, params, self._headers(headers), payload
+        )
 
     async def _send_once(
         self,
@@ -190,13 +195,19 @@ class BaseClient:
                 status, response_headers = response.status, response.headers
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(f"connect timeout ({exc})", operation=label, sent=False) from None
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise APITimeoutError(f"timed out waiting for the response ({exc})", operation=label, sent=True) from None
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise APITimeoutError(
+                f"timed out waiting for the response ({exc})", operation=label, sent=True
+            ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(f"cannot connect ({exc.os_error})", operation=label, sent=False) from None
+            raise APIConnectionError(
+                f"cannot connect ({exc.os_error})", operation=label, sent=False
+            ) from None
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
-                f"connection failed after sending ({type(exc).__name__}: {exc})", operation=label, sent=True
+                f"connection failed after sending ({type(exc).__name__}: {exc})",
+                operation=label,
+                sent=True,
             ) from None
         elapsed = time.monotonic() - started
         logger.debug("%s -> %s in %.3fs", label, status, elapsed)
@@ -213,7 +224,10 @@ class BaseClient:
             data = None
             if status in op.success and op.success[status] is not None:
                 raise ResponseValidationError(
-                    "the success body is not JSON", operation=label, status=status, snippet=_snippet(raw)
+                    "the success body is not JSON",
+                    operation=label,
+                    status=status,
+                    snippet=_snippet(raw),
                 ) from None
         if status in op.success:
             kind = op.success[status]
@@ -229,7 +243,9 @@ class BaseClient:
                 )
                 raise ResponseValidationError(
                     f"the success body does not match the spec: {problems}",
-                    operation=label, status=status, snippet=_snippet(raw),
+                    operation=label,
+                    status=status,
+                    snippet=_snippet(raw),
                 ) from None
         kind = op.errors.get(status, op.default_error)
         body: Any = data

@@ -87,8 +87,8 @@ def _open_enum_member(cls: type[enum.Enum], value: Any) -> enum.Enum:
     try:
         return cls(value)
     except ValueError:
-        base = next((b for b in cls.__mro__ if b in (str, int)), object)
-        member = base.__new__(cls, value) if base is not object else object.__new__(cls)
+        base: Any = next((b for b in cls.__mro__ if b in (str, int)), object)
+        member: enum.Enum = base.__new__(cls, value) if base is not object else object.__new__(cls)
         member._name_ = str(value)
         member._value_ = value
         return member
@@ -112,6 +112,14 @@ def _looks_like(value: Any, tp: Any) -> bool:
     if origin is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     return True
+
+
+def _wire_names(cls: type, renames: Renames) -> dict[str, str]:
+    """Renames of `cls` and of the classes it inherits from (allOf)."""
+    merged: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(renames.get(klass, {}))
+    return merged
 
 
 def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> None:
@@ -148,14 +156,14 @@ def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> No
     conv.register_structure_hook_func(lambda t: _union_members(t) is not None, structure_union)
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
-        wire = renames.get(cls, {})
-        overrides = {
+        wire = _wire_names(cls, renames)
+        overrides: dict[str, Any] = {
             a.name: override(rename=wire.get(a.name, a.name)) for a in attrs.fields(cls)
         }
         has_extra = EXTRA_FIELD in overrides
         if has_extra:
             overrides[EXTRA_FIELD] = override(omit=True)
-        base = make_dict_structure_fn(
+        base: Callable[[Any, Any], Any] = make_dict_structure_fn(
             cls, conv, _cattrs_forbid_extra_keys=not lenient, **overrides
         )
         known = frozenset(o.rename for name, o in overrides.items() if name != EXTRA_FIELD)
@@ -171,15 +179,15 @@ def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> No
         return structure
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
-        wire = renames.get(cls, {})
-        overrides = {
+        wire = _wire_names(cls, renames)
+        overrides: dict[str, Any] = {
             a.name: override(rename=wire.get(a.name, a.name), omit_if_default=a.default is UNSET)
             for a in attrs.fields(cls)
         }
         has_extra = EXTRA_FIELD in overrides
         if has_extra:
             overrides[EXTRA_FIELD] = override(omit=True)
-        base = make_dict_unstructure_fn(cls, conv, **overrides)
+        base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, conv, **overrides)
         if not has_extra:
             return base
 

@@ -73,7 +73,9 @@ class ResponseValidationError(APIError):
     def __init__(self, message: str, *, operation: str, status: int, snippet: str) -> None:
         self.status = status
         self.snippet = snippet
-        super().__init__(f"{message} (status {status}, body starts {snippet!r})", operation=operation)
+        super().__init__(
+            f"{message} (status {status}, body starts {snippet!r})", operation=operation
+        )
 
 
 class APIStatusError(APIError):

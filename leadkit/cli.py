@@ -1,0 +1,27 @@
+"""The `leadkit` console script: one subcommand per module in leadkit.commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main"]
+
+COMMANDS: tuple[str, ...] = ()
+"""Modules of leadkit.commands; each has `register(subparsers)` setting `func` on its parser."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen subcommand; return its exit code."""
+    parser = argparse.ArgumentParser(prog="leadkit", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"leadkit.commands.{name}").register(subparsers)
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `leadkit` console script, one module each."""
