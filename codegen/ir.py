@@ -23,6 +23,8 @@ class ModelInfo:
 
     class_name: str
     source_ref: str
+    is_attrs_class: bool
+    """False for enums and type aliases."""
     renames: tuple[tuple[str, str], ...]
     """(python name, wire name) for each field whose names differ."""
 

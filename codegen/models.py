@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -19,7 +20,8 @@ __all__ = ["generate_models"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "models"
 RESERVED_FIELD = "additional_properties"
-_DATACLASS_IMPORT = "from dataclasses import dataclass"
+_DATACLASS_IMPORT = re.compile(r"^from dataclasses import .*$", re.MULTILINE)
+_ATTRS_CLASS = re.compile(r"^@attrs\.define\(kw_only=True\)\nclass (\w+)", re.MULTILINE)
 _RUNTIME_IMPORTS = "import attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
 
 
@@ -67,6 +69,7 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
         except Exception as exc:  # datamodel-code-generator raises many kinds
             message = " ".join(str(exc).split()) or type(exc).__name__
             raise SpecError(spec.label, "#/components/schemas", message) from None
+    attrs_classes = set(_ATTRS_CLASS.findall(source))
     infos = []
     for model in metadata:
         fields = model["fields"]
@@ -84,6 +87,7 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
             for f in fields
             if f.get("original_name") and f["original_name"] != f["name"]
         )
-        infos.append(ModelInfo(str(model["class_name"]), str(model["source_ref"]), renames))
-    source = _strip_banner(source).replace(_DATACLASS_IMPORT, _RUNTIME_IMPORTS, 1)
+        name = str(model["class_name"])
+        infos.append(ModelInfo(name, str(model["source_ref"]), name in attrs_classes, renames))
+    source = _DATACLASS_IMPORT.sub(_RUNTIME_IMPORTS, _strip_banner(source), count=1)
     return source, tuple(infos)

@@ -45,6 +45,7 @@ class _Builder:
         self.spec = spec
         self.doc = spec.document
         self.by_ref = {m.source_ref: m.class_name for m in models}
+        self.attrs_classes = {f"models.{m.class_name}" for m in models if m.is_attrs_class}
         self.stdlib: set[str] = set()
 
     def fail(self, path: tuple[Any, ...], message: str) -> SpecError:
@@ -185,7 +186,7 @@ class _Builder:
         body_type = body_model = None
         if "requestBody" in op:
             body_type = self.json_type(op["requestBody"], (*path, "requestBody"))
-            if body_type and body_type.startswith("models.") and " " not in body_type:
+            if body_type in self.attrs_classes:
                 body_model = body_type
         success, errors, default_error = [], [], None
         for status, response in sorted(op.get("responses", {}).items(), key=lambda kv: str(kv[0])):

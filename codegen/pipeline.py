@@ -17,7 +17,9 @@ def generate_tree(spec_dir: Path, label_root: Path | None = None) -> dict[str, s
     """Return {relative path: text} of the whole output tree for the specs in `spec_dir`."""
     files = render_root()
     for path in sorted(spec_dir.glob("*.yaml")):
-        label = path.relative_to(label_root).as_posix() if label_root else path.name
+        label = path.name
+        if label_root:
+            label = path.resolve().relative_to(label_root.resolve()).as_posix()
         spec = load_spec(path, label)
         models_source, models = generate_models(spec)
         files.update(render_api(build_api(spec, models_source, models)))

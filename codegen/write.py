@@ -18,7 +18,10 @@ _FIX_RULES = "I,F401,UP"
 
 
 def _ruff(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "ruff", *args], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "ruff", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        problem = f"ruff {args[0]} failed on generated code (a template bug):\n{done.stderr}"
+        raise RuntimeError(problem)
 
 
 def format_sources(files: Mapping[str, str]) -> dict[str, str]:

@@ -78,8 +78,10 @@ class BreakcoldClient(BaseClient):
         body: models.CreateLeadRequest | Mapping[str, Any],
     ) -> models.Lead:
         """Create a lead
+
         Create a lead in the CRM; custom attribute values go in `attributes`.
-        ``POST /lead``; raises an ApiError subclass on an error status.
+
+        ``POST /lead``; raises an APIError subclass on failure.
         """
         response = await self.create_lead_with_response(
             body=body,

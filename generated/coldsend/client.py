@@ -86,8 +86,10 @@ class ColdsendClient(BaseClient):
         body: models.ManualLeadRequest | Mapping[str, Any],
     ) -> models.LeadResponse:
         """Add a single lead manually
+
         Add one lead to a campaign. Needs an API key with the `leads:create` scope.
-        ``POST /api/public/v1/campaigns/{campaign_id}/leads/manual``; raises an ApiError subclass on an error status.
+
+        ``POST /api/public/v1/campaigns/{campaign_id}/leads/manual``; raises an APIError subclass on failure.
         """
         response = await self.add_lead_with_response(
             campaign_id,

@@ -28,7 +28,13 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from .errors import LeadkitError
 from .unset import UNSET, Unset
 
-__all__ = ["EXTRA_FIELD", "RequestValidationError", "build_converters", "validate_request"]
+__all__ = [
+    "EXTRA_FIELD",
+    "RequestValidationError",
+    "build_converters",
+    "describe_error",
+    "validate_request",
+]
 
 EXTRA_FIELD = "additional_properties"
 """Name of the attribute holding fields the spec does not declare."""
@@ -94,6 +100,23 @@ def _open_enum_member(cls: type[enum.Enum], value: Any) -> enum.Enum:
         return member
 
 
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "null"
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def describe_error(exc: BaseException, _: Any) -> str:
+    """Message of one leaf error, for cattrs.transform_error."""
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return f"unknown field(s) {sorted(exc.extra_fields)}"
+    return str(exc) or type(exc).__name__
+
+
 def _looks_like(value: Any, tp: Any) -> bool:
     """Cheap pre-check so that a union tries only members the value could be."""
     origin = typing.get_origin(tp) or tp
@@ -150,7 +173,7 @@ def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> No
                 return conv.structure(value, member)
             except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
                 errors.append(exc)
-        names = " | ".join(getattr(m, "__name__", str(m)) for m in members)
+        names = " | ".join(_type_name(m) for m in members)
         raise TypeError(f"expected {names}, got {type(value).__name__}")
 
     conv.register_structure_hook_func(lambda t: _union_members(t) is not None, structure_union)
@@ -213,18 +236,18 @@ def build_converters(renames: Renames) -> tuple[cattrs.Converter, cattrs.Convert
     return request, response
 
 
-def validate_request(converter: cattrs.Converter, body: Any, model: type) -> Any:
-    """Check `body` (a model or a mapping) against `model`; return the model instance.
+def validate_request(converter: cattrs.Converter, body: Any, model: Any) -> Any:
+    """Check `body` (models, mappings, or lists of them) against the type `model`.
 
-    Raises RequestValidationError naming every wrong field by its wire path.
+    Returns the structured value; raises RequestValidationError naming every wrong
+    field by its wire path.
     """
-    data = converter.unstructure(body) if isinstance(body, model) else body
     try:
-        return converter.structure(data, model)
+        return converter.structure(converter.unstructure(body), model)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         problems = (
-            cattrs.transform_error(exc, path="$")
+            cattrs.transform_error(exc, path="$", format_exception=describe_error)
             if isinstance(exc, cattrs.BaseValidationError)
             else [f"{exc} @ $"]
         )
-        raise RequestValidationError(model.__name__, problems) from None
+        raise RequestValidationError(getattr(model, "__name__", str(model)), problems) from None

@@ -1,0 +1,1 @@
+"""Generated API packages. Do not edit: run `python -m codegen`."""
