@@ -1,0 +1,153 @@
+"""Compare operations (keyed by operationId): route, parameters, bodies, responses, x-dedupe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .changes import Location
+from .schema_walk import SchemaWalker, deref, show_type, type_atoms
+
+__all__ = ["diff_operations"]
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_JSON = "application/json"
+
+
+@attrs.frozen
+class _Op:
+    route: str
+    method: str
+    spec: Mapping[str, Any]
+    params: Mapping[str, Any]
+    """Resolved parameters by name, path-level ones overridden by the operation's."""
+
+
+def _operations(doc: Mapping[str, Any]) -> dict[str, _Op]:
+    found = {}
+    for route, item in doc.get("paths", {}).items():
+        for method in _METHODS:
+            op = item.get(method)
+            if not isinstance(op, Mapping):
+                continue
+            params = [
+                deref(doc, p) for p in (*item.get("parameters", ()), *op.get("parameters", ()))
+            ]
+            key = op.get("operationId") or f"{method.upper()} {route}"
+            found[key] = _Op(route, method, op, {p["name"]: p for p in params})
+    return found
+
+
+def _body(doc: Mapping[str, Any], holder: Any) -> Any:
+    """The JSON schema of a request body or response; None when it has no body."""
+    content = deref(doc, holder).get("content") or {}
+    media = content.get(_JSON) or next(iter(content.values()), None)
+    return None if media is None else media.get("schema", {})
+
+
+def _parameters(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
+    for name in sorted(old.params.keys() | new.params.keys()):
+        at = attrs.evolve(where.at(f"parameters.{name}"), direction="request")
+        before, after = old.params.get(name), new.params.get(name)
+        if before is None or after is None:
+            required = bool(after and after.get("required"))
+            kind = "parameter.removed" if after is None else "parameter.added"
+            walker.emit(f"{kind}_required" if required else kind, at, "")
+            continue
+        if bool(before.get("required")) != bool(after.get("required")):
+            became = "required" if after.get("required") else "optional"
+            walker.emit(f"parameter.became_{became}", at, "")
+        if before.get("in") != after.get("in"):
+            walker.emit("parameter.moved", at, f"{before.get('in')} -> {after.get('in')}")
+        walker.compare(before.get("schema", {}), after.get("schema", {}), at)
+
+
+def _request_body(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
+    at = attrs.evolve(where.at("body"), direction="request")
+    before, after = (
+        deref(doc, op.spec.get("requestBody")) for doc, op in ((walker.old, old), (walker.new, new))
+    )
+    if before is None or after is None:
+        if after is not None:
+            kind = "request_body.added_required" if after.get("required") else "request_body.added"
+            walker.emit(kind, at, "")
+        elif before is not None:
+            walker.emit("request_body.removed", at, "")
+        return
+    if bool(before.get("required")) != bool(after.get("required")):
+        became = "required" if after.get("required") else "optional"
+        walker.emit(f"request_body.became_{became}", at, "")
+    walker.compare(_body(walker.old, before), _body(walker.new, after), at)
+
+
+def _responses(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
+    bodies = [
+        {str(code): _body(doc, r) for code, r in op.spec.get("responses", {}).items()}
+        for doc, op in ((walker.old, old), (walker.new, new))
+    ]
+    old_success_types = {
+        type_atoms(b) if b is not None else frozenset()
+        for code, b in bodies[0].items()
+        if code.startswith("2")
+    }
+    for code in sorted(bodies[0].keys() | bodies[1].keys()):
+        success = code.startswith("2")
+        section, direction = ("responses", "response") if success else ("errors", "error")
+        at = attrs.evolve(where.at(f"{section}.{code}"), direction=direction)
+        prefix = "success_code" if success else "error_code"
+        if code not in bodies[1]:
+            walker.emit(f"{prefix}.removed", at, "")
+        elif code not in bodies[0]:
+            body = bodies[1][code]
+            atoms = type_atoms(body) if body is not None else frozenset()
+            fresh = success and atoms not in old_success_types
+            walker.emit(
+                f"{prefix}.added_new_type" if fresh else f"{prefix}.added", at, show_type(atoms)
+            )
+        elif bodies[0][code] is None or bodies[1][code] is None:
+            if bodies[0][code] is not bodies[1][code]:
+                before, after = (
+                    show_type(type_atoms(b)) if b else "none"
+                    for b in (bodies[0][code], bodies[1][code])
+                )
+                walker.emit("type.changed", at, f"{before} -> {after}")
+        else:
+            walker.compare(bodies[0][code], bodies[1][code], at)
+
+
+def _dedupe(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
+    at = where.at("x-dedupe")
+    before, after = old.spec.get("x-dedupe"), new.spec.get("x-dedupe")
+    if before is None or after is None:
+        if before is not after:
+            walker.emit(
+                "dedupe.removed" if after is None else "dedupe.added", at, str(after or before)
+            )
+        return
+    for key in sorted(before.keys() | after.keys()):
+        if before.get(key) != after.get(key):
+            walker.emit("dedupe.changed", at, f"{key}: {before.get(key)} -> {after.get(key)}")
+
+
+def diff_operations(walker: SchemaWalker) -> None:
+    """Report every operation added, removed or changed between the walker's documents."""
+    old_ops, new_ops = _operations(walker.old), _operations(walker.new)
+    for key in sorted(old_ops.keys() | new_ops.keys()):
+        where = Location("operation", key)
+        old, new = old_ops.get(key), new_ops.get(key)
+        if old is None or new is None:
+            op = new or old
+            assert op is not None
+            kind = "operation.added" if old is None else "operation.removed"
+            walker.emit(kind, where, f"{op.method.upper()} {op.route}")
+            continue
+        if old.route != new.route:
+            walker.emit("operation.path_changed", where, f"{old.route} -> {new.route}")
+        if old.method != new.method:
+            walker.emit(
+                "operation.method_changed", where, f"{old.method.upper()} -> {new.method.upper()}"
+            )
+        for part in (_parameters, _request_body, _responses, _dedupe):
+            part(walker, old, new, where)
