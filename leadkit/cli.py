@@ -8,7 +8,7 @@ import sys
 
 __all__ = ["main"]
 
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("diff",)
 """Modules of leadkit.commands; each has `register(subparsers)` setting `func` on its parser."""
 
 

@@ -1,0 +1,45 @@
+"""`leadkit diff OLD_SPEC NEW_SPEC`: what a regeneration changes for client users."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from codegen.diff import diff_specs, has_breaking, render_json, render_text
+    from codegen.errors import SpecError
+    from codegen.load import load_spec
+
+    try:
+        old, new = load_spec(args.old_spec), load_spec(args.new_spec)
+    except (SpecError, OSError) as exc:
+        print(
+            f"leadkit diff: cannot compare the specs: {exc}. Both files must be valid "
+            "OpenAPI 3.1 documents whose $refs resolve inside the file; fix the spec and "
+            "run the command again.",
+            file=sys.stderr,
+        )
+        return 2
+    reports = {f"{old.label} -> {new.label}": diff_specs(old.document, new.document)}
+    print(render_json(reports) if args.format == "json" else render_text(reports))
+    return 1 if args.fail_on_breaking and has_breaking(reports) else 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `diff` subcommand."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="list what changes between two specs, breaking or compatible",
+        description=__doc__,
+    )
+    parser.add_argument("old_spec", type=Path, metavar="OLD_SPEC", help="spec before the change")
+    parser.add_argument("new_spec", type=Path, metavar="NEW_SPEC", help="spec after the change")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument(
+        "--fail-on-breaking", action="store_true", help="exit 1 when any change is breaking"
+    )
+    parser.set_defaults(func=_run)
