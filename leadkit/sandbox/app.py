@@ -1,0 +1,202 @@
+"""The aiohttp application: one route per spec operation, plus the /_sandbox inspection routes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections import Counter
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from .config import SandboxConfig
+from .dialects import Body, Dialect, dialect_for, retry_after_text
+from .faults import Draw, FaultPlan
+from .problems import OperationValidator
+from .ratelimit import Clock, Decision, RateLimiter
+from .responses import ResponseBuilder
+from .spec import ApiModel, Operation
+from .storage import LeadStore
+
+__all__ = ["BAD_GATEWAY_HTML", "DEFAULT_SCOPE", "ApiService", "SandboxState", "build_app"]
+
+BAD_GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+DEFAULT_SCOPE = "leads:create"
+"""The write scope a read-only key lacks, when the spec's security requirement names none."""
+_NO_POLICY = Decision(allowed=False, limit=0, remaining=0, reset_after=60.0)
+
+
+class SandboxState:
+    """What every route shares: config, storage, counters, the fault plan and the clock."""
+
+    def __init__(self, config: SandboxConfig, store: LeadStore) -> None:
+        self.config = config
+        self.store = store
+        self.stats: Counter[str] = Counter()
+        self.faults = FaultPlan(config.faults)
+        self.clock = Clock(config.time_scale)
+        self.limiters: list[RateLimiter] = []
+
+    def reset(self) -> None:
+        """Forget the leads, the counters and the rate-limit windows."""
+        self.store.clear()
+        self.stats.clear()
+        for limiter in self.limiters:
+            limiter.reset()
+
+
+@attrs.frozen
+class _Route:
+    op: Operation
+    validator: OperationValidator
+    builder: ResponseBuilder
+
+
+def _drop(request: web.Request) -> web.StreamResponse:
+    """Close the connection without answering."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response()
+
+
+class ApiService:
+    """Serves one API's operations: auth, faults, limits, validation, storage, response."""
+
+    def __init__(self, api: ApiModel, state: SandboxState) -> None:
+        self.api = api
+        self.state = state
+        self.dialect: Dialect = dialect_for(api)
+        self.key_prefix = state.config.key_prefixes.get(api.name, "")
+        self.limiter = RateLimiter(api.rate_limit, state.clock) if api.rate_limit else None
+        if self.limiter is not None:
+            state.limiters.append(self.limiter)
+        self.duplicates = state.config.duplicate_policy(api.name)
+        assigned = state.config.assigned.get(api.name, {})
+        self.routes = [
+            _Route(
+                op,
+                OperationValidator(api, op),
+                ResponseBuilder(api.spec, op.response_schema, assigned),
+            )
+            for op in api.operations
+        ]
+
+    def add_routes(self, app: web.Application) -> None:
+        """Register a handler for every operation under the spec's server prefix."""
+        for route in self.routes:
+            handler = functools.partial(self.handle, route)
+            app.router.add_route(route.op.method, self.api.route(route.op), handler)
+
+    def _json(self, status: int, body: Body, decision: Decision | None = None) -> web.Response:
+        self.state.stats[f"status:{status}"] += 1
+        policy = self.api.rate_limit
+        headers = decision.headers(policy) if decision is not None and policy else {}
+        return web.json_response(body, status=status, headers=headers)
+
+    def _rate_limited(self, op: Operation, decision: Decision) -> web.Response:
+        pattern = self.api.rate_limit.retry_after_pattern if self.api.rate_limit else None
+        text = retry_after_text(pattern, decision.retry_after())
+        return self._json(429, self.dialect.rate_limited(op, retry_after=text), decision)
+
+    def _authorize(self, op: Operation, key: str) -> web.Response | None:
+        if not key or not key.startswith(self.key_prefix):
+            body = self.dialect.unauthorized(op, header=self.api.auth_header, missing=not key)
+            return self._json(401, body)
+        if key in self.state.config.readonly_keys:
+            required = list(op.scopes) or [DEFAULT_SCOPE]
+            granted = [scope.split(":")[0] + ":read" for scope in required]
+            return self._json(403, self.dialect.forbidden(op, required=required, granted=granted))
+        return None
+
+    def _fault(self, op: Operation, draw: Draw, key: str) -> web.Response:
+        """The answer of a fault that replaces processing: 5xx, HTML 502 or a 429 burst."""
+        self.state.stats[f"fault:{draw.fault}"] += 1
+        if draw.fault == "error_5xx":
+            return self._json(draw.status, self.dialect.server_error(op, draw.status))
+        if draw.fault == "malformed":
+            self.state.stats["status:502"] += 1
+            return web.Response(status=502, text=BAD_GATEWAY_HTML, content_type="text/html")
+        decision = self.limiter.peek(key, exhausted=True) if self.limiter else _NO_POLICY
+        return self._rate_limited(op, decision)
+
+    async def handle(self, route: _Route, request: web.Request) -> web.StreamResponse:
+        """Answer one request the way the real API would, faults included."""
+        op, stats = route.op, self.state.stats
+        stats["requests"] += 1
+        draw = self.state.faults.draw()
+        if draw.latency:
+            await asyncio.sleep(draw.latency)
+        if draw.fault == "drop_before":
+            stats["fault:drop_before"] += 1
+            return _drop(request)
+        key = request.headers.get(self.api.auth_header, "")
+        if (denied := self._authorize(op, key)) is not None:
+            return denied
+        if draw.fault in ("error_5xx", "malformed", "rate_limit_burst"):
+            return self._fault(op, draw, key)
+        enforced = self.limiter if self.state.config.rate_limits else None
+        decision = enforced.hit(key) if enforced is not None else None
+        if decision is not None and not decision.allowed:
+            return self._rate_limited(op, decision)
+        params = dict(request.match_info)
+        body, problems = route.validator.check(params, await request.read())
+        if problems:
+            invalid = self.dialect.invalid(op, problems)
+            return self._json(self.dialect.validation_status, invalid, decision)
+        body = body if isinstance(body, dict) else {}
+        response = route.builder.build(body)
+        if not self._store(op, params, body, response):
+            return self._json(op.conflict_status or 409, self.dialect.conflict(op), decision)
+        if draw.fault == "drop_after":
+            stats["fault:drop_after"] += 1
+            return _drop(request)
+        return self._json(op.success_status, response, decision)
+
+    def _store(
+        self, op: Operation, params: dict[str, str], body: dict[str, Any], response: dict[str, Any]
+    ) -> bool:
+        """Store the record (response plus path parameters); False for a refused duplicate."""
+        value = body.get(op.dedupe_field) if op.dedupe_field else None
+        key = value.strip().lower() if isinstance(value, str) else None
+        unique = op.conflict_status is not None or self.duplicates == "reject"
+        scope = "/".join(params[name] for name in sorted(params))
+        record = {**response, **params}
+        stored = self.state.store.insert(self.api.name, scope, key, record, unique=unique)
+        self.state.stats["created"] += stored
+        return stored
+
+
+def _inspection_routes(state: SandboxState, apis: list[str]) -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+
+    @routes.get("/_sandbox/leads")
+    async def leads(request: web.Request) -> web.Response:
+        api = request.query.get("api", "")
+        if api not in apis:
+            return web.json_response({"error": f"api must be one of {apis}"}, status=400)
+        return web.json_response(state.store.leads(api))
+
+    @routes.get("/_sandbox/stats")
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(dict(state.stats))
+
+    @routes.post("/_sandbox/reset")
+    async def reset(request: web.Request) -> web.Response:
+        state.reset()
+        return web.Response(status=204)
+
+    return routes
+
+
+def build_app(apis: list[ApiModel], state: SandboxState) -> web.Application:
+    """The application serving every API in `apis` and the inspection routes."""
+    app = web.Application()
+    for api in apis:
+        ApiService(api, state).add_routes(app)
+    app.add_routes(_inspection_routes(state, [api.name for api in apis]))
+    return app

@@ -1,0 +1,86 @@
+"""SandboxConfig and FaultConfig: every knob of the sandbox, as frozen data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["DEFAULT_KEY_PREFIXES", "DuplicatePolicy", "FaultConfig", "SandboxConfig"]
+
+DuplicatePolicy = Literal["allow", "reject"]
+
+DEFAULT_KEY_PREFIXES: Mapping[str, str] = {"coldsend": "cs_live_"}
+"""Keys an API accepts start with this prefix; an API not listed accepts any non-empty key."""
+
+DEFAULT_ASSIGNED: Mapping[str, Mapping[str, Any]] = {"coldsend": {"status": "PENDING"}}
+"""Values the server assigns that the spec gives no default or example for."""
+
+
+def _probability(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must be a probability in [0, 1], got {value}")
+
+
+def _latency(_: Any, attribute: attrs.Attribute[tuple[int, int]], value: tuple[int, int]) -> None:
+    low, high = value
+    if not 0 <= low <= high:
+        raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class FaultConfig:
+    """Probabilities of each fault per API request, drawn from `random.Random(seed)`.
+
+    The faults exclude each other (one draw per request picks at most one), so their
+    probabilities must add up to at most 1. `latency_ms` is a uniform (low, high) range
+    of wall-clock milliseconds added before a request is processed.
+    """
+
+    seed: int = 0
+    error_5xx: float = attrs.field(default=0.0, validator=_probability)
+    rate_limit_burst: float = attrs.field(default=0.0, validator=_probability)
+    drop_before: float = attrs.field(default=0.0, validator=_probability)
+    drop_after: float = attrs.field(default=0.0, validator=_probability)
+    malformed: float = attrs.field(default=0.0, validator=_probability)
+    latency_ms: tuple[int, int] = attrs.field(default=(0, 0), validator=_latency)
+
+    def __attrs_post_init__(self) -> None:
+        total = sum(p for _, p in self.probabilities())
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"fault probabilities add up to {total:g}, more than 1")
+
+    def probabilities(self) -> tuple[tuple[str, float], ...]:
+        """(fault name, probability) of each exclusive fault, in draw order."""
+        return (
+            ("drop_before", self.drop_before),
+            ("error_5xx", self.error_5xx),
+            ("malformed", self.malformed),
+            ("rate_limit_burst", self.rate_limit_burst),
+            ("drop_after", self.drop_after),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class SandboxConfig:
+    """How the sandbox behaves; the defaults are a well-behaved copy of both APIs."""
+
+    time_scale: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    """Sandbox seconds per wall-clock second: 60.0 makes a 60 s window last 1 s."""
+    rate_limits: bool = True
+    """Enforce every window the spec's x-rate-limit declares."""
+    faults: FaultConfig = FaultConfig()
+    storage: Path | None = None
+    """A SQLite file that keeps the leads across restarts; None keeps them in memory."""
+    breakcold_duplicates: DuplicatePolicy = "allow"
+    """Breakcold documents no duplicate handling: allow, or reject with 409 CONFLICT."""
+    readonly_keys: frozenset[str] = frozenset({"cs_live_readonly"})
+    """Keys that authenticate but lack the write scope: 403."""
+    key_prefixes: Mapping[str, str] = DEFAULT_KEY_PREFIXES
+    assigned: Mapping[str, Mapping[str, Any]] = DEFAULT_ASSIGNED
+
+    def duplicate_policy(self, api: str) -> DuplicatePolicy:
+        """The policy for an API whose spec declares no conflict status."""
+        return self.breakcold_duplicates if api == "breakcold" else "allow"

@@ -1,0 +1,85 @@
+"""Request validation against the spec's schemas, as API-neutral problems."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+from jsonschema import Draft202012Validator, ValidationError
+
+from .spec import ApiModel, Operation
+
+__all__ = ["MISSING", "OperationValidator", "Problem"]
+
+MISSING: Any = object()
+"""The `received` value of a missing field."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a request, before an API's dialect renders it."""
+
+    loc: tuple[str | int, ...]
+    """Where: ("body", "email"), ("path", "campaign_id"), ("body",)."""
+    kind: str
+    """missing, type, enum, format, union, json or other."""
+    expected: Any
+    """The expected type name, the enum values or the format name."""
+    received: Any
+    message: str
+    """jsonschema's own message, for the kinds a dialect has no wording for."""
+
+
+def _expected_type(value: Any) -> str:
+    types = [value] if isinstance(value, str) else list(value)
+    return next((t for t in types if t != "null"), "null")
+
+
+def _problems_of(error: ValidationError, where: tuple[str | int, ...]) -> Iterator[Problem]:
+    loc = (*where, *error.absolute_path)
+    if error.validator == "required":
+        names: list[str] = list(error.validator_value)  # type: ignore[arg-type]
+        present: Any = error.instance
+        for name in names:
+            if name not in present:
+                yield Problem((*loc, name), "missing", None, MISSING, error.message)
+        return
+    kinds = {"type": "type", "enum": "enum", "format": "format", "anyOf": "union", "oneOf": "union"}
+    kind = kinds.get(str(error.validator), "other")
+    expected = _expected_type(error.validator_value) if kind == "type" else error.validator_value
+    yield Problem(loc, kind, expected, error.instance, error.message)
+
+
+class OperationValidator:
+    """Checks the path parameters and the JSON body of one operation."""
+
+    def __init__(self, api: ApiModel, op: Operation) -> None:
+        root = Draft202012Validator(
+            dict(api.spec), format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        self._params = {name: root.evolve(schema=dict(s)) for name, s in op.path_params.items()}
+        self._body = root.evolve(schema=dict(op.request_schema)) if op.request_schema else None
+
+    def check(self, path_params: Mapping[str, str], raw: bytes) -> tuple[Any, list[Problem]]:
+        """Return (the decoded body, every problem found; empty when the request is valid)."""
+        problems: dict[tuple[str | int, ...], Problem] = {}
+        for name, validator in self._params.items():
+            for error in validator.iter_errors(path_params.get(name)):
+                for problem in _problems_of(error, ("path", name)):
+                    problems.setdefault(problem.loc, problem)
+        body: Any = None
+        if self._body is not None:
+            try:
+                body = json.loads(raw) if raw.strip() else MISSING
+            except ValueError as exc:
+                problems[("body",)] = Problem(("body",), "json", None, raw, str(exc))
+                return None, list(problems.values())
+            if body is MISSING:
+                problems[("body",)] = Problem(("body",), "missing", "object", MISSING, "no body")
+                return None, list(problems.values())
+            for error in self._body.iter_errors(body):
+                for problem in _problems_of(error, ("body",)):
+                    problems.setdefault(problem.loc, problem)
+        return body, list(problems.values())

@@ -1,0 +1,104 @@
+"""Fixed-window rate limits per API key, on a clock that a time scale can speed up."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import attrs
+
+from .spec import RateLimit
+
+__all__ = ["Clock", "Decision", "RateLimiter"]
+
+
+class Clock:
+    """Sandbox time: wall time sped up `scale` times from the moment the clock starts."""
+
+    def __init__(self, scale: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.scale = scale
+        self._monotonic = monotonic
+        self._start = monotonic()
+
+    def now(self) -> float:
+        """Sandbox seconds since the clock started."""
+        return (self._monotonic() - self._start) * self.scale
+
+    def wall_seconds(self, sandbox_seconds: float) -> float:
+        """Wall-clock seconds that `sandbox_seconds` of sandbox time take."""
+        return sandbox_seconds / self.scale
+
+
+@attrs.frozen
+class Decision:
+    """The verdict on one request and the headers that announce the tightest window."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    """Wall-clock seconds until the reported window resets."""
+
+    def retry_after(self) -> int:
+        """Whole seconds a client should wait, at least 1."""
+        return max(1, math.ceil(self.reset_after))
+
+    def headers(self, policy: RateLimit) -> dict[str, str]:
+        """The three rate-limit headers, Reset in the spec's meaning."""
+        reset = math.ceil(self.reset_after)
+        if policy.reset_kind == "unix-timestamp":
+            reset = math.ceil(time.time() + self.reset_after)
+        return {
+            policy.limit_header: str(self.limit),
+            policy.remaining_header: str(self.remaining),
+            policy.reset_header: str(reset),
+        }
+
+
+class RateLimiter:
+    """Counts requests per key in each of the policy's windows (fixed windows)."""
+
+    def __init__(self, policy: RateLimit, clock: Clock) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._windows: dict[str, list[tuple[float, int]]] = {}
+        """key -> [(window start, count)] in policy.windows order."""
+
+    def _current(self, key: str) -> list[tuple[float, int]]:
+        now = self._clock.now()
+        state = self._windows.setdefault(key, [(now, 0)] * len(self.policy.windows))
+        for i, (window, (start, _)) in enumerate(zip(self.policy.windows, state, strict=True)):
+            if now - start >= window.seconds:
+                state[i] = (now, 0)
+        return state
+
+    def _decision(self, state: list[tuple[float, int]], allowed: bool) -> Decision:
+        now = self._clock.now()
+        reports = [
+            (w.limit - count, start + w.seconds - now, w.limit)
+            for w, (start, count) in zip(self.policy.windows, state, strict=True)
+        ]
+        remaining, reset_in, limit = min(reports, key=lambda r: (r[0], -r[1]))
+        if not allowed:
+            remaining, reset_in, limit = max((r for r in reports if r[0] <= 0), key=lambda r: r[1])
+        return Decision(allowed, limit, max(0, remaining), self._clock.wall_seconds(reset_in))
+
+    def hit(self, key: str) -> Decision:
+        """Count one request of `key` if every window has room; say what to announce."""
+        state = self._current(key)
+        if any(count >= w.limit for w, (_, count) in zip(self.policy.windows, state, strict=True)):
+            return self._decision(state, allowed=False)
+        state[:] = [(start, count + 1) for start, count in state]
+        return self._decision(state, allowed=True)
+
+    def peek(self, key: str, *, exhausted: bool = False) -> Decision:
+        """The headers for `key` without counting; `exhausted` reports its first window as full."""
+        state = self._current(key)
+        if exhausted:
+            state = [(state[0][0], self.policy.windows[0].limit), *state[1:]]
+        return self._decision(state, allowed=not exhausted)
+
+    def reset(self) -> None:
+        """Forget every count."""
+        self._windows.clear()
