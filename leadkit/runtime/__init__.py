@@ -3,19 +3,44 @@
 from .api import ApiDescription, ApiKeyAuth, Dedupe, OperationSpec, RateLimitPolicy, Window
 from .client import DEFAULT_TIMEOUT, ApiResponse, BaseClient
 from .converters import RequestValidationError, build_converters, validate_request
+from .errors import AlreadyExistsError, APIError, OutcomeUnknownError
+from .events import (
+    Event,
+    EventHook,
+    RateLimitWait,
+    RequestFailed,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+)
+from .ratelimit import RateLimiter
+from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
 
 __all__ = [
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "UNSET",
+    "APIError",
+    "AlreadyExistsError",
     "ApiDescription",
     "ApiKeyAuth",
     "ApiResponse",
     "BaseClient",
     "Dedupe",
+    "Event",
+    "EventHook",
     "OperationSpec",
+    "OutcomeUnknownError",
     "RateLimitPolicy",
+    "RateLimitWait",
+    "RateLimiter",
+    "RequestFailed",
+    "RequestSent",
     "RequestValidationError",
+    "ResponseReceived",
+    "RetryPolicy",
+    "RetryScheduled",
     "Unset",
     "Window",
     "build_converters",

@@ -1,15 +1,21 @@
-"""BaseClient: the session, the key, one request and its typed response or error."""
+"""BaseClient: the session, the key, and each call's attempts, pacing and typed outcome.
+
+Retry decisions live in `leadkit.runtime.retry`, pacing in `leadkit.runtime.ratelimit`;
+this module only follows them, logs each at debug level and reports `events`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
 import os
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -17,17 +23,43 @@ import attrs
 import cattrs
 
 from .. import __version__
-from .api import ApiDescription, OperationSpec
+from .api import ApiDescription, OperationSpec, RateLimitPolicy
 from .converters import validate_request
 from .errors import (
     SNIPPET_BYTES,
+    AlreadyExistsError,
     APIConnectionError,
+    APIError,
+    APIStatusError,
     APITimeoutError,
+    APITLSError,
     MissingApiKeyError,
+    OutcomeUnknownError,
     ResponseValidationError,
     error_class_for_status,
 )
+from .events import (
+    EventHook,
+    RateLimitWait,
+    RequestFailed,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+    emit,
+)
 from .field_errors import field_errors_of, summary_of
+from .ratelimit import RateLimiter
+from .retry import (
+    DEFAULT_RETRY,
+    FailureKind,
+    RetryPolicy,
+    decide,
+    failure_kind,
+    is_own_duplicate,
+    outcome_is_unknown,
+    retries_ambiguous,
+    server_delay,
+)
 from .secret import Secret
 
 __all__ = ["DEFAULT_TIMEOUT", "ApiResponse", "BaseClient"]
@@ -47,7 +79,35 @@ class ApiResponse(Generic[T]):
     headers: Mapping[str, str]
     parsed: T
     elapsed: float
-    """Seconds from sending the request to reading the whole body."""
+    """Seconds from sending the last attempt to reading the whole body."""
+    attempts: int = 1
+    """Attempts this call took, retries included."""
+
+
+@attrs.frozen
+class _Request(Generic[T]):
+    """Everything needed to send one call again; the headers hold the key, so no repr."""
+
+    op: OperationSpec[T]
+    url: str
+    params: list[tuple[str, str]]
+    headers: dict[str, str] = attrs.field(repr=False)
+    payload: bytes | None = attrs.field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.op.method} {self.op.path}"
+
+
+def _limiter_policy(
+    declared: RateLimitPolicy | None, override: RateLimitPolicy | Literal[False] | None
+) -> RateLimitPolicy | None:
+    """The spec's policy, the user's override, or (False) the spec's without windows."""
+    if override is None:
+        return declared
+    if override is False:
+        return attrs.evolve(declared, windows=()) if declared else None
+    return override
 
 
 def _is_loopback(host: str) -> bool:
@@ -82,7 +142,17 @@ class BaseClient:
         session: aiohttp.ClientSession | None = None,
         timeout: aiohttp.ClientTimeout | float = DEFAULT_TIMEOUT,
         allow_insecure_http: bool = False,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        rate_limit: RateLimitPolicy | Literal[False] | None = None,
+        event_hooks: Iterable[EventHook] = (),
     ) -> None:
+        """Configure the key, base URL and transport.
+
+        `retry` bounds the attempts of each call. `rate_limit` replaces the spec's
+        rate-limit declaration (windows, header meanings); False keeps the header
+        feedback and 429 pauses but drops the proactive windows. `event_hooks` are
+        called with every `leadkit.runtime.events` event.
+        """
         env_var = self.api.auth.env_var
         key = api_key if api_key is not None else os.environ.get(env_var, "")
         if not key:
@@ -106,6 +176,9 @@ class BaseClient:
         )
         self._session = session
         self._owns_session = session is None
+        self._retry = retry
+        self._limiter = RateLimiter(_limiter_policy(self.api.rate_limit, rate_limit))
+        self._event_hooks = tuple(event_hooks)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -172,33 +245,126 @@ class BaseClient:
             for item in (value if isinstance(value, list) else [value])
         ]
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        return await self._send_once(
-            op, self.base_url + path, params, self._headers(headers), payload
-        )
+        request = _Request(op, self.base_url + path, params, self._headers(headers), payload)
+        return await self._send(request)
 
-    async def _send_once(
-        self,
-        op: OperationSpec[T],
-        url: str,
-        params: list[tuple[str, str]],
-        headers: dict[str, str],
-        payload: bytes | None,
-    ) -> ApiResponse[T]:
-        label = f"{op.method} {op.path}"
-        session = self._ensure_session()
+    async def _send(self, request: _Request[T]) -> ApiResponse[T]:
+        """Attempt `request` until it succeeds or `leadkit.runtime.retry` says to stop."""
+        op, label = request.op, request.label
+        safe = retries_ambiguous(op)
+        ambiguous_seen = False
+        first_sent: float | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            slot = await self._wait_for_slot(label)
+            first_sent = time.monotonic() if first_sent is None else first_sent
+            try:
+                response = await self._attempt(request, attempt, slot)
+            except APIError as error:
+                error.attempts = attempt
+                if is_own_duplicate(error, op, ambiguous_seen):
+                    logger.debug("%s: conflict after an ambiguous attempt: exists", label)
+                    raise AlreadyExistsError.from_conflict(error) from error
+                kind = failure_kind(error)
+                ambiguous_seen = ambiguous_seen or kind == "ambiguous"
+                decision = decide(
+                    self._retry,
+                    kind=kind,
+                    safe_to_repeat=safe,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - first_sent,
+                    requested=self._requested_delay(error, kind),
+                    draw=random.random(),
+                )
+                logger.debug("%s attempt %d: %s -> %s", label, attempt, kind, decision)
+                if not decision.retry:
+                    if outcome_is_unknown(op.method, kind, ambiguous_seen):
+                        raise OutcomeUnknownError(error, attempts=attempt) from error
+                    raise
+                emit(
+                    self._event_hooks,
+                    RetryScheduled(
+                        operation=label,
+                        attempt=attempt,
+                        reason=decision.reason,
+                        delay=decision.delay,
+                    ),
+                )
+                if kind == "rate-limited":
+                    self._limiter.pause(decision.delay, f"429 on {label}")
+                else:
+                    await asyncio.sleep(decision.delay)
+            else:
+                return attrs.evolve(response, attempts=attempt)
+
+    def _requested_delay(self, error: APIError, kind: FailureKind) -> float | None:
+        if kind not in ("rate-limited", "unavailable") or not isinstance(error, APIStatusError):
+            return None
+        return server_delay(error.headers, error.snippet, self._limiter.policy)
+
+    async def _wait_for_slot(self, label: str) -> float:
+        """Reserve a slot in the shared limiter and sleep until it starts."""
+        slot = self._limiter.reserve()
+        try:
+            while (wait := self._limiter.delay_until(slot))[0] > 0:
+                delay, reason = wait
+                logger.debug("%s waits %.3fs for the rate limiter: %s", label, delay, reason)
+                emit(self._event_hooks, RateLimitWait(operation=label, delay=delay, reason=reason))
+                await asyncio.sleep(delay)
+        except BaseException:
+            self._limiter.settle(slot, None)
+            raise
+        return slot
+
+    async def _attempt(self, request: _Request[T], attempt: int, slot: float) -> ApiResponse[T]:
+        """Send `request` once in `slot`; parse the response or raise a typed error."""
+        label = request.label
+        emit(self._event_hooks, RequestSent(operation=label, attempt=attempt, url=request.url))
+        response_headers: Mapping[str, str] | None = None
         started = time.monotonic()
         try:
+            status, response_headers, raw = await self._exchange(request)
+        except APIConnectionError as error:
+            logger.debug("%s attempt %d failed: %s", label, attempt, error)
+            emit(
+                self._event_hooks,
+                RequestFailed(operation=label, attempt=attempt, error=str(error), sent=error.sent),
+            )
+            raise
+        finally:
+            self._limiter.settle(slot, response_headers)
+        elapsed = time.monotonic() - started
+        logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
+        emit(
+            self._event_hooks,
+            ResponseReceived(operation=label, attempt=attempt, status=status, elapsed=elapsed),
+        )
+        parsed = self._parse(request.op, label, status, response_headers, raw)
+        return ApiResponse(status=status, headers=response_headers, parsed=parsed, elapsed=elapsed)
+
+    async def _exchange(self, request: _Request[Any]) -> tuple[int, Mapping[str, str], bytes]:
+        """One HTTP exchange; transport failures become errors saying whether it was sent."""
+        label = request.label
+        session = self._ensure_session()
+        try:
             async with session.request(
-                op.method, url, params=params, headers=headers, data=payload, timeout=self._timeout
+                request.op.method,
+                request.url,
+                params=request.params,
+                headers=request.headers,
+                data=request.payload,
+                timeout=self._timeout,
             ) as response:
-                raw = await response.read()
-                status, response_headers = response.status, response.headers
+                return response.status, response.headers, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(f"connect timeout ({exc})", operation=label, sent=False) from None
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise APITimeoutError(
                 f"timed out waiting for the response ({exc})", operation=label, sent=True
             ) from None
+        except aiohttp.ClientSSLError as exc:
+            raise APITLSError(f"TLS failed ({exc.os_error})", operation=label, sent=False) from None
         except aiohttp.ClientConnectorError as exc:
             raise APIConnectionError(
                 f"cannot connect ({exc.os_error})", operation=label, sent=False
@@ -209,10 +375,6 @@ class BaseClient:
                 operation=label,
                 sent=True,
             ) from None
-        elapsed = time.monotonic() - started
-        logger.debug("%s -> %s in %.3fs", label, status, elapsed)
-        parsed = self._parse(op, label, status, response_headers, raw)
-        return ApiResponse(status=status, headers=response_headers, parsed=parsed, elapsed=elapsed)
 
     def _parse(
         self, op: OperationSpec[T], label: str, status: int, headers: Mapping[str, str], raw: bytes

@@ -11,7 +11,9 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
+    "APITLSError",
     "APITimeoutError",
+    "AlreadyExistsError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -20,6 +22,7 @@ __all__ = [
     "LeadkitError",
     "MissingApiKeyError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
@@ -48,11 +51,19 @@ class FieldError:
 
 
 class APIError(LeadkitError):
-    """A request failed; `operation` names the call, e.g. ``POST /lead``."""
+    """A request failed; `operation` names the call, e.g. ``POST /lead``.
+
+    `attempts` counts the requests sent (or tried) for this call, retries included.
+    """
 
     def __init__(self, message: str, *, operation: str) -> None:
         self.operation = operation
+        self.attempts = 1
         super().__init__(f"{operation}: {message}")
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text if self.attempts == 1 else f"{text} (after {self.attempts} attempts)"
 
 
 class APIConnectionError(APIError):
@@ -65,6 +76,10 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class APITLSError(APIConnectionError):
+    """The TLS handshake failed, e.g. the certificate did not verify; never retried."""
 
 
 class ResponseValidationError(APIError):
@@ -126,6 +141,28 @@ class ConflictError(APIStatusError):
     """409: the record exists already."""
 
 
+class AlreadyExistsError(ConflictError):
+    """The de-duplication conflict that followed an ambiguous attempt of this same call.
+
+    An earlier attempt most likely created the record: treat it as created, not failed.
+    """
+
+    @classmethod
+    def from_conflict(cls, error: APIStatusError) -> AlreadyExistsError:
+        """The same error, re-classed; its text says an earlier attempt likely created it."""
+        new = cls(
+            operation=error.operation,
+            status=error.status,
+            headers=error.headers,
+            body=error.body,
+            snippet=error.snippet,
+            field_errors=error.field_errors,
+            summary="exists already; an earlier ambiguous attempt of this call likely created it",
+        )
+        new.attempts = error.attempts
+        return new
+
+
 class UnprocessableEntityError(APIStatusError):
     """422: the body failed the server's validation."""
 
@@ -136,6 +173,24 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """5xx: the server failed."""
+
+
+class OutcomeUnknownError(APIError):
+    """The request may or may not have been applied: the record may exist.
+
+    Raised when an attempt failed after the body was sent (read timeout, reset, 5xx)
+    and the call was not repeated or its repeats did not settle it. `cause` is the
+    last attempt's error.
+    """
+
+    def __init__(self, cause: APIError, *, attempts: int) -> None:
+        self.cause = cause
+        last = str(cause.args[0]).removeprefix(f"{cause.operation}: ")
+        super().__init__(
+            f"outcome unknown, the record may exist; last error: {last}",
+            operation=cause.operation,
+        )
+        self.attempts = attempts
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

@@ -1,0 +1,82 @@
+"""Events a client reports to user hooks, e.g. to feed metrics; none carries the key."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+import attrs
+
+__all__ = [
+    "Event",
+    "EventHook",
+    "RateLimitWait",
+    "RequestFailed",
+    "RequestSent",
+    "ResponseReceived",
+    "RetryScheduled",
+    "emit",
+]
+
+logger = logging.getLogger("leadkit")
+
+
+@attrs.frozen(kw_only=True)
+class RequestSent:
+    """An attempt is about to be sent; `operation` reads like ``POST /lead``."""
+
+    operation: str
+    attempt: int
+    url: str
+
+
+@attrs.frozen(kw_only=True)
+class ResponseReceived:
+    """An attempt got a response (any status) after `elapsed` seconds."""
+
+    operation: str
+    attempt: int
+    status: int
+    elapsed: float
+
+
+@attrs.frozen(kw_only=True)
+class RequestFailed:
+    """An attempt got no response; `sent` says whether the server may have seen it."""
+
+    operation: str
+    attempt: int
+    error: str
+    sent: bool
+
+
+@attrs.frozen(kw_only=True)
+class RetryScheduled:
+    """Attempt `attempt` failed for `reason`; the next one starts in `delay` seconds."""
+
+    operation: str
+    attempt: int
+    reason: str
+    delay: float
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitWait:
+    """A request waits `delay` seconds for the client's shared rate limiter."""
+
+    operation: str
+    delay: float
+    reason: str
+
+
+Event = RequestSent | ResponseReceived | RequestFailed | RetryScheduled | RateLimitWait
+EventHook = Callable[[Event], None]
+
+
+def emit(hooks: Iterable[EventHook], event: Event) -> None:
+    """Call every hook with `event`; a hook that raises is logged, never breaks the call."""
+    for hook in hooks:
+        try:
+            hook(event)
+        except Exception:
+            logger.exception("event hook %r failed on %s", hook, type(event).__name__)

@@ -1,0 +1,122 @@
+"""One rate limiter per client, shared by all its tasks: windows, header feedback, pauses.
+
+Every attempt first reserves a send slot. A slot keeps each declared window under its
+limit (a sliding log of send times; the n-th request goes no earlier than the
+(n - limit)-th plus the window). Every response's ``X-RateLimit-Remaining``/``Reset``
+caps the slots handed out before the reset (``Remaining: 0`` sends the next request
+after the reset); when the slots already reserved before the reset outnumber what the
+server has left, or when the server answers 429, the whole limiter pauses until the
+reset, so every task of the client waits, not only the refused one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from .api import RateLimitPolicy, Window
+from .retry import header_value, reset_delay
+
+__all__ = ["RateLimiter", "header_budget", "next_slot"]
+
+logger = logging.getLogger("leadkit")
+
+
+def next_slot(log: Sequence[float], windows: Iterable[Window], not_before: float) -> float:
+    """Earliest time from `not_before` at which one more send keeps every window in limit.
+
+    `log` holds earlier send times in ascending order.
+    """
+    slot = not_before
+    for window in windows:
+        if 0 < window.limit <= len(log):
+            slot = max(slot, log[-window.limit] + window.seconds)
+    return slot
+
+
+def header_budget(
+    headers: Mapping[str, str], policy: RateLimitPolicy, now: float
+) -> tuple[int, float] | None:
+    """(requests left, seconds until the reset) announced by a response, if it says both."""
+    remaining = header_value(headers, policy.remaining_header)
+    reset = header_value(headers, policy.reset_header)
+    if remaining is None or reset is None:
+        return None
+    delay = reset_delay(reset, policy.reset_kind, now)
+    try:
+        left = int(float(remaining.strip()))
+    except ValueError:
+        return None
+    return None if delay is None else (left, delay)
+
+
+class RateLimiter:
+    """Hands out send slots to all tasks of one client; see the module docstring."""
+
+    def __init__(
+        self,
+        policy: RateLimitPolicy | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.policy = policy
+        self._windows = policy.windows if policy else ()
+        self._clock = clock
+        self._wall = wall
+        self._log: deque[float] = deque(maxlen=max((w.limit for w in self._windows), default=1))
+        self._outstanding: list[float] = []
+        """Slots reserved and not settled yet (waiting or in flight), ascending."""
+        self._budget: int | None = None
+        self._budget_reset = 0.0
+        self._paused_until = 0.0
+        self._pause_reason = ""
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(windows={self._windows!r}, outstanding={len(self._outstanding)})"
+
+    def reserve(self) -> float:
+        """Take the next free slot and return its start on the limiter's clock."""
+        now = self._clock()
+        last = self._log[-1] if self._log else now
+        slot = next_slot(self._log, self._windows, max(now, last, self._paused_until))
+        if self._budget is not None and slot < self._budget_reset:
+            if self._budget > 0:
+                self._budget -= 1
+            else:
+                slot = next_slot(self._log, self._windows, self._budget_reset)
+        self._log.append(slot)
+        bisect.insort(self._outstanding, slot)
+        return slot
+
+    def delay_until(self, slot: float) -> tuple[float, str]:
+        """Seconds still to wait before a reserved `slot` may send, and why."""
+        now = self._clock()
+        if self._paused_until >= slot and self._paused_until > now:
+            return self._paused_until - now, self._pause_reason
+        return slot - now, "pacing to the declared windows and the server's remaining budget"
+
+    def pause(self, delay: float, reason: str) -> None:
+        """Hold every slot until `delay` seconds from now (longer pauses win)."""
+        until = self._clock() + delay
+        if until > self._paused_until:
+            self._paused_until, self._pause_reason = until, reason
+            logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
+
+    def settle(self, slot: float, headers: Mapping[str, str] | None) -> None:
+        """The attempt sent in `slot` ended, with the response's headers or None."""
+        del self._outstanding[bisect.bisect_left(self._outstanding, slot)]
+        if headers is None or self.policy is None:
+            return
+        budget = header_budget(headers, self.policy, self._wall())
+        if budget is None:
+            return
+        remaining, delay = budget
+        reset_at = self._clock() + delay
+        left = remaining - bisect.bisect_left(self._outstanding, reset_at)
+        if left < 0:
+            self.pause(delay, f"{self.policy.remaining_header}={remaining}, reset in {delay:.3g}s")
+        self._budget, self._budget_reset = max(left, 0), reset_at

@@ -1,0 +1,236 @@
+"""Retry decisions as small pure functions: what failed, whether to try again, and when.
+
+Strategy, by what is known about the failed attempt:
+
+================================  =====================================================
+failure                           decision
+================================  =====================================================
+not sent (refused, DNS, connect   retry after backoff, any method: the server never
+timeout)                          saw the request
+429                               every task of the client pauses until the delay the
+                                  server asked for (``Retry-After``, ``X-RateLimit-Reset``
+                                  read as the spec declares, the delay in the body
+                                  text), else backoff; then retry
+503                               retry after the server's delay, else backoff
+ambiguous (sent, then read        idempotent method (GET, PUT, DELETE, ...): retry.
+timeout / reset / 500 / 502 /     Operation that declares a de-duplication conflict
+504 / unparsable 5xx)             status (Coldsend: 409): retry, and a conflict that
+                                  follows an ambiguous attempt raises
+                                  `AlreadyExistsError`: an earlier attempt created it.
+                                  Any other operation (Breakcold's create): no retry,
+                                  `OutcomeUnknownError` says the record may exist.
+TLS / certificate failure         no retry: it will not fix itself
+any other status                  no retry, the typed error is raised
+================================  =====================================================
+
+Giving up (attempts or time spent) after an ambiguous attempt raises
+`OutcomeUnknownError`, never the last plain error, so a record the server may hold is
+never reported as simply failed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, TypeGuard
+
+import attrs
+
+from .api import OperationSpec, RateLimitPolicy, ResetKind
+from .errors import APIConnectionError, APIError, APIStatusError, APITLSError
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "IDEMPOTENT_METHODS",
+    "Decision",
+    "FailureKind",
+    "RetryPolicy",
+    "backoff_delay",
+    "body_delay",
+    "decide",
+    "failure_kind",
+    "header_value",
+    "is_own_duplicate",
+    "outcome_is_unknown",
+    "reset_delay",
+    "retries_ambiguous",
+    "retry_after_delay",
+    "server_delay",
+]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+FailureKind = Literal["not-sent", "rate-limited", "unavailable", "ambiguous", "final"]
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+_TIMESTAMP_FLOOR = 1_000_000_000.0
+"""A Reset value this large is a Unix timestamp, whatever else it could mean."""
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How hard a client tries: attempts, total time, and full-jitter backoff bounds.
+
+    `max_elapsed` bounds the seconds from the first attempt to the start of the last;
+    the wait for a rate-limit slot before the first attempt is not counted, so calls
+    queued behind a paced limiter do not fail for waiting their turn.
+    """
+
+    max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    max_elapsed: float = attrs.field(default=300.0, validator=attrs.validators.ge(0))
+    backoff_base: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    backoff_cap: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@attrs.frozen
+class Decision:
+    """Retry after `delay` seconds, or give up; `reason` is logged and sent in events."""
+
+    retry: bool
+    reason: str
+    delay: float = 0.0
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, matching its name without regard to case."""
+    if name in headers:
+        return headers[name]
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def failure_kind(error: APIError) -> FailureKind:
+    """What a failed attempt says about whether the server acted on the request."""
+    if isinstance(error, APITLSError):
+        return "final"
+    if isinstance(error, APIConnectionError):
+        return "ambiguous" if error.sent else "not-sent"
+    if isinstance(error, APIStatusError):
+        if error.status == 429:
+            return "rate-limited"
+        if error.status == 503:
+            return "unavailable"
+        if error.status in _AMBIGUOUS_STATUSES:
+            return "ambiguous"
+    return "final"
+
+
+def retries_ambiguous(op: OperationSpec[Any]) -> bool:
+    """Whether repeating `op` after an ambiguous failure can neither duplicate nor drop."""
+    if op.method.upper() in IDEMPOTENT_METHODS:
+        return True
+    return op.dedupe is not None and op.dedupe.conflict_status is not None
+
+
+def is_own_duplicate(
+    error: APIError, op: OperationSpec[Any], ambiguous_before: bool
+) -> TypeGuard[APIStatusError]:
+    """Whether `error` is the dedupe conflict caused by an earlier ambiguous attempt."""
+    conflict = op.dedupe.conflict_status if op.dedupe else None
+    return (
+        ambiguous_before
+        and conflict is not None
+        and isinstance(error, APIStatusError)
+        and error.status == conflict
+    )
+
+
+def outcome_is_unknown(method: str, kind: FailureKind, ambiguous_seen: bool) -> bool:
+    """Whether giving up now leaves a non-idempotent call possibly applied."""
+    return ambiguous_seen and kind != "final" and method.upper() not in IDEMPOTENT_METHODS
+
+
+def backoff_delay(policy: RetryPolicy, attempt: int, draw: float) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))); `draw` is in [0, 1)."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** (attempt - 1))
+    return ceiling * draw
+
+
+def retry_after_delay(value: str, now: float) -> float | None:
+    """Seconds asked by a ``Retry-After`` value: a number of seconds or an HTTP date."""
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - now) if when.tzinfo else None
+
+
+def reset_delay(value: str, kind: ResetKind | None, now: float) -> float | None:
+    """Seconds until a rate-limit Reset value, read as `kind` (None: guess by magnitude)."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if kind == "unix-timestamp" or (kind is None and number >= _TIMESTAMP_FLOOR):
+        return max(0.0, number - now)
+    return max(0.0, number)
+
+
+def body_delay(text: str, pattern: str | None) -> float | None:
+    """Seconds written in an error body, found by the spec's pattern (first group)."""
+    if not pattern or not text:
+        return None
+    match = re.search(pattern, text)
+    if match is None:
+        return None
+    try:
+        return max(0.0, float(match.group(1)))
+    except (IndexError, ValueError):
+        return None
+
+
+def server_delay(
+    headers: Mapping[str, str],
+    body_text: str,
+    policy: RateLimitPolicy | None,
+    now: float | None = None,
+) -> float | None:
+    """The delay the server asked for: Retry-After, then the Reset header, then the body."""
+    now = time.time() if now is None else now
+    retry_after = header_value(headers, "Retry-After")
+    if retry_after is not None and (delay := retry_after_delay(retry_after, now)) is not None:
+        return delay
+    reset_name = policy.reset_header if policy else "X-RateLimit-Reset"
+    reset = header_value(headers, reset_name)
+    kind = policy.reset_kind if policy else None
+    if reset is not None and (delay := reset_delay(reset, kind, now)) is not None:
+        return delay
+    return body_delay(body_text, policy.retry_after_body_pattern if policy else None)
+
+
+def decide(
+    policy: RetryPolicy,
+    *,
+    kind: FailureKind,
+    safe_to_repeat: bool,
+    attempt: int,
+    elapsed: float,
+    requested: float | None,
+    draw: float,
+) -> Decision:
+    """Whether to try again after attempt number `attempt` failed with `kind`.
+
+    `safe_to_repeat` is `retries_ambiguous(op)`; `requested` is the server's delay;
+    `draw` is a uniform random number in [0, 1) for the jitter.
+    """
+    if kind == "final":
+        return Decision(False, "not retryable")
+    if kind == "ambiguous" and not safe_to_repeat:
+        return Decision(False, "ambiguous failure on an operation that is not safe to repeat")
+    if attempt >= policy.max_attempts:
+        return Decision(False, f"{kind}: gave up after {attempt} attempts")
+    delay = requested if requested is not None else backoff_delay(policy, attempt, draw)
+    if elapsed + delay > policy.max_elapsed:
+        return Decision(
+            False, f"{kind}: a retry in {delay:.3g}s would pass max_elapsed={policy.max_elapsed}s"
+        )
+    source = "server asked" if requested is not None else "backoff"
+    return Decision(True, f"{kind} ({source})", delay)
