@@ -8,7 +8,7 @@ import sys
 
 __all__ = ["main"]
 
-COMMANDS: tuple[str, ...] = ("diff",)
+COMMANDS: tuple[str, ...] = ("diff", "sandbox")
 """Modules of leadkit.commands; each has `register(subparsers)` setting `func` on its parser."""
 
 

@@ -43,6 +43,11 @@ class Sandbox:
         """The server's root URL, e.g. http://127.0.0.1:8080."""
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def apis(self) -> tuple[str, ...]:
+        """Names of the APIs served."""
+        return tuple(self._apis)
+
     def base_url(self, api: str) -> str:
         """The base URL a client of `api` uses: root URL plus the spec's server path."""
         return self.url + self._apis[api].prefix

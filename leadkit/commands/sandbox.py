@@ -1,0 +1,124 @@
+"""`leadkit sandbox --port 8080`: serve both APIs locally on 127.0.0.1, with optional faults."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leadkit.sandbox import Sandbox
+
+__all__ = ["register"]
+
+_FAULT_FLAGS = {
+    "error_5xx": ("--fault-5xx", "answer 500/502/503 with the API's JSON error body"),
+    "rate_limit_burst": ("--fault-429", "answer 429 with the real headers and body"),
+    "drop_before": ("--fault-drop-before", "close the connection before processing"),
+    "drop_after": ("--fault-drop-after", "store the lead, then close without answering"),
+    "malformed": ("--fault-malformed", "answer 502 with an HTML page"),
+}
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability in [0, 1]")
+    return value
+
+
+def _latency(text: str) -> tuple[int, int]:
+    low, _, high = text.partition(":")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MS or LOW:HIGH milliseconds") from None
+
+
+async def _serve(sandbox: Sandbox) -> None:
+    async with sandbox:
+        print(f"leadkit sandbox on {sandbox.url}", flush=True)
+        for api in sandbox.apis:
+            print(f"  {api}: {sandbox.base_url(api)}", flush=True)
+        print(f"  inspect: {sandbox.url}/_sandbox/leads?api=coldsend, /_sandbox/stats", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+        await asyncio.Event().wait()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
+
+    try:
+        faults = FaultConfig(
+            seed=args.seed,
+            latency_ms=args.fault_latency,
+            **{name: getattr(args, name) for name in _FAULT_FLAGS},
+        )
+        config = SandboxConfig(
+            time_scale=args.time_scale,
+            rate_limits=not args.no_rate_limits,
+            faults=faults,
+            storage=args.storage,
+            breakcold_duplicates=args.breakcold_duplicates,
+            readonly_keys=frozenset(args.readonly_key),
+        )
+    except ValueError as exc:
+        print(f"leadkit sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(Sandbox(config, port=args.port)))
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    except OSError as exc:
+        print(f"leadkit sandbox: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `sandbox` subcommand."""
+    parser = subparsers.add_parser(
+        "sandbox", help="serve a local copy of both APIs, with fault injection", description=__doc__
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0: any free)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="sandbox seconds per second (60: a minute per second)",
+    )
+    parser.add_argument("--no-rate-limits", action="store_true", help="do not enforce rate limits")
+    parser.add_argument("--storage", type=Path, help="SQLite file that keeps leads across restarts")
+    parser.add_argument(
+        "--breakcold-duplicates",
+        choices=("allow", "reject"),
+        default="allow",
+        help="a second Breakcold lead with the same email: allow, or 409 CONFLICT",
+    )
+    parser.add_argument(
+        "--readonly-key",
+        action="append",
+        default=["cs_live_readonly"],
+        metavar="KEY",
+        help="a Coldsend key without the write scope (403); repeatable",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
+    for name, (flag, text) in _FAULT_FLAGS.items():
+        parser.add_argument(
+            flag,
+            dest=name,
+            type=_probability,
+            default=0.0,
+            metavar="P",
+            help=f"probability: {text}",
+        )
+    parser.add_argument(
+        "--fault-latency",
+        type=_latency,
+        default=(0, 0),
+        metavar="LOW:HIGH",
+        help="added latency, uniform in LOW..HIGH milliseconds",
+    )
+    parser.set_defaults(func=_run)
