@@ -1,0 +1,115 @@
+"""The journal: what happened to each row key, durable across crashes, for resume and dedupe.
+
+It is a SQLite file in WAL mode with ``synchronous=FULL``: every state change is one
+committed transaction, so a row marked ``sent`` before its request goes out is on disk
+even after ``kill -9`` or a power cut. Memory stays flat however many rows there are: the
+state lives in the file, not in a dict. Without a journal path a temporary file (without
+fsync) plays the same role for one run, so that de-duplication has the same bounded memory.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["Entry", "Journal", "JournalError", "State"]
+
+
+class JournalError(ValueError):
+    """The journal cannot be used for this run (another operation, campaign or a bad file)."""
+
+
+class State(enum.StrEnum):
+    """The last known state of a row key."""
+
+    QUEUED = "queued"
+    """Accepted in a run, not sent yet: safe to send."""
+    SENT = "sent"
+    """The request may have reached the server; no answer was recorded."""
+    CREATED = "created"
+    ALREADY_EXISTS = "already_exists"
+    FAILED = "failed"
+    """Failed for sure: the record was not created."""
+    UNKNOWN = "unknown"
+    """Failed after sending, with no answer: the record may exist."""
+
+
+@attrs.frozen
+class Entry:
+    """The journal's record of one key."""
+
+    state: State
+    run: int
+    reason: str | None
+
+
+class Journal:
+    """Row key -> state, in a SQLite file; `run` numbers the runs that used the file."""
+
+    def __init__(self, path: Path | None, scope: Mapping[str, Any]) -> None:
+        self._temporary = path is None
+        if path is None:
+            fd, name = tempfile.mkstemp(prefix="leadkit-journal-", suffix=".sqlite")
+            os.close(fd)
+            path = Path(name)
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'OFF' if self._temporary else 'FULL'}")
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
+                " run INTEGER NOT NULL, position INTEGER, reason TEXT)"
+            )
+            self.run = self._begin(json.dumps(dict(scope), sort_keys=True, default=str))
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{path}: not a usable journal ({exc})") from None
+
+    def _begin(self, scope: str) -> int:
+        found = self._db.execute("SELECT value FROM meta WHERE name = 'scope'").fetchone()
+        if found is not None and found[0] != scope:
+            raise JournalError(
+                f"{self.path} was written for another load ({found[0]}); "
+                "use a new journal file for this one"
+            )
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'run'").fetchone()
+        run = int(row[0]) + 1 if row else 1
+        self._db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [("scope", scope), ("run", str(run))]
+        )
+        return run
+
+    def get(self, key: str) -> Entry | None:
+        """The key's last state, or None when the journal has never seen it."""
+        row = self._db.execute(
+            "SELECT state, run, reason FROM rows WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else Entry(State(row[0]), int(row[1]), row[2])
+
+    def set(self, key: str, state: State, *, position: int, reason: str | None = None) -> None:
+        """Record the key's new state in this run; committed (and fsync'ed) on return."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?)",
+            (key, state.value, self.run, position, reason),
+        )
+
+    def counts(self) -> dict[State, int]:
+        """How many keys are in each state."""
+        rows = self._db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall()
+        return {State(state): int(n) for state, n in rows}
+
+    def close(self) -> None:
+        """Close the file; a temporary journal is deleted."""
+        self._db.close()
+        if self._temporary:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
