@@ -1,0 +1,104 @@
+"""The shared rate limiter on a fake clock: windows, header feedback, pauses."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadkit.runtime.api import RateLimitPolicy, Window
+from leadkit.runtime.ratelimit import RateLimiter, header_budget, next_slot
+
+WALL = 1_750_000_000.0
+
+
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return WALL + self.now
+
+
+def limiter(*windows: Window, kind: str = "delta-seconds") -> tuple[RateLimiter, FakeClock]:
+    clock = FakeClock()
+    policy = RateLimitPolicy(windows=windows, reset_kind=kind)  # type: ignore[arg-type]
+    return RateLimiter(policy, clock=clock, wall=clock.wall), clock
+
+
+def test_next_slot_keeps_every_window_in_limit() -> None:
+    windows = (Window(limit=2, seconds=10.0), Window(limit=3, seconds=60.0))
+    assert next_slot([], windows, 5.0) == 5.0
+    assert next_slot([1.0], windows, 5.0) == 5.0
+    assert next_slot([1.0, 2.0], windows, 5.0) == 11.0  # the 10 s window is full
+    assert next_slot([1.0, 2.0, 11.0], windows, 12.0) == 61.0  # the 60 s window is full
+
+
+def test_slots_are_handed_out_in_order_across_all_windows() -> None:
+    rl, _ = limiter(Window(limit=2, seconds=1.0), Window(limit=3, seconds=10.0))
+    assert [rl.reserve() for _ in range(4)] == [100.0, 100.0, 101.0, 110.0]
+
+
+def test_header_budget_reads_both_reset_meanings() -> None:
+    delta = RateLimitPolicy(windows=(), reset_kind="delta-seconds")
+    stamp = RateLimitPolicy(windows=(), reset_kind="unix-timestamp")
+    headers = {"X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "30"}
+    assert header_budget(headers, delta, WALL) == (7, 30.0)
+    stamped = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(WALL) + 12)}
+    assert header_budget(stamped, stamp, WALL) == (0, pytest.approx(12.0))
+    assert header_budget({"X-RateLimit-Remaining": "7"}, delta, WALL) is None
+    assert header_budget({"X-RateLimit-Remaining": "x", "X-RateLimit-Reset": "1"}, delta, 0) is None
+
+
+def test_remaining_zero_sends_the_next_request_after_the_reset() -> None:
+    rl, _ = limiter()
+    slot = rl.reserve()
+    rl.settle(slot, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "30"})
+    assert rl.reserve() == 130.0
+
+
+def test_the_server_budget_caps_slots_before_the_reset() -> None:
+    rl, _ = limiter()
+    slot = rl.reserve()
+    rl.settle(slot, {"X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "30"})
+    assert [rl.reserve() for _ in range(3)] == [100.0, 100.0, 130.0]
+
+
+def test_unix_timestamp_reset_is_relative_to_the_wall_clock() -> None:
+    rl, clock = limiter(kind="unix-timestamp")
+    slot = rl.reserve()
+    reset = str(int(clock.wall()) + 20)
+    rl.settle(slot, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+    assert rl.reserve() == pytest.approx(120.0)
+
+
+def test_more_reserved_slots_than_the_server_allows_pause_everyone() -> None:
+    rl, _ = limiter()
+    slots = [rl.reserve() for _ in range(4)]
+    rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
+    delay, reason = rl.delay_until(slots[1])
+    assert delay == 5.0
+    assert "X-RateLimit-Remaining=1" in reason
+
+
+def test_a_pause_holds_slots_already_reserved() -> None:
+    rl, clock = limiter(Window(limit=10, seconds=1.0))
+    waiting = rl.reserve()
+    rl.pause(3.0, "429 on POST /x")
+    assert rl.delay_until(waiting) == (3.0, "429 on POST /x")
+    rl.pause(1.0, "shorter")  # a shorter pause does not cut a longer one
+    assert rl.delay_until(waiting)[1] == "429 on POST /x"
+    assert rl.reserve() == 103.0
+    clock.now = 103.0
+    assert rl.delay_until(waiting)[0] <= 0
+
+
+def test_no_policy_means_no_pacing_but_pauses_still_hold() -> None:
+    rl = RateLimiter(None)
+    slots = [rl.reserve() for _ in range(50)]
+    assert all(rl.delay_until(s)[0] <= 0 for s in slots)
+    rl.pause(60.0, "429")
+    assert rl.delay_until(slots[0])[0] > 59
