@@ -52,6 +52,11 @@ def _problems_of(error: ValidationError, where: tuple[str | int, ...]) -> Iterat
     yield Problem(loc, kind, expected, error.instance, error.message)
 
 
+def _location_order(loc: tuple[str | int, ...]) -> tuple[bool, list[str]]:
+    """Path parameters first, then the body's fields in name order (stable across runs)."""
+    return loc[0] != "path", [str(part) for part in loc]
+
+
 class OperationValidator:
     """Checks the path parameters and the JSON body of one operation."""
 
@@ -82,4 +87,4 @@ class OperationValidator:
             for error in self._body.iter_errors(body):
                 for problem in _problems_of(error, ("body",)):
                     problems.setdefault(problem.loc, problem)
-        return body, list(problems.values())
+        return body, [problems[loc] for loc in sorted(problems, key=_location_order)]

@@ -1,0 +1,448 @@
+"""The sandbox, driven over real HTTP on 127.0.0.1: by the generated clients and by raw requests."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from jsonschema import Draft202012Validator
+
+from generated.breakcold import BreakcoldClient
+from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
+from generated.coldsend import ColdsendClient, models
+from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.runtime.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    InternalServerError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from leadkit.runtime.retry import RetryPolicy
+from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
+from leadkit.sandbox.dialects import retry_after_text
+from leadkit.sandbox.ratelimit import Clock, RateLimiter
+from leadkit.sandbox.spec import load_api, read_api
+
+CS_KEY = "cs_live_test"
+BC_KEY = "bc_test"
+SPECS = {"coldsend": COLDSEND_SPEC, "breakcold": BREAKCOLD_SPEC}
+COLDSEND_PATH = "/api/public/v1/campaigns/{}/leads/manual"
+
+
+def conforms(api: str, schema: str, body: Any) -> list[str]:
+    """Messages of everything in `body` that does not match the spec's schema `schema`."""
+    root = Draft202012Validator(SPECS[api], format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = root.evolve(schema={"$ref": f"#/components/schemas/{schema}"})
+    return [error.message for error in validator.iter_errors(body)]
+
+
+def coldsend(sb: Sandbox, key: str = CS_KEY, **kwargs: Any) -> ColdsendClient:
+    """A client that sends each call once and does not pace itself: faults reach the test."""
+    options: dict[str, Any] = {"retry": RetryPolicy(max_attempts=1), "rate_limit": False}
+    return ColdsendClient(api_key=key, base_url=sb.base_url("coldsend"), **options | kwargs)
+
+
+def breakcold(sb: Sandbox, key: str = BC_KEY) -> BreakcoldClient:
+    """Like `coldsend`, for Breakcold."""
+    return BreakcoldClient(
+        api_key=key,
+        base_url=sb.base_url("breakcold"),
+        retry=RetryPolicy(max_attempts=1),
+        rate_limit=False,
+    )
+
+
+def transport_error(exc: APIError) -> APIConnectionError:
+    """The connection error behind `exc` (an outcome-unknown error wraps it as `cause`)."""
+    cause = getattr(exc, "cause", exc)
+    assert isinstance(cause, APIConnectionError), repr(exc)
+    return cause
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session for what a generated client refuses to send."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def post(
+    http: aiohttp.ClientSession, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    """POST JSON (or raw bytes) and return status, headers and the decoded body."""
+    data = body if isinstance(body, bytes) else None
+    payload = None if isinstance(body, bytes) else body
+    async with http.post(url, json=payload, data=data, headers=headers or {}) as response:
+        return response.status, dict(response.headers), await response.json()
+
+
+def cs_url(sb: Sandbox, campaign: object = None) -> str:
+    return sb.base_url("coldsend") + COLDSEND_PATH.format(campaign or uuid.uuid4())
+
+
+# --- success -----------------------------------------------------------------------------------
+
+
+async def test_coldsend_success_is_stored_and_conforms(sandbox: Sandbox) -> None:
+    campaign = uuid.uuid4()
+    async with coldsend(sandbox) as client:
+        response = await client.add_lead_with_response(
+            campaign, body=models.ManualLeadRequest(email="ada@example.com", first_name="Ada")
+        )
+    lead = response.parsed
+    assert response.status == 200
+    assert (lead.email, lead.first_name, lead.status, lead.sequence_step) == (
+        "ada@example.com",
+        "Ada",
+        "PENDING",
+        0,
+    )
+    assert response.headers["X-RateLimit-Limit"] == "100"
+    assert response.headers["X-RateLimit-Remaining"] == "99"
+    reset = int(response.headers["X-RateLimit-Reset"])
+    assert time.time() < reset <= time.time() + 61  # a Unix timestamp, as the spec says
+    (stored,) = sandbox.leads("coldsend")
+    assert stored["campaign_id"] == str(campaign)
+    assert stored["lead_id"] == str(lead.lead_id)
+    assert conforms("coldsend", "LeadResponse", stored) == []
+
+
+async def test_breakcold_success_coerces_and_conforms(sandbox: Sandbox) -> None:
+    async with breakcold(sandbox) as client:
+        response = await client.create_lead_with_response(
+            body={"email": "google", "contract_value": "5000", "is_company": True}
+        )
+    assert response.status == 200
+    assert (response.parsed.email, response.parsed.contract_value) == ("google", 5000)
+    assert response.parsed.is_company is True
+    assert response.headers["X-RateLimit-Reset"] == "60"  # seconds until reset
+    (stored,) = sandbox.leads("breakcold")
+    assert conforms("breakcold", "Lead", stored) == []
+
+
+# --- auth --------------------------------------------------------------------------------------
+
+
+async def test_coldsend_401_texts(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    status, _, body = await post(http, cs_url(sandbox), {"email": "a@b.co"})
+    assert (status, body) == (
+        401,
+        {"detail": "API key required. Include your API key in X-API-Key header."},
+    )
+    async with coldsend(sandbox, key="sk_not_coldsend") as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.add_lead(uuid.uuid4(), body={"email": "a@b.co"})
+    assert caught.value.body.detail == "Invalid or revoked API key"
+    assert "sk_not_coldsend" not in str(caught.value)
+    assert sandbox.leads("coldsend") == []
+
+
+async def test_breakcold_401_is_a_trpc_error(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    status, _, body = await post(http, sandbox.base_url("breakcold") + "/lead", {"email": "x"})
+    assert status == 401
+    assert body["code"] == body["data"]["code"] == "UNAUTHORIZED"
+    assert body["data"] == {"code": "UNAUTHORIZED", "httpStatus": 401, "path": "lead.create"}
+    assert conforms("breakcold", "ErrorBody", body) == []
+
+
+async def test_coldsend_readonly_key_is_403(sandbox: Sandbox) -> None:
+    async with coldsend(sandbox, key="cs_live_readonly") as client:
+        with pytest.raises(PermissionDeniedError) as caught:
+            await client.add_lead(uuid.uuid4(), body={"email": "a@b.co"})
+    body = caught.value.body
+    assert (body.error, body.required) == ("insufficient_scopes", ["leads:create"])
+    assert body.detail == "Missing required scopes: leads:create"
+    assert sandbox.leads("coldsend") == []
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+async def test_coldsend_duplicate_email_in_campaign_is_409(sandbox: Sandbox) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with coldsend(sandbox) as client:
+        await client.add_lead(first, body={"email": "dup@example.com"})
+        with pytest.raises(ConflictError) as caught:
+            await client.add_lead(first, body={"email": "DUP@example.com "})
+        await client.add_lead(second, body={"email": "dup@example.com"})
+    assert caught.value.status == 409
+    assert caught.value.body.detail == "Resource already exists"
+    assert sorted(r["campaign_id"] for r in sandbox.leads("coldsend")) == sorted(
+        [str(first), str(second)]
+    )
+
+
+@pytest.mark.parametrize(("policy", "stored"), [("allow", 2), ("reject", 1)])
+async def test_breakcold_duplicates_follow_the_setting(policy: Any, stored: int) -> None:
+    async with (
+        Sandbox(SandboxConfig(breakcold_duplicates=policy)) as sb,
+        breakcold(sb) as client,
+    ):
+        await client.create_lead(body={"email": "same@example.com"})
+        if policy == "reject":
+            with pytest.raises(ConflictError) as caught:
+                await client.create_lead(body={"email": "same@example.com"})
+            assert caught.value.body.code == "CONFLICT"
+        else:
+            await client.create_lead(body={"email": "same@example.com"})
+        assert len(sb.leads("breakcold")) == stored
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+async def test_coldsend_422_detail_items(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    headers = {"X-API-Key": CS_KEY}
+    status, _, body = await post(http, cs_url(sandbox), {"first_name": 3}, headers)
+    assert status == 422
+    assert body["detail"] == [
+        {"type": "missing", "loc": ["body", "email"], "msg": "Field required"},
+        {
+            "type": "string_type",
+            "loc": ["body", "first_name"],
+            "msg": "Input should be a valid string",
+            "input": 3,
+        },
+    ]
+    assert conforms("coldsend", "HTTPError", body) == []
+    status, _, body = await post(http, cs_url(sandbox), b"{not json", headers)
+    assert (status, body["detail"][0]["type"]) == (422, "json_invalid")
+    assert sandbox.leads("coldsend") == []
+
+
+async def test_coldsend_bad_campaign_id_reaches_the_client_as_422(sandbox: Sandbox) -> None:
+    async with coldsend(sandbox) as client:
+        with pytest.raises(UnprocessableEntityError) as caught:
+            await client.add_lead("not-a-uuid", body={"email": "a@b.co"})
+    (error,) = caught.value.field_errors
+    assert (error.location, error.type) == (("path", "campaign_id"), "uuid_parsing")
+
+
+async def test_breakcold_400_issues(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    url = sandbox.base_url("breakcold") + "/lead"
+    body_sent = {"email": 5, "contract_currency": "XXX"}
+    status, _, body = await post(http, url, body_sent, {"X-API-KEY": BC_KEY})
+    assert status == 400
+    assert (body["code"], body["message"]) == ("BAD_REQUEST", "Input validation failed")
+    issues = {tuple(issue["path"]): issue for issue in body["issues"]}
+    assert issues[("email",)]["message"] == "Expected string, received number"
+    assert issues[("contract_currency",)]["code"] == "invalid_enum_value"
+    assert conforms("breakcold", "ErrorBody", body) == []
+
+
+# --- rate limits -------------------------------------------------------------------------------
+
+
+async def test_coldsend_429_after_100_per_minute(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    headers, url = {"X-API-Key": CS_KEY}, cs_url(sandbox)
+    statuses = [
+        (await post(http, url, {"email": f"l{i}@example.com"}, headers))[0] for i in range(100)
+    ]
+    assert statuses == [200] * 100
+    async with coldsend(sandbox) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.add_lead(uuid.uuid4(), body={"email": "late@example.com"})
+    detail = caught.value.body.detail
+    pattern = COLDSEND_SPEC["x-rate-limit"]["retry-after-body-pattern"]
+    match = re.search(pattern, detail)
+    assert detail.startswith("Rate limit exceeded. ") and match, detail
+    assert 1 <= int(match.group(1)) <= 60
+    assert caught.value.headers["X-RateLimit-Remaining"] == "0"
+    assert int(caught.value.headers["X-RateLimit-Reset"]) >= time.time()
+    assert len(sandbox.leads("coldsend")) == 100
+    assert sandbox.stats["status:429"] == 1
+
+
+async def test_time_scale_runs_a_window_in_a_second(http: aiohttp.ClientSession) -> None:
+    async with Sandbox(SandboxConfig(time_scale=60.0)) as sb:
+        url, headers = sb.base_url("breakcold") + "/lead", {"X-API-KEY": BC_KEY}
+        for _ in range(60):
+            await post(http, url, {}, headers)
+        status, response_headers, body = await post(http, url, {}, headers)
+        assert (status, body["code"]) == (429, "TOO_MANY_REQUESTS")
+        assert response_headers["X-RateLimit-Reset"] == "1"  # wall seconds, rounded up
+        await asyncio.sleep(1.05)
+        status, response_headers, _ = await post(http, url, {}, headers)
+        assert (status, response_headers["X-RateLimit-Remaining"]) == (200, "59")
+
+
+def test_hourly_window_outlasts_the_minute_window() -> None:
+    now = [0.0]
+    policy = load_api("coldsend").rate_limit
+    assert policy is not None
+    limiter = RateLimiter(policy, Clock(monotonic=lambda: now[0]))
+    for minute in range(10):
+        now[0] = minute * 60.0
+        assert all(limiter.hit("k").allowed for _ in range(100))
+        assert not limiter.hit("k").allowed
+    now[0] = 600.0
+    decision = limiter.hit("k")
+    assert (decision.allowed, decision.limit, decision.remaining) == (False, 1000, 0)
+    assert decision.reset_after == pytest.approx(3000.0)
+    now[0] = 3600.0
+    assert limiter.hit("k").allowed
+
+
+def test_retry_after_text_follows_the_spec_pattern() -> None:
+    pattern = COLDSEND_SPEC["x-rate-limit"]["retry-after-body-pattern"]
+    assert retry_after_text(pattern, 42) == "Retry after 42 seconds"
+    assert retry_after_text(None, 42) == ""
+
+
+# --- faults ------------------------------------------------------------------------------------
+
+
+def faulty(**faults: Any) -> Sandbox:
+    return Sandbox(SandboxConfig(faults=FaultConfig(**faults)))
+
+
+async def test_error_5xx_stores_nothing() -> None:
+    async with faulty(error_5xx=1.0) as sb, coldsend(sb) as client:
+        with pytest.raises(APIError) as caught:
+            await client.add_lead(uuid.uuid4(), body={"email": "a@b.co"})
+        error = getattr(caught.value, "cause", caught.value)
+        assert isinstance(error, InternalServerError)
+        assert error.status in (500, 502, 503)
+        reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+        assert str(error).endswith(f"{error.status} InternalServerError: {reason[error.status]}")
+        assert sb.leads("coldsend") == []
+        assert sb.stats["fault:error_5xx"] >= 1
+
+
+async def test_malformed_is_an_html_502() -> None:
+    async with faulty(malformed=1.0) as sb, breakcold(sb) as client:
+        with pytest.raises(APIError) as caught:
+            await client.create_lead(body={"email": "a@b.co"})
+        error = getattr(caught.value, "cause", caught.value)
+        assert isinstance(error, InternalServerError)
+        assert error.status == 502
+        assert error.snippet.startswith("<html>")
+        assert sb.leads("breakcold") == []
+
+
+async def test_rate_limit_burst_is_a_real_429() -> None:
+    async with faulty(rate_limit_burst=1.0) as sb, breakcold(sb) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.create_lead(body={"email": "a@b.co"})
+        assert caught.value.body.code == "TOO_MANY_REQUESTS"
+        assert caught.value.headers["X-RateLimit-Remaining"] == "0"
+        assert caught.value.headers["X-RateLimit-Limit"] == "60"
+        assert sb.leads("breakcold") == []
+        assert sb.stats["fault:rate_limit_burst"] == 1
+
+
+async def test_drop_before_stores_nothing() -> None:
+    async with faulty(drop_before=1.0) as sb, coldsend(sb) as client:
+        with pytest.raises(APIError) as caught:
+            await client.add_lead(uuid.uuid4(), body={"email": "a@b.co"})
+        assert transport_error(caught.value).sent
+        assert sb.leads("coldsend") == []
+        assert sb.stats["fault:drop_before"] == 1
+
+
+async def test_drop_after_stores_the_lead_but_sends_no_response() -> None:
+    async with faulty(drop_after=1.0) as sb, coldsend(sb) as client:
+        with pytest.raises(APIError) as caught:
+            await client.add_lead(uuid.uuid4(), body={"email": "kept@example.com"})
+        assert transport_error(caught.value).sent
+        assert [lead["email"] for lead in sb.leads("coldsend")] == ["kept@example.com"]
+        assert sb.stats["fault:drop_after"] == 1
+
+
+async def test_latency_delays_and_can_time_out() -> None:
+    async with faulty(latency_ms=(150, 150)) as sb:
+        async with coldsend(sb) as client:
+            response = await client.add_lead_with_response(uuid.uuid4(), body={"email": "a@b.co"})
+        assert response.elapsed >= 0.15
+        async with coldsend(sb, timeout=0.05) as client:
+            with pytest.raises(APIError) as caught:
+                await client.add_lead(uuid.uuid4(), body={"email": "b@b.co"})
+        assert isinstance(transport_error(caught.value), APITimeoutError)
+
+
+async def test_faults_repeat_with_the_seed(http: aiohttp.ClientSession) -> None:
+    async def statuses(seed: int) -> list[int]:
+        async with faulty(seed=seed, error_5xx=0.3, malformed=0.2) as sb:
+            return [
+                (
+                    await http.post(
+                        cs_url(sb), json={"email": f"{i}@x.io"}, headers={"X-API-Key": CS_KEY}
+                    )
+                ).status
+                for i in range(20)
+            ]
+
+    first = await statuses(7)
+    assert first == await statuses(7)
+    assert first != await statuses(8)
+    assert {200, 502} <= set(first)
+
+
+def test_fault_probabilities_must_fit_in_one() -> None:
+    with pytest.raises(ValueError, match=r"add up to 1\.2"):
+        FaultConfig(error_5xx=0.6, drop_after=0.6)
+    with pytest.raises(ValueError, match="probability"):
+        FaultConfig(malformed=1.5)
+
+
+# --- storage and inspection --------------------------------------------------------------------
+
+
+async def test_sqlite_storage_survives_a_restart(tmp_path: Path) -> None:
+    config = SandboxConfig(storage=tmp_path / "leads.sqlite")
+    campaign = uuid.uuid4()
+    async with Sandbox(config) as sb, coldsend(sb) as client:
+        await client.add_lead(campaign, body={"email": "kept@example.com"})
+    async with Sandbox(config) as sb, coldsend(sb) as client:
+        assert [lead["email"] for lead in sb.leads("coldsend")] == ["kept@example.com"]
+        with pytest.raises(ConflictError):
+            await client.add_lead(campaign, body={"email": "kept@example.com"})
+
+
+async def test_inspection_endpoints(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    async with coldsend(sandbox) as client:
+        await client.add_lead(uuid.uuid4(), body={"email": "seen@example.com"})
+    async with http.get(sandbox.url + "/_sandbox/leads?api=coldsend") as response:
+        assert [lead["email"] for lead in await response.json()] == ["seen@example.com"]
+    async with http.get(sandbox.url + "/_sandbox/stats") as response:
+        assert (await response.json())["created"] == 1
+    async with http.get(sandbox.url + "/_sandbox/leads?api=nope") as response:
+        assert response.status == 400
+    async with http.post(sandbox.url + "/_sandbox/reset") as response:
+        assert response.status == 204
+    assert sandbox.leads("coldsend") == []
+    assert sandbox.stats["created"] == 0
+
+
+# --- derived from the spec ---------------------------------------------------------------------
+
+
+async def test_a_spec_change_reaches_the_sandbox(http: aiohttp.ClientSession) -> None:
+    spec = copy.deepcopy(BREAKCOLD_SPEC)
+    spec["paths"]["/v4/lead"] = spec["paths"].pop("/lead")
+    spec["components"]["securitySchemes"]["ApiKeyAuth"]["name"] = "X-Token"
+    spec["x-rate-limit"]["windows"] = [{"limit": 2, "seconds": 60}]
+    spec["components"]["schemas"]["CreateLeadRequest"]["required"] = ["email"]
+    async with Sandbox(apis=(read_api("breakcold", spec),)) as sb:
+        url, headers = sb.base_url("breakcold") + "/v4/lead", {"X-Token": BC_KEY}
+        status, _, body = await post(http, url, {}, headers)
+        assert (status, body["issues"][0]["path"]) == (400, ["email"])
+        status, response_headers, _ = await post(http, url, {"email": "x"}, headers)
+        assert (status, response_headers["X-RateLimit-Limit"]) == (200, "2")
+        assert (await post(http, url, {"email": "y"}, headers))[0] == 429
+        assert (await post(http, url, {"email": "y"}))[0] == 401
