@@ -4,6 +4,7 @@ halve it on congestion (429s, timeouts, retried calls), never above the user's c
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 __all__ = ["AIMDLimiter"]
 
@@ -24,23 +25,36 @@ class AIMDLimiter:
         self.in_flight = 0
         self._factor = factor
         self._round = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> int:
         """Wait for room under the current limit; return a ticket for `release`."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
+        if self._waiters or self.in_flight >= int(self.limit):
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self.release(self._round, congested=False)
+                else:
+                    self._waiters.remove(waiter)
+                raise
+        else:
             self.in_flight += 1
         return self._round
 
-    async def release(self, ticket: int, *, congested: bool) -> None:
+    def release(self, ticket: int, *, congested: bool) -> None:
         """Give the place back; grow the limit on success, shrink it on congestion."""
-        async with self._changed:
-            self.in_flight -= 1
-            if congested:
-                if ticket == self._round:
-                    self.limit = max(1.0, self.limit * self._factor)
-                    self._round += 1
-            else:
-                self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
-            self._changed.notify_all()
+        self.in_flight -= 1
+        if congested:
+            if ticket == self._round:
+                self.limit = max(1.0, self.limit * self._factor)
+                self._round += 1
+        else:
+            self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+        while self._waiters and self.in_flight < int(self.limit):
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)

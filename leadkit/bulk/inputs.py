@@ -57,6 +57,8 @@ class InputRow:
     line: int
     data: dict[str, Any] | None = None
     error: str | None = None
+    raw: str | None = None
+    """The source text, kept when the row could not be parsed."""
 
 
 @attrs.frozen
@@ -225,15 +227,16 @@ def _read_csv(
 
 def _csv_row(line: int, text: str, columns: _CsvColumns) -> InputRow:
     if (problem := _not_utf8(text)) is not None:
-        return InputRow(line=line, error=f"line {line}: {problem}")
+        return InputRow(line=line, error=f"line {line}: {problem}", raw=text)
     try:
         cells = _parse_record(text)
     except csv.Error as exc:
-        return InputRow(line=line, error=f"line {line}: bad CSV quoting ({exc})")
+        return InputRow(line=line, error=f"line {line}: bad CSV quoting ({exc})", raw=text)
     if len(cells) != len(columns.header):
         return InputRow(
             line=line,
             error=f"line {line}: {len(cells)} columns, the header has {len(columns.header)}",
+            raw=text,
         )
     return InputRow(line=line, data=columns.row(cells))
 
@@ -255,15 +258,15 @@ def _read_jsonl(handle: io.TextIOWrapper) -> Iterator[InputRow]:
         if not text.strip():
             continue
         if (problem := _not_utf8(text)) is not None:
-            yield InputRow(line=line, error=f"line {line}: {problem}")
+            yield InputRow(line=line, error=f"line {line}: {problem}", raw=text)
             continue
         try:
             data = json.loads(text)
         except ValueError as exc:
-            yield InputRow(line=line, error=f"line {line}: not JSON ({exc})")
+            yield InputRow(line=line, error=f"line {line}: not JSON ({exc})", raw=text)
             continue
         if not isinstance(data, dict):
-            yield InputRow(line=line, error=f"line {line}: expected a JSON object")
+            yield InputRow(line=line, error=f"line {line}: expected a JSON object", raw=text)
             continue
         data.pop(META_KEY, None)
         yield InputRow(line=line, data=data)

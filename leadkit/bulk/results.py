@@ -19,6 +19,8 @@ class Outcome(enum.StrEnum):
     SKIPPED_DUPLICATE = "skipped_duplicate"
     INVALID = "invalid"
     FAILED = "failed"
+    VALID = "valid"
+    """Dry runs only: the row is valid and would be sent."""
 
     @property
     def succeeded(self) -> bool:
@@ -48,6 +50,8 @@ class RowResult:
     latency: float = 0.0
     body: dict[str, Any] | None = attrs.field(default=None, repr=False)
     resumed: bool = False
+    raw: str | None = attrs.field(default=None, repr=False)
+    """The source text of a row that could not be parsed."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of this result without the created model and the body."""
@@ -69,13 +73,14 @@ class Summary:
     """Counts per outcome, elapsed seconds and rows per second of a finished (or stopped) run.
 
     `unread_from` is the index of the first input row that was never read when the run was
-    stopped early, else None.
+    stopped early, else None; `stop_reason` says why it stopped early.
     """
 
     counts: dict[Outcome, int]
     elapsed: float
     resumed: int
     unread_from: int | None = None
+    stop_reason: str | None = None
 
     @property
     def total(self) -> int:
@@ -102,6 +107,7 @@ class Summary:
             "rate": round(self.rate, 3),
             "resumed": self.resumed,
             "unread_from": self.unread_from,
+            "stop_reason": self.stop_reason,
         }
 
 
@@ -118,11 +124,12 @@ class SummaryBuilder:
         self.counts[result.outcome] += 1
         self.resumed += result.resumed
 
-    def build(self, unread_from: int | None) -> Summary:
+    def build(self, unread_from: int | None, stop_reason: str | None) -> Summary:
         """The summary so far."""
         return Summary(
             counts=dict(self.counts),
             elapsed=time.monotonic() - self.started,
             resumed=self.resumed,
             unread_from=unread_from,
+            stop_reason=stop_reason,
         )

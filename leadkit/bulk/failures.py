@@ -1,0 +1,46 @@
+"""The failures file: every row that did not succeed, as JSONL that `load` reads back.
+
+Each line is the row's wire-format body plus a ``_leadkit`` object (line, index, outcome,
+reason, and the raw text of a row that could not be parsed); the JSONL reader drops that
+key, so the file can be fed straight back as input once the rows are fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .inputs import META_KEY
+from .results import RowResult
+
+__all__ = ["FailuresWriter"]
+
+
+class FailuresWriter:
+    """Appends one line per unsuccessful result, flushed as it is written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("w", encoding="utf-8", errors="surrogateescape", buffering=1)
+        self.written = 0
+
+    def write(self, result: RowResult) -> None:
+        """Write `result` if its row did not succeed."""
+        if result.outcome.succeeded:
+            return
+        meta: dict[str, Any] = {
+            "line": result.line,
+            "index": result.index,
+            "outcome": result.outcome.value,
+            "reason": result.error,
+        }
+        if result.raw is not None:
+            meta["raw"] = result.raw
+        line = {**(result.body or {}), META_KEY: meta}
+        self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.written += 1
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()

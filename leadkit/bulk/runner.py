@@ -1,0 +1,365 @@
+"""bulk_create: stream rows into a create operation, one RowResult per row, losing none.
+
+Flow: a producer reads the input one row at a time, validates it, looks its key up in the
+journal (resume, de-duplication) and starts a sender task when the AIMD limiter has room;
+results go to the consumer in completion or input order. At most `window` rows are between
+being read and being handed to the consumer, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..runtime.api import OperationSpec
+from ..runtime.client import BaseClient
+from ..runtime.converters import RequestValidationError, validate_request
+from ..runtime.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from .concurrency import AIMDLimiter
+from .failures import FailuresWriter
+from .inputs import InputRow, request_fields
+from .journal import Journal, State
+from .results import Outcome, RowResult, Summary, SummaryBuilder
+
+__all__ = ["IN_FLIGHT_REASON", "BulkRun", "Row", "bulk_create"]
+
+Row = Any
+"""A request model instance, a mapping of wire names, or an `InputRow` read from a file."""
+
+IN_FLIGHT_REASON = "in flight when interrupted; may exist — not resent to avoid a duplicate"
+_FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError)
+"""Errors that every later row would meet too: the run stops reading input."""
+_OUTCOME_OF_STATE = {State.CREATED: Outcome.CREATED, State.ALREADY_EXISTS: Outcome.ALREADY_EXISTS}
+
+
+@attrs.frozen
+class _Job:
+    """A valid row on its way to the server."""
+
+    index: int
+    line: int | None
+    key: str | None
+    journal_key: str
+    model: Any
+    body: dict[str, Any]
+
+
+class _Crash:
+    """A sender task died of an unexpected error; the consumer re-raises it."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _stable_key(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return "body:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def _each(rows: Iterable[Row] | AsyncIterable[Row]) -> AsyncIterator[Row]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+class BulkRun:
+    """An async iterable of RowResult, one per input row; `summary` once it is exhausted.
+
+    Iterate it once. `stop(grace)` stops reading input and cancels what is still in flight
+    after `grace` seconds; `abort()` cancels at once. Rows never read are counted from
+    `summary.unread_from`.
+    """
+
+    def __init__(
+        self,
+        client: BaseClient,
+        op: OperationSpec[Any],
+        rows: Iterable[Row] | AsyncIterable[Row],
+        *,
+        path_params: Mapping[str, Any],
+        concurrency: int,
+        ordered: bool,
+        journal: Journal,
+        failures: FailuresWriter | None,
+        dry_run: bool,
+    ) -> None:
+        self.client = client
+        self.op = op
+        self.limiter = AIMDLimiter(concurrency)
+        self.summary: Summary | None = None
+        self.stop_reason: str | None = None
+        self._rows = rows
+        self._path_params = dict(path_params)
+        self._ordered = ordered
+        self._journal = journal
+        self._failures = failures
+        self._dry_run = dry_run
+        self._conflict = op.dedupe.conflict_status if op.dedupe else None
+        fields = request_fields(client.api.request_converter, op.body_type)
+        self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
+        self._window = asyncio.Semaphore(4 * concurrency + 16)
+        self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
+        self._senders: set[asyncio.Task[None]] = set()
+        self._producer: asyncio.Task[None] | None = None
+        self._next_index = 0
+        self._exhausted = False
+        self._stopping = False
+        self._started = False
+
+    def __aiter__(self) -> AsyncIterator[RowResult]:
+        if self._started:
+            raise RuntimeError("a BulkRun can be iterated only once")
+        self._started = True
+        return self._results()
+
+    def stop(self, grace: float | None = 30.0, reason: str = "stopped") -> None:
+        """Stop reading input; cancel what is in flight after `grace` seconds (None: never)."""
+        if not self._stopping:
+            self._stopping = True
+            self.stop_reason = reason
+            if self._producer is not None:
+                self._producer.cancel()
+        if grace is not None:
+            asyncio.get_running_loop().call_later(grace, self._cancel_senders)
+
+    def abort(self) -> None:
+        """Stop reading input and cancel every request in flight now."""
+        self.stop(0.0, self.stop_reason or "aborted")
+        self._cancel_senders()
+
+    def _cancel_senders(self) -> None:
+        for task in self._senders:
+            task.cancel()
+
+    async def _results(self) -> AsyncIterator[RowResult]:
+        builder = SummaryBuilder()
+        self._producer = asyncio.create_task(self._produce())
+        if self._stopping:
+            self._producer.cancel()
+        pending: dict[int, RowResult] = {}
+        emit_next = 0
+        finished = False
+        try:
+            while (item := await self._queue.get()) is not None:
+                if isinstance(item, _Crash):
+                    raise item.error
+                pending[item.index if self._ordered else emit_next] = item
+                while emit_next in pending:
+                    result = pending.pop(emit_next)
+                    emit_next += 1
+                    builder.add(result)
+                    if self._failures is not None:
+                        self._failures.write(result)
+                    self._window.release()
+                    yield result
+            finished = True
+        finally:
+            if not finished:
+                self.abort()
+            await asyncio.gather(self._producer, *self._senders, return_exceptions=True)
+            self._journal.close()
+            if self._failures is not None:
+                self._failures.close()
+            unread = None if self._exhausted else self._next_index
+            self.summary = builder.build(unread, self.stop_reason)
+
+    async def _produce(self) -> None:
+        """Read the input, wait for the senders, then tell the consumer that all is done."""
+        try:
+            await self._read()
+            self._exhausted = True
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        except Exception as exc:
+            self._queue.put_nowait(_Crash(exc))
+            return
+        while self._senders:
+            try:
+                await asyncio.wait(set(self._senders))
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+        self._queue.put_nowait(None)
+
+    async def _read(self) -> None:
+        """Read rows until the input ends or the run stops; start a sender per valid row."""
+        async for row in _each(self._rows):
+            await self._window.acquire()
+            if self._stopping:
+                return
+            prepared = self._prepare(self._next_index, row)
+            if isinstance(prepared, RowResult):
+                self._queue.put_nowait(prepared)
+            else:
+                ticket = await self.limiter.acquire()
+                task = asyncio.create_task(self._send(prepared, ticket))
+                self._senders.add(task)
+                task.add_done_callback(self._sender_done)
+            self._next_index += 1
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        self._senders.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self._queue.put_nowait(_Crash(error))
+
+    def _prepare(self, index: int, row: Row) -> RowResult | _Job:
+        """Validate a row and consult the journal: a result now, or a job to send."""
+        line = row.line if isinstance(row, InputRow) else None
+        if isinstance(row, InputRow):
+            if row.data is None:
+                return RowResult(index, Outcome.INVALID, line=line, error=row.error, raw=row.raw)
+            row = row.data
+        converter = self.client.api.request_converter
+        try:
+            model = validate_request(converter, row, self.op.body_type)
+        except RequestValidationError as exc:
+            reason = "; ".join(exc.problems)
+            given = dict(row) if isinstance(row, Mapping) else None
+            return RowResult(index, Outcome.INVALID, line=line, error=reason, body=given)
+        body: dict[str, Any] = converter.unstructure(model)
+        value = body.get(self._key_field) if self._key_field else None
+        key = value.strip().lower() if isinstance(value, str) and value.strip() else None
+        job = _Job(index, line, key, f"key:{key}" if key else _stable_key(body), model, body)
+        return self._resume(job)
+
+    def _resume(self, job: _Job) -> RowResult | _Job:
+        """What the journal says about this row's key: skip it, report it, or send it."""
+        entry = self._journal.get(job.journal_key)
+        if entry is not None and entry.run == self._journal.run:
+            return self._result(job, Outcome.SKIPPED_DUPLICATE, error="same key as an earlier row")
+        if self._dry_run:
+            self._journal.set(job.journal_key, State.QUEUED, position=job.index)
+            return self._result(job, Outcome.VALID)
+        if entry is not None and entry.state in _OUTCOME_OF_STATE:
+            self._journal.set(job.journal_key, entry.state, position=job.index)
+            return self._result(job, _OUTCOME_OF_STATE[entry.state], resumed=True)
+        if entry is not None and entry.state in (State.SENT, State.UNKNOWN) and not self._conflict:
+            reason = entry.reason or IN_FLIGHT_REASON
+            self._journal.set(job.journal_key, State.UNKNOWN, position=job.index, reason=reason)
+            return self._result(job, Outcome.FAILED, error=reason, resumed=True)
+        self._journal.set(job.journal_key, State.QUEUED, position=job.index)
+        return job
+
+    @staticmethod
+    def _result(job: _Job, outcome: Outcome, **details: Any) -> RowResult:
+        return RowResult(job.index, outcome, line=job.line, key=job.key, body=job.body, **details)
+
+    async def _send(self, job: _Job, ticket: int) -> None:
+        """Send one job, journal its outcome and queue its result."""
+        congested = False
+        self._journal.set(job.journal_key, State.SENT, position=job.index)
+        started = time.monotonic()
+        try:
+            response = await self.client._request(
+                self.op, path_params=self._path_params, body=job.model
+            )
+        except asyncio.CancelledError:
+            result = self._result(job, Outcome.FAILED, error=IN_FLIGHT_REASON)
+        except APIError as error:
+            congested = isinstance(error, RateLimitError | APITimeoutError) or (
+                isinstance(error, OutcomeUnknownError) and isinstance(error.cause, APITimeoutError)
+            )
+            outcome, state = self._classify(error)
+            result = self._result(
+                job,
+                outcome,
+                error=str(error),
+                status=getattr(error, "status", None),
+                attempts=error.attempts,
+                latency=time.monotonic() - started,
+            )
+            self._journal.set(job.journal_key, state, position=job.index, reason=str(error))
+            if isinstance(error, _FATAL):
+                self.stop(None, f"stopped after a fatal error: {error}")
+        else:
+            congested = response.attempts > 1
+            result = self._result(
+                job,
+                Outcome.CREATED,
+                model=response.parsed,
+                status=response.status,
+                attempts=response.attempts,
+                latency=time.monotonic() - started,
+            )
+            self._journal.set(job.journal_key, State.CREATED, position=job.index)
+        finally:
+            self.limiter.release(ticket, congested=congested)
+        self._queue.put_nowait(result)
+
+    def _classify(self, error: APIError) -> tuple[Outcome, State]:
+        """The outcome of a call that raised, and the journal state it leaves."""
+        if isinstance(error, APIStatusError) and error.status == self._conflict:
+            return Outcome.ALREADY_EXISTS, State.ALREADY_EXISTS
+        if isinstance(error, ResponseValidationError):
+            return Outcome.CREATED, State.CREATED
+        if isinstance(error, OutcomeUnknownError) or (
+            isinstance(error, APIConnectionError) and error.sent
+        ):
+            return Outcome.FAILED, State.UNKNOWN
+        return Outcome.FAILED, State.FAILED
+
+
+def bulk_create(
+    client: BaseClient,
+    op: OperationSpec[Any],
+    rows: Iterable[Row] | AsyncIterable[Row],
+    *,
+    path_params: Mapping[str, Any] | None = None,
+    concurrency: int = 8,
+    ordered: bool = False,
+    journal: Path | str | None = None,
+    failures_out: Path | str | None = None,
+    dry_run: bool = False,
+) -> BulkRun:
+    """Send every row to the create operation `op` of `client`; iterate the returned run.
+
+    `rows` are request models, mappings of wire names or `InputRow`s, from an iterable or an
+    async iterable, read lazily. `concurrency` is the ceiling of requests in flight (AIMD
+    below it); pacing is the client's shared rate limiter. `ordered` yields results in input
+    order instead of completion order. `journal` is a file that records each key's state:
+    a rerun with it skips rows already created and never resends a row that was in flight,
+    unless `op` declares a conflict status (then a resend is answered "already exists").
+    `failures_out` receives every unsuccessful row as JSONL input. `dry_run` validates and
+    de-duplicates without sending (valid rows are reported `valid`).
+    """
+    params = dict(path_params or {})
+    scope = {"api": client.api.name, "operation": op.name, "path_params": params}
+    opened = Journal(None if journal is None or dry_run else Path(journal), scope)
+    try:
+        failures = FailuresWriter(Path(failures_out)) if failures_out is not None else None
+    except OSError:
+        opened.close()
+        raise
+    return BulkRun(
+        client,
+        op,
+        rows,
+        path_params=params,
+        concurrency=concurrency,
+        ordered=ordered,
+        journal=opened,
+        failures=failures,
+        dry_run=dry_run,
+    )
