@@ -63,7 +63,9 @@ class ResponseBuilder:
     def __init__(
         self, spec: Mapping[str, Any], schema: Mapping[str, Any], assigned: Mapping[str, Any]
     ) -> None:
-        self._validator = Draft202012Validator(dict(spec))
+        self._validator = Draft202012Validator(
+            dict(spec), format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
         root = resolve(spec, schema)
         self._required = frozenset(root.get("required", []))
         self._properties = {n: resolve(spec, p) for n, p in root.get("properties", {}).items()}
