@@ -69,12 +69,13 @@ def _request_body(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> 
     before, after = (
         deref(doc, op.spec.get("requestBody")) for doc, op in ((walker.old, old), (walker.new, new))
     )
-    if before is None or after is None:
-        if after is not None:
-            kind = "request_body.added_required" if after.get("required") else "request_body.added"
-            walker.emit(kind, at, "")
-        elif before is not None:
+    if after is None:
+        if before is not None:
             walker.emit("request_body.removed", at, "")
+        return
+    if before is None:
+        kind = "request_body.added_required" if after.get("required") else "request_body.added"
+        walker.emit(kind, at, "")
         return
     if bool(before.get("required")) != bool(after.get("required")):
         became = "required" if after.get("required") else "optional"
@@ -83,38 +84,30 @@ def _request_body(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> 
 
 
 def _responses(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
-    bodies = [
+    before, after = (
         {str(code): _body(doc, r) for code, r in op.spec.get("responses", {}).items()}
         for doc, op in ((walker.old, old), (walker.new, new))
-    ]
-    old_success_types = {
-        type_atoms(b) if b is not None else frozenset()
-        for code, b in bodies[0].items()
-        if code.startswith("2")
-    }
-    for code in sorted(bodies[0].keys() | bodies[1].keys()):
-        success = code.startswith("2")
-        section, direction = ("responses", "response") if success else ("errors", "error")
-        at = attrs.evolve(where.at(f"{section}.{code}"), direction=direction)
-        prefix = "success_code" if success else "error_code"
-        if code not in bodies[1]:
-            walker.emit(f"{prefix}.removed", at, "")
-        elif code not in bodies[0]:
-            body = bodies[1][code]
-            atoms = type_atoms(body) if body is not None else frozenset()
-            fresh = success and atoms not in old_success_types
-            walker.emit(
-                f"{prefix}.added_new_type" if fresh else f"{prefix}.added", at, show_type(atoms)
-            )
-        elif bodies[0][code] is None or bodies[1][code] is None:
-            if bodies[0][code] is not bodies[1][code]:
-                before, after = (
-                    show_type(type_atoms(b)) if b else "none"
-                    for b in (bodies[0][code], bodies[1][code])
-                )
-                walker.emit("type.changed", at, f"{before} -> {after}")
-        else:
-            walker.compare(bodies[0][code], bodies[1][code], at)
+    )
+    success_types = {type_atoms(b) for code, b in before.items() if code.startswith("2")}
+
+    def at(code: str) -> Location:
+        if code.startswith("2"):
+            return attrs.evolve(where.at(f"responses.{code}"), direction="response")
+        return attrs.evolve(where.at(f"errors.{code}"), direction="error")
+
+    def prefix(code: str) -> str:
+        return "success_code" if code.startswith("2") else "error_code"
+
+    for code in sorted(before.keys() - after.keys()):
+        walker.emit(f"{prefix(code)}.removed", at(code), show_type(type_atoms(before[code])))
+    for code in sorted(after.keys() - before.keys()):
+        atoms = type_atoms(after[code])
+        fresh = code.startswith("2") and atoms not in success_types
+        walker.emit(
+            f"{prefix(code)}.added{'_new_type' if fresh else ''}", at(code), show_type(atoms)
+        )
+    for code in sorted(before.keys() & after.keys()):
+        walker.compare(before[code], after[code], at(code))
 
 
 def _dedupe(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
@@ -134,20 +127,22 @@ def _dedupe(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
 def diff_operations(walker: SchemaWalker) -> None:
     """Report every operation added, removed or changed between the walker's documents."""
     old_ops, new_ops = _operations(walker.old), _operations(walker.new)
-    for key in sorted(old_ops.keys() | new_ops.keys()):
-        where = Location("operation", key)
-        old, new = old_ops.get(key), new_ops.get(key)
-        if old is None or new is None:
-            op = new or old
-            assert op is not None
-            kind = "operation.added" if old is None else "operation.removed"
-            walker.emit(kind, where, f"{op.method.upper()} {op.route}")
-            continue
+    for key in sorted(old_ops.keys() - new_ops.keys()):
+        op = old_ops[key]
+        walker.emit(
+            "operation.removed", Location("operation", key), f"{op.method.upper()} {op.route}"
+        )
+    for key in sorted(new_ops.keys() - old_ops.keys()):
+        op = new_ops[key]
+        walker.emit(
+            "operation.added", Location("operation", key), f"{op.method.upper()} {op.route}"
+        )
+    for key in sorted(old_ops.keys() & new_ops.keys()):
+        old, new, where = old_ops[key], new_ops[key], Location("operation", key)
         if old.route != new.route:
             walker.emit("operation.path_changed", where, f"{old.route} -> {new.route}")
         if old.method != new.method:
-            walker.emit(
-                "operation.method_changed", where, f"{old.method.upper()} -> {new.method.upper()}"
-            )
+            detail = f"{old.method.upper()} -> {new.method.upper()}"
+            walker.emit("operation.method_changed", where, detail)
         for part in (_parameters, _request_body, _responses, _dedupe):
             part(walker, old, new, where)

@@ -30,7 +30,12 @@ def deref(doc: Mapping[str, Any], node: Any) -> Any:
 
 
 def type_atoms(schema: Any) -> frozenset[str]:
-    """The JSON types a schema allows: `string`, `string:uuid`, `null`, `model:Name`, `any`..."""
+    """The JSON types a schema allows: `string`, `string:uuid`, `null`, `model:Name`, `any`...
+
+    None (no body at all) allows nothing.
+    """
+    if schema is None:
+        return frozenset()
     if not isinstance(schema, Mapping):
         return frozenset({"any"})
     ref = schema.get("$ref")
@@ -91,7 +96,9 @@ class SchemaWalker:
         old_types, new_types = old_atoms - {"null"}, new_atoms - {"null"}
         if old_types != new_types:
             kind = (
-                "type.widened"
+                "type.changed"
+                if not old_types or not new_types
+                else "type.widened"
                 if _covers(new_types, old_types)
                 else "type.narrowed"
                 if _covers(old_types, new_types)
