@@ -19,10 +19,11 @@ from .load import LoadedSpec
 __all__ = ["generate_models"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "models"
+_NO_MODELS = "Models not found"  # datamodel-code-generator's word for a spec without schemas
 RESERVED_FIELD = "additional_properties"
 _DATACLASS_IMPORT = re.compile(r"^from dataclasses import .*$", re.MULTILINE)
 _ATTRS_CLASS = re.compile(r"^@attrs\.define\(kw_only=True\)\nclass (\w+)", re.MULTILINE)
-_RUNTIME_IMPORTS = "import attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
+_RUNTIME_IMPORTS = "from typing import Any\n\nimport attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
 
 
 def _run_dmcg(spec: LoadedSpec, workdir: Path) -> tuple[str, list[dict[str, object]]]:
@@ -68,6 +69,8 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
             source, metadata = _run_dmcg(spec, Path(tmp))
         except Exception as exc:  # datamodel-code-generator raises many kinds
             message = " ".join(str(exc).split()) or type(exc).__name__
+            if message.startswith(_NO_MODELS):
+                return "", ()
             raise SpecError(spec.label, "#/components/schemas", message) from None
     attrs_classes = set(_ATTRS_CLASS.findall(source))
     infos = []
