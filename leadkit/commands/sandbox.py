@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from leadkit.sandbox import Sandbox
+    from leadkit.sandbox import Sandbox, SandboxConfig
 
-__all__ = ["register"]
+__all__ = ["config_from_args", "register"]
 
 _FAULT_FLAGS = {
     "error_5xx": ("--fault-5xx", "answer 500/502/503 with the API's JSON error body"),
@@ -47,23 +47,30 @@ async def _serve(sandbox: Sandbox) -> None:
         await asyncio.Event().wait()
 
 
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """The SandboxConfig the command line asks for; ValueError for an impossible one."""
+    from leadkit.sandbox import FaultConfig, SandboxConfig
+
+    faults = FaultConfig(
+        seed=args.seed,
+        latency_ms=args.fault_latency,
+        **{name: getattr(args, name) for name in _FAULT_FLAGS},
+    )
+    return SandboxConfig(
+        time_scale=args.time_scale,
+        rate_limits=not args.no_rate_limits,
+        faults=faults,
+        storage=args.storage,
+        breakcold_duplicates=args.breakcold_duplicates,
+        readonly_keys=frozenset(args.readonly_key),
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
-    from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
+    from leadkit.sandbox import Sandbox
 
     try:
-        faults = FaultConfig(
-            seed=args.seed,
-            latency_ms=args.fault_latency,
-            **{name: getattr(args, name) for name in _FAULT_FLAGS},
-        )
-        config = SandboxConfig(
-            time_scale=args.time_scale,
-            rate_limits=not args.no_rate_limits,
-            faults=faults,
-            storage=args.storage,
-            breakcold_duplicates=args.breakcold_duplicates,
-            readonly_keys=frozenset(args.readonly_key),
-        )
+        config = config_from_args(args)
     except ValueError as exc:
         print(f"leadkit sandbox: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,100 @@
+"""`leadkit sandbox`: every fault has a flag, and the command serves until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from leadkit.commands.sandbox import config_from_args, register
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="leadkit")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["sandbox", *argv])
+
+
+@pytest.mark.parametrize(
+    ("flag", "field"),
+    [
+        ("--fault-5xx", "error_5xx"),
+        ("--fault-429", "rate_limit_burst"),
+        ("--fault-drop-before", "drop_before"),
+        ("--fault-drop-after", "drop_after"),
+        ("--fault-malformed", "malformed"),
+    ],
+)
+def test_each_fault_has_a_flag(flag: str, field: str) -> None:
+    faults = config_from_args(parse(flag, "0.25", "--seed", "9")).faults
+    assert getattr(faults, field) == 0.25
+    assert faults.seed == 9
+    assert sum(p for _, p in faults.probabilities()) == 0.25
+
+
+def test_the_other_settings_have_flags(tmp_path: Path) -> None:
+    config = config_from_args(
+        parse(
+            "--fault-latency",
+            "20:80",
+            "--time-scale",
+            "60",
+            "--storage",
+            str(tmp_path / "db"),
+            "--breakcold-duplicates",
+            "reject",
+            "--no-rate-limits",
+        )
+    )
+    assert config.faults.latency_ms == (20, 80)
+    assert (config.time_scale, config.storage, config.rate_limits) == (60.0, tmp_path / "db", False)
+    assert config.breakcold_duplicates == "reject"
+
+
+def test_impossible_values_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        parse("--fault-5xx", "1.5")
+    with pytest.raises(ValueError, match="add up to"):
+        config_from_args(parse("--fault-5xx", "0.7", "--fault-malformed", "0.7"))
+
+
+async def test_the_command_serves_faults_until_ctrl_c(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "leadkit.cli",
+        "sandbox",
+        "--port",
+        "0",
+        "--fault-drop-after",
+        "1",
+        "--storage",
+        str(tmp_path / "leads.sqlite"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        first = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        lead_url = f"{url}/api/public/v1/campaigns/{uuid.uuid4()}/leads/manual"
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.ServerDisconnectedError):
+                await http.post(
+                    lead_url, json={"email": "a@b.co"}, headers={"X-API-Key": "cs_live_x"}
+                )
+            async with http.get(url + "/_sandbox/leads?api=coldsend") as response:
+                assert [lead["email"] for lead in await response.json()] == ["a@b.co"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0
+    assert b"Traceback" not in stderr
