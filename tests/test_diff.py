@@ -95,6 +95,7 @@ STATUS_ENUM = put(*prop("LeadResponse", "status", "enum"), value=["SENT", "OPENE
 SOURCE = {"name": "source", "in": "query", "schema": {"type": "string"}}
 LEAD = {"$ref": "#/components/schemas/Lead"}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/CreateLeadRequest"}}}
 
 
 def response(schema: Any) -> dict[str, Any]:
@@ -220,6 +221,22 @@ CASES = [
     case("request-body-became-optional", "coldsend",
          put(*CS_OP, "requestBody", "required", value=False),
          ("request_body.became_optional", "operation add_lead.body (request)", False)),
+    case("parameter-became-optional", "coldsend",
+         put(*CS_OP, "parameters", 1, "required", value=False),
+         ("parameter.became_optional", "operation add_lead.parameters.source (request)", False),
+         before=add(*CS_OP, "parameters", value={**SOURCE, "required": True})),
+    case("request-body-added", "breakcold",
+         put(*BC_OP, "requestBody", value={"content": BODY}),
+         ("request_body.added", "operation create_lead.body (request)", False),
+         before=drop(*BC_OP, "requestBody")),
+    case("request-body-added-required", "breakcold",
+         put(*BC_OP, "requestBody", value={"required": True, "content": BODY}),
+         ("request_body.added_required", "operation create_lead.body (request)", True),
+         before=drop(*BC_OP, "requestBody")),
+    case("request-body-became-required", "breakcold",
+         put(*BC_OP, "requestBody", "required", value=True),
+         ("request_body.became_required", "operation create_lead.body (request)", True),
+         before=put(*BC_OP, "requestBody", "required", value=False)),
     case("request-body-removed", "breakcold", drop(*BC_OP, "requestBody"),
          ("request_body.removed", "operation create_lead.body (request)", True)),
     case("request-body-model-changed", "breakcold",
@@ -248,6 +265,9 @@ CASES = [
          ("error_code.removed", "operation add_lead.errors.503 (error)", True)),
     case("dedupe-changed", "coldsend", put(*CS_OP, "x-dedupe", "conflict-status", value=422),
          ("dedupe.changed", "operation add_lead.x-dedupe", False)),
+    case("dedupe-added", "breakcold", put(*BC_OP, "x-dedupe", value={"field": "email"}),
+         ("dedupe.added", "operation create_lead.x-dedupe", False),
+         before=drop(*BC_OP, "x-dedupe")),
     case("dedupe-removed", "breakcold", drop(*BC_OP, "x-dedupe"),
          ("dedupe.removed", "operation create_lead.x-dedupe", False)),
     # the API as a whole
@@ -281,6 +301,9 @@ CASES = [
     case("rate-limit-retry-pattern-changed", "coldsend",
          put("x-rate-limit", "retry-after-body-pattern", value=r"after (\d+)s"),
          ("rate_limit.retry_pattern_changed", "api x-rate-limit", False)),
+    case("rate-limit-added", "breakcold",
+         put("x-rate-limit", value=BASE["breakcold"]["x-rate-limit"]),
+         ("rate_limit.added", "api x-rate-limit", False), before=drop("x-rate-limit")),
     case("rate-limit-removed", "breakcold", drop("x-rate-limit"),
          ("rate_limit.removed", "api x-rate-limit", False)),
     # several at once: API first, then operations, then models
