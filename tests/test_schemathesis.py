@@ -77,4 +77,3 @@ def test_breakcold_conforms(case: schemathesis.Case, live: Sandbox) -> None:
     case.call_and_validate(
         base_url=live.base_url("breakcold"), headers={"X-API-KEY": "bc_schemathesis"}, checks=CHECKS
     )
-
