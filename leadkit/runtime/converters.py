@@ -57,8 +57,15 @@ def _union_members(tp: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def _strict_primitive(expected: type) -> Callable[[Any, Any], Any]:
-    def structure(value: Any, _: Any) -> Any:
+EnumHook = Callable[[Any, type[enum.Enum]], enum.Enum]
+
+
+def _strict_primitive(expected: type, enum_hook: EnumHook) -> Callable[[Any, Any], Any]:
+    """Structure hook that never coerces; str/int-based enums are passed to `enum_hook`."""
+
+    def structure(value: Any, cls: Any) -> Any:
+        if cls is not expected and issubclass(cls, enum.Enum):
+            return enum_hook(value, cls)
         if isinstance(value, bool) and expected is not bool:
             raise TypeError(f"expected {expected.__name__}, got bool")
         if expected is float and isinstance(value, int):
@@ -88,7 +95,11 @@ def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
     return uuid.UUID(value)
 
 
-def _open_enum_member(cls: type[enum.Enum], value: Any) -> enum.Enum:
+def _strict_enum_member(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    return cls(value)
+
+
+def _open_enum_member(value: Any, cls: type[enum.Enum]) -> enum.Enum:
     """Return the member for `value`, or a new pseudo-member when the API added a value."""
     try:
         return cls(value)
@@ -146,8 +157,10 @@ def _wire_names(cls: type, renames: Renames) -> dict[str, str]:
 
 
 def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> None:
+    enum_hook = _open_enum_member if lenient else _strict_enum_member
+    conv.register_structure_hook(enum.Enum, enum_hook)
     for primitive in (str, int, float, bool):
-        conv.register_structure_hook(primitive, _strict_primitive(primitive))
+        conv.register_structure_hook(primitive, _strict_primitive(primitive, enum_hook))
     conv.register_structure_hook(dt.datetime, _structure_datetime)
     conv.register_structure_hook(dt.date, _structure_date)
     conv.register_structure_hook(uuid.UUID, _structure_uuid)
@@ -155,11 +168,6 @@ def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> No
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_structure_hook(Any, lambda value, _: value)
-    if lenient:
-        conv.register_structure_hook_func(
-            lambda t: isinstance(t, type) and issubclass(t, enum.Enum),
-            lambda value, cls: _open_enum_member(cls, value),
-        )
 
     def structure_union(value: Any, tp: Any) -> Any:
         members = [m for m in _union_members(tp) or () if m is not Unset]
