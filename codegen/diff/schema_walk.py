@@ -64,6 +64,15 @@ def _covers(wide: frozenset[str], narrow: frozenset[str]) -> bool:
     )
 
 
+def _type_change(old: frozenset[str], new: frozenset[str]) -> str:
+    """`type.widened` (new allows all old allowed), `type.narrowed` or `type.changed`."""
+    if old and new and _covers(new, old):
+        return "type.widened"
+    if old and new and _covers(old, new):
+        return "type.narrowed"
+    return "type.changed"
+
+
 def _facet(schema: Any, key: str) -> Mapping[str, Any] | None:
     """The schema, or its first anyOf/oneOf variant, that has `key`."""
     if not isinstance(schema, Mapping):
@@ -95,15 +104,7 @@ class SchemaWalker:
             self.emit(kind, where, f"{show_type(old_atoms)} -> {show_type(new_atoms)}")
         old_types, new_types = old_atoms - {"null"}, new_atoms - {"null"}
         if old_types != new_types:
-            kind = (
-                "type.changed"
-                if not old_types or not new_types
-                else "type.widened"
-                if _covers(new_types, old_types)
-                else "type.narrowed"
-                if _covers(old_types, new_types)
-                else "type.changed"
-            )
+            kind = _type_change(old_types, new_types)
             self.emit(kind, where, f"{show_type(old_types)} -> {show_type(new_types)}")
         for atom in sorted(old_types & new_types):
             if atom.startswith("model:"):
