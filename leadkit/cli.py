@@ -8,7 +8,7 @@ import sys
 
 __all__ = ["main"]
 
-COMMANDS: tuple[str, ...] = ("diff", "sandbox")
+COMMANDS: tuple[str, ...] = ("diff", "load", "sandbox")
 """Modules of leadkit.commands; each has `register(subparsers)` setting `func` on its parser."""
 
 

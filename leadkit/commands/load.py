@@ -1,0 +1,331 @@
+"""`leadkit load coldsend --campaign-id UUID leads.csv`: create every lead of a CSV or JSONL file.
+
+Paces itself to the API's rate limits, resumes from a journal, writes the rows that did
+not succeed to a failures file, and shows a progress bar and a summary table. Exit code:
+0 when every row succeeded, 1 when some did not (or the load was stopped), 2 on a usage
+error. `--sandbox` runs the whole load against an in-process sandbox: no key, no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import signal
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from leadkit.bulk import BulkRun, InputRow, RowResult, Summary
+    from leadkit.runtime import BaseClient, OperationSpec, RateLimitPolicy
+
+__all__ = ["register"]
+
+TARGETS: dict[str, tuple[str, str, str]] = {
+    "coldsend": ("generated.coldsend.client", "ColdsendClient", "ADD_LEAD"),
+    "breakcold": ("generated.breakcold.client", "BreakcoldClient", "CREATE_LEAD"),
+}
+"""API name -> (client module, client class, create operation constant)."""
+
+_SANDBOX_KEY_PREFIX = "cs_live_sandbox_"
+
+
+class UsageError(Exception):
+    """Bad arguments or input the load cannot start with: exit code 2."""
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+
+    return parse
+
+
+def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
+    import importlib
+
+    module_name, class_name, op_name = TARGETS[api]
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name), getattr(module, op_name)
+
+
+def _path_params(op: OperationSpec[Any], args: argparse.Namespace) -> dict[str, str]:
+    """The operation's path parameters from the command line (a sandbox invents a campaign)."""
+    params: dict[str, str] = {}
+    for name in re.findall(r"{(\w+)}", op.path):
+        value = getattr(args, name, None)
+        if value is None and args.sandbox:
+            value = str(uuid.uuid4())
+        if value is None:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{args.api} needs {flag}")
+        params[name] = value
+    return params
+
+
+def _rate_policy(
+    declared: RateLimitPolicy | None, rate: float | None, time_scale: float
+) -> RateLimitPolicy | None:
+    """--rate as one request per 1/rate seconds, else the spec's windows sped up for a sandbox."""
+    import attrs
+
+    from leadkit.runtime import RateLimitPolicy, Window
+
+    base = declared or RateLimitPolicy(windows=())
+    if rate is not None:
+        return attrs.evolve(base, windows=(Window(limit=1, seconds=1.0 / rate),))
+    if time_scale == 1.0:
+        return None
+    return attrs.evolve(
+        base, windows=tuple(Window(w.limit, w.seconds / time_scale) for w in base.windows)
+    )
+
+
+def _estimate_rows(path: Path) -> int | None:
+    """Non-blank lines after the header (CSV) or non-blank lines (JSONL): the bar's total."""
+    try:
+        with path.open("rb") as handle:
+            lines = sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+    return max(lines - (path.suffix.lower() == ".csv"), 0)
+
+
+class _Progress:
+    """A rich progress bar with rate, ETA and counts per outcome, on stderr."""
+
+    def __init__(self, console: Console, total: int | None, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]}/s ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._task = self._progress.add_task(label, total=total, speed="0.0")
+        self._counts: dict[str, int] = {}
+
+    def __enter__(self) -> _Progress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def advance(self, result: RowResult) -> None:
+        name = result.outcome.value
+        self._counts[name] = self._counts.get(name, 0) + 1
+        counts = " ".join(f"{k} {v}" for k, v in sorted(self._counts.items()))
+        task = self._progress.tasks[0]
+        speed = f"{task.speed or 0.0:.1f}"
+        total = task.total
+        if total is not None and task.completed + 1 > total:
+            total = task.completed + 1
+        self._progress.update(self._task, advance=1, description=counts, speed=speed, total=total)
+
+
+def _summary_table(summary: Summary, api: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"leadkit load {api}: summary")
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for outcome, count in summary.counts.items():
+        if count or outcome.value != "valid":
+            table.add_row(outcome.value, str(count))
+    table.add_section()
+    table.add_row("total", str(summary.total))
+    table.add_row("from the journal", str(summary.resumed))
+    table.add_row("elapsed", f"{summary.elapsed:.1f} s")
+    table.add_row("rate", f"{summary.rate:.1f} rows/s")
+    if summary.unread_from is not None:
+        table.add_row("not read (stopped)", f"rows from index {summary.unread_from} on")
+    return table
+
+
+@contextlib.contextmanager
+def _signals(run: BulkRun, grace: float, console: Console) -> Iterator[None]:
+    """First Ctrl-C / SIGTERM: stop reading and let in-flight requests finish; second: abort."""
+    loop = asyncio.get_running_loop()
+    received = 0
+
+    def handle(signum: int) -> None:
+        nonlocal received
+        received += 1
+        name = signal.Signals(signum).name
+        if received == 1:
+            console.print(
+                f"[yellow]{name}: stopping; in-flight requests get {grace:g}s to finish "
+                "(again to abort now)"
+            )
+            run.stop(grace, f"stopped by {name}")
+        else:
+            console.print(f"[red]{name}: aborting")
+            run.abort()
+
+    watched = (signal.SIGINT, signal.SIGTERM)
+    for signum in watched:
+        loop.add_signal_handler(signum, handle, signum)
+    try:
+        yield
+    finally:
+        for signum in watched:
+            loop.remove_signal_handler(signum)
+
+
+async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
+    from rich.console import Console
+
+    from leadkit.bulk import bulk_create
+    from leadkit.runtime.errors import MissingApiKeyError
+
+    client_class, op = _target(args.api)
+    params = _path_params(op, args)
+    err = Console(stderr=True)
+    out = Console()
+    async with contextlib.AsyncExitStack() as stack:
+        api_key, base_url, time_scale = None, args.base_url, 1.0
+        if args.sandbox:
+            from leadkit.sandbox import Sandbox, SandboxConfig
+
+            time_scale = args.sandbox_time_scale
+            sandbox = await stack.enter_async_context(
+                Sandbox(SandboxConfig(time_scale=time_scale), port=0)
+            )
+            api_key = _SANDBOX_KEY_PREFIX + secrets.token_hex(8)
+            base_url = sandbox.base_url(args.api)
+            err.print(f"sandbox: {args.api} at {base_url}, path parameters {params}")
+        policy = _rate_policy(client_class.api.rate_limit, args.rate, time_scale)
+        try:
+            client = client_class(api_key=api_key, base_url=base_url, rate_limit=policy)
+        except (ValueError, MissingApiKeyError) as exc:
+            raise UsageError(str(exc)) from None
+        await stack.enter_async_context(client)
+        run = bulk_create(
+            client,
+            op,
+            rows,
+            path_params=params,
+            concurrency=args.concurrency,
+            ordered=args.ordered,
+            journal=args.journal,
+            failures_out=args.failures_out,
+            dry_run=args.dry_run,
+        )
+        report: TextIO | None = (
+            stack.enter_context(args.report.open("w", encoding="utf-8")) if args.report else None
+        )
+        label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
+        with _signals(run, args.grace, err), _Progress(err, args.total, label) as progress:
+            async for result in run:
+                progress.advance(result)
+                if report is not None:
+                    report.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    summary = run.summary
+    assert summary is not None
+    out.print(_summary_table(summary, args.api))
+    if summary.stop_reason:
+        out.print(f"[yellow]{summary.stop_reason}")
+    if args.failures_out and not summary.all_succeeded:
+        out.print(f"rows that did not succeed: {args.failures_out} (fix them and load that file)")
+    if args.journal and summary.unread_from is not None:
+        out.print(f"run the same command again with --journal {args.journal} to resume")
+    return 0 if summary.all_succeeded else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from leadkit.bulk import InputFileError, JournalError, open_input, request_fields
+
+    try:
+        client_class, op = _target(args.api)
+        fields = request_fields(client_class.api.request_converter, op.body_type)
+        rows = open_input(args.file, fields, extra_columns_to=args.extra_columns_to)
+        args.total = _estimate_rows(args.file)
+        return asyncio.run(_load(args, rows))
+    except (UsageError, InputFileError, JournalError) as exc:
+        print(f"leadkit load: {exc}", file=sys.stderr)
+        return 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `load` subcommand."""
+    parser = subparsers.add_parser(
+        "load",
+        help="create every lead of a CSV or JSONL file, resumably",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("api", choices=sorted(TARGETS), help="which API to load into")
+    parser.add_argument("file", type=Path, help="a .csv (header row) or .jsonl file of leads")
+    parser.add_argument("--campaign-id", help="Coldsend: the campaign to add the leads to")
+    parser.add_argument(
+        "--extra-columns-to",
+        metavar="FIELD",
+        help="send CSV columns that match no field inside this object field "
+        "(custom_fields for Coldsend, attributes for Breakcold)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="validate every row, send none")
+    parser.add_argument(
+        "--concurrency",
+        type=_positive(int),
+        default=8,
+        help="most requests in flight (AIMD below it; default 8)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_positive(float),
+        metavar="PER_SECOND",
+        help="requests per second, replacing the API's declared rate limits",
+    )
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        help="file recording each row's outcome; rerun with the same file to resume",
+    )
+    parser.add_argument(
+        "--failures-out", type=Path, help="JSONL of every row that did not succeed, with why"
+    )
+    parser.add_argument("--report", type=Path, help="JSONL of every row's result")
+    parser.add_argument("--ordered", action="store_true", help="report results in input order")
+    parser.add_argument(
+        "--grace",
+        type=_positive(float),
+        default=30.0,
+        help="seconds in-flight requests get to finish after Ctrl-C (default 30)",
+    )
+    parser.add_argument("--base-url", help="the API's base URL (default: the spec's)")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="load into an in-process sandbox of the API: no key, no network",
+    )
+    parser.add_argument(
+        "--sandbox-time-scale",
+        type=_positive(float),
+        default=20.0,
+        help="with --sandbox, how much faster than real time the rate limits run (default 20)",
+    )
+    parser.set_defaults(func=_run)
