@@ -23,7 +23,9 @@ _NO_MODELS = "Models not found"  # datamodel-code-generator's word for a spec wi
 RESERVED_FIELD = "additional_properties"
 _DATACLASS_IMPORT = re.compile(r"^from dataclasses import .*$", re.MULTILINE)
 _ATTRS_CLASS = re.compile(r"^@attrs\.define\(kw_only=True\)\nclass (\w+)", re.MULTILINE)
-_RUNTIME_IMPORTS = "from typing import Any\n\nimport attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
+_RUNTIME_IMPORTS = (
+    "from typing import Any\n\nimport attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
+)
 
 
 def _run_dmcg(spec: LoadedSpec, workdir: Path) -> tuple[str, list[dict[str, object]]]:

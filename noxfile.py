@@ -1,0 +1,54 @@
+"""Sessions: `nox` runs tests, lint, typecheck and regen_check; `nox -l` lists them all."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint", "typecheck", "regen_check"]
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+RUFF = "ruff==0.17.6"
+
+
+def install_project(session: nox.Session, extras: str) -> None:
+    """Install the project (editable) with the given extras."""
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite (unit, golden, functional, property, contract)."""
+    install_project(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over the whole tree, generated code included."""
+    session.install(RUFF)
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the generator, the runtime and every generated package."""
+    install_project(session, "typecheck")
+    session.run("mypy", "--strict", "codegen", "leadkit", "generated", *session.posargs)
+    session.run("mypy", "--strict", "tests/golden/expected")
+
+
+@nox.session(python=PYTHON)
+def regen_check(session: nox.Session) -> None:
+    """Fail when generated/ is not exactly what the generator makes from specs/."""
+    install_project(session, "codegen")
+    session.run("python", "-m", "codegen", "--check", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def regen(session: nox.Session) -> None:
+    """After an API change: print the semantic report, regenerate, refresh golden snapshots."""
+    install_project(session, "codegen")
+    session.run("python", "-m", "codegen.regen", *session.posargs)
