@@ -76,6 +76,8 @@ class Operation:
     default_error: str | None
     return_type: str
     dedupe: Dedupe | None
+    bulk: bool
+    """Whether the client gets a `<name>_bulk` method (a create with a dedupe key)."""
 
 
 @attrs.frozen
@@ -121,6 +123,7 @@ class Api:
     auth: Auth
     rate_limit: RateLimit | None
     operations: tuple[Operation, ...]
+    has_bulk: bool
     models: tuple[ModelInfo, ...]
     models_source: str
     stdlib_imports: tuple[str, ...]

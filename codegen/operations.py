@@ -206,6 +206,8 @@ class _Builder:
         if any(c.type_expr is None for c in success) and kinds:
             kinds.append("None")
         dedupe = op.get("x-dedupe")
+        if dedupe is not None and not isinstance(dedupe.get("field"), str):
+            raise self.fail((*path, "x-dedupe"), "needs field: the request field naming a record")
         return Operation(
             name=name,
             const_name=name.upper().strip("_"),
@@ -224,6 +226,7 @@ class _Builder:
             default_error=default_error,
             return_type=" | ".join(kinds) if kinds else "None",
             dedupe=Dedupe(dedupe["field"], dedupe.get("conflict-status")) if dedupe else None,
+            bulk=dedupe is not None and body_model is not None,
         )
 
     def operations(self) -> tuple[Operation, ...]:
@@ -262,6 +265,7 @@ def build_api(spec: LoadedSpec, models_source: str, models: tuple[ModelInfo, ...
         auth=builder.auth(),
         rate_limit=builder.rate_limit(),
         operations=operations,
+        has_bulk=any(op.bulk for op in operations),
         models=models,
         models_source=models_source,
         stdlib_imports=tuple(sorted(builder.stdlib)),
