@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from leadkit.runtime.api import RateLimitPolicy
+
 __all__ = [
     "Api",
     "Auth",
@@ -11,9 +13,7 @@ __all__ = [
     "ModelInfo",
     "Operation",
     "Param",
-    "RateLimit",
     "ResponseCase",
-    "Window",
 ]
 
 
@@ -81,26 +81,6 @@ class Operation:
 
 
 @attrs.frozen
-class Window:
-    """At most `limit` requests per `seconds`."""
-
-    limit: int
-    seconds: float
-
-
-@attrs.frozen
-class RateLimit:
-    """The x-rate-limit declaration of a spec."""
-
-    windows: tuple[Window, ...]
-    limit_header: str
-    remaining_header: str
-    reset_header: str
-    reset_kind: str
-    retry_after_body_pattern: str | None
-
-
-@attrs.frozen
 class Auth:
     """How the API key is sent."""
 
@@ -121,7 +101,7 @@ class Api:
     spec_sha256: str
     base_url: str
     auth: Auth
-    rate_limit: RateLimit | None
+    rate_limit: RateLimitPolicy | None
     operations: tuple[Operation, ...]
     has_bulk: bool
     models: tuple[ModelInfo, ...]

@@ -8,8 +8,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
+
 from .errors import SpecError, json_pointer
-from .ir import Api, Auth, Dedupe, ModelInfo, Operation, Param, RateLimit, ResponseCase, Window
+from .ir import Api, Auth, Dedupe, ModelInfo, Operation, Param, ResponseCase
 from .load import LoadedSpec
 
 __all__ = ["build_api"]
@@ -17,7 +19,6 @@ __all__ = ["build_api"]
 METHODS = ("get", "put", "post", "patch", "delete")
 UNSUPPORTED_METHODS = ("head", "options", "trace")
 JSON = "application/json"
-RESET_KINDS = ("unix-timestamp", "delta-seconds")
 _FORMATS = {"uuid": "UUID", "date-time": "datetime", "date": "date"}
 _STDLIB = {"UUID": "from uuid import UUID", "datetime": "from datetime import datetime"}
 _STDLIB["date"] = "from datetime import date"
@@ -113,27 +114,11 @@ class _Builder:
             return Auth(header="Authorization", prefix="Bearer ", env_var=env_var)
         raise self.fail(path, "only apiKey-in-header and http bearer security are supported")
 
-    def rate_limit(self) -> RateLimit | None:
-        decl = self.doc.get("x-rate-limit")
-        if decl is None:
-            return None
-        path: tuple[Any, ...] = ("x-rate-limit",)
+    def rate_limit(self) -> RateLimitPolicy | None:
         try:
-            windows = tuple(Window(int(w["limit"]), float(w["seconds"])) for w in decl["windows"])
-            headers = decl.get("headers", {})
-            reset_kind = decl.get("reset", "delta-seconds")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self.fail(path, f"needs windows: [{{limit, seconds}}, ...] ({exc})") from None
-        if reset_kind not in RESET_KINDS:
-            raise self.fail((*path, "reset"), f"must be one of {', '.join(RESET_KINDS)}")
-        return RateLimit(
-            windows=windows,
-            limit_header=headers.get("limit", "X-RateLimit-Limit"),
-            remaining_header=headers.get("remaining", "X-RateLimit-Remaining"),
-            reset_header=headers.get("reset", "X-RateLimit-Reset"),
-            reset_kind=reset_kind,
-            retry_after_body_pattern=decl.get("retry-after-body-pattern"),
-        )
+            return rate_limit_from_spec(self.doc.get("x-rate-limit"))
+        except ValueError as exc:
+            raise self.fail(("x-rate-limit",), str(exc)) from None
 
     def param(self, raw: Any, path: tuple[Any, ...]) -> Param:
         param = self._deref(raw)

@@ -16,6 +16,7 @@ __all__ = [
     "RateLimitPolicy",
     "ResetKind",
     "Window",
+    "rate_limit_from_spec",
 ]
 
 T = TypeVar("T")
@@ -40,6 +41,31 @@ class RateLimitPolicy:
     reset_header: str = "X-RateLimit-Reset"
     reset_kind: ResetKind = "delta-seconds"
     retry_after_body_pattern: str | None = None
+
+
+RESET_KINDS: tuple[ResetKind, ...] = ("unix-timestamp", "delta-seconds")
+
+
+def rate_limit_from_spec(declared: Mapping[str, Any] | None) -> RateLimitPolicy | None:
+    """Read a spec's ``x-rate-limit`` extension; raise ValueError naming what is wrong."""
+    if declared is None:
+        return None
+    try:
+        windows = tuple(Window(int(w["limit"]), float(w["seconds"])) for w in declared["windows"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"needs windows: [{{limit, seconds}}, ...] ({exc!r})") from None
+    reset_kind = declared.get("reset", "delta-seconds")
+    if reset_kind not in RESET_KINDS:
+        raise ValueError(f"reset must be one of {', '.join(RESET_KINDS)}, not {reset_kind!r}")
+    headers = declared.get("headers", {})
+    return RateLimitPolicy(
+        windows=windows,
+        limit_header=headers.get("limit", "X-RateLimit-Limit"),
+        remaining_header=headers.get("remaining", "X-RateLimit-Remaining"),
+        reset_header=headers.get("reset", "X-RateLimit-Reset"),
+        reset_kind=reset_kind,
+        retry_after_body_pattern=declared.get("retry-after-body-pattern"),
+    )
 
 
 @attrs.frozen

@@ -99,7 +99,7 @@ class ApiService:
         return web.json_response(body, status=status, headers=headers)
 
     def _rate_limited(self, op: Operation, decision: Decision) -> web.Response:
-        pattern = self.api.rate_limit.retry_after_pattern if self.api.rate_limit else None
+        pattern = self.api.rate_limit.retry_after_body_pattern if self.api.rate_limit else None
         text = retry_after_text(pattern, decision.retry_after())
         return self._json(429, self.dialect.rate_limited(op, retry_after=text), decision)
 

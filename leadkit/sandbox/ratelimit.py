@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import attrs
 
-from .spec import RateLimit
+from leadkit.runtime.api import RateLimitPolicy
 
 __all__ = ["Clock", "Decision", "RateLimiter"]
 
@@ -44,7 +44,7 @@ class Decision:
         """Whole seconds a client should wait, at least 1."""
         return max(1, math.ceil(self.reset_after))
 
-    def headers(self, policy: RateLimit) -> dict[str, str]:
+    def headers(self, policy: RateLimitPolicy) -> dict[str, str]:
         """The three rate-limit headers, Reset in the spec's meaning."""
         reset = math.ceil(self.reset_after)
         if policy.reset_kind == "unix-timestamp":
@@ -59,7 +59,7 @@ class Decision:
 class RateLimiter:
     """Counts requests per key in each of the policy's windows (fixed windows)."""
 
-    def __init__(self, policy: RateLimit, clock: Clock) -> None:
+    def __init__(self, policy: RateLimitPolicy, clock: Clock) -> None:
         self.policy = policy
         self._clock = clock
         self._windows: dict[str, list[tuple[float, int]]] = {}

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
+
 __all__ = [
     "API_NAMES",
     "ApiModel",
     "Operation",
-    "RateLimit",
-    "Window",
     "load_api",
     "read_api",
     "resolve",
@@ -22,26 +22,6 @@ __all__ = [
 
 API_NAMES: tuple[str, ...] = ("coldsend", "breakcold")
 """Generated packages whose `spec.SPEC` the sandbox serves by default."""
-
-
-@attrs.frozen
-class Window:
-    """At most `limit` requests per `seconds` (sandbox time)."""
-
-    limit: int
-    seconds: float
-
-
-@attrs.frozen
-class RateLimit:
-    """The spec's x-rate-limit: windows, header names and what Reset means."""
-
-    windows: tuple[Window, ...]
-    limit_header: str
-    remaining_header: str
-    reset_header: str
-    reset_kind: str
-    retry_after_pattern: str | None
 
 
 @attrs.frozen
@@ -71,7 +51,7 @@ class ApiModel:
     prefix: str
     """Path of the spec's first server URL, e.g. "/rest"; "" for none."""
     auth_header: str
-    rate_limit: RateLimit | None
+    rate_limit: RateLimitPolicy | None
     operations: tuple[Operation, ...]
     error_schema: Mapping[str, Any]
     """Schema of the error body the API answers 401 with (the general error shape)."""
@@ -98,20 +78,6 @@ def _json_schema(spec: Mapping[str, Any], response_or_body: Mapping[str, Any]) -
     content = resolve(spec, response_or_body).get("content", {})
     media = content.get("application/json", {})
     return dict(media.get("schema", {}))
-
-
-def _rate_limit(declared: Mapping[str, Any] | None) -> RateLimit | None:
-    if not declared:
-        return None
-    headers = declared.get("headers", {})
-    return RateLimit(
-        windows=tuple(Window(int(w["limit"]), float(w["seconds"])) for w in declared["windows"]),
-        limit_header=headers.get("limit", "X-RateLimit-Limit"),
-        remaining_header=headers.get("remaining", "X-RateLimit-Remaining"),
-        reset_header=headers.get("reset", "X-RateLimit-Reset"),
-        reset_kind=declared.get("reset", "delta-seconds"),
-        retry_after_pattern=declared.get("retry-after-body-pattern"),
-    )
 
 
 def _operation(
@@ -160,7 +126,7 @@ def read_api(name: str, spec: Mapping[str, Any]) -> ApiModel:
         spec=spec,
         prefix=urlsplit(servers[0]["url"]).path.rstrip("/"),
         auth_header=scheme["name"],
-        rate_limit=_rate_limit(spec.get("x-rate-limit")),
+        rate_limit=rate_limit_from_spec(spec.get("x-rate-limit")),
         operations=operations,
         error_schema=_json_schema(spec, unauthorized),
     )
