@@ -37,6 +37,8 @@ class Param:
     python_name: str
     location: str
     type_expr: str
+    annotation: str
+    """The argument's annotation: UUIDs also take str; optional ones default to None."""
     required: bool
     description: str
 
@@ -75,6 +77,10 @@ class Operation:
     errors: tuple[ResponseCase, ...]
     default_error: str | None
     return_type: str
+    signature: str
+    """Parameters of the method after `self`, e.g. ``campaign_id: UUID | str, *, body: ...``."""
+    call_args: str
+    """The same parameters passed on, e.g. ``campaign_id, body=body``."""
     dedupe: Dedupe | None
     bulk: bool
     """Whether the client gets a `<name>_bulk` method (a create with a dedupe key)."""

@@ -39,6 +39,22 @@ def pascal_case(name: str) -> str:
     return "".join(part.capitalize() for part in snake_case(name).split("_"))
 
 
+def _signature(
+    path_params: tuple[Param, ...], body: str | None, others: tuple[Param, ...]
+) -> tuple[str, str]:
+    """A method's parameters after `self`, and the same passed on to another method.
+
+    Path parameters are positional; the body and the other parameters keyword-only.
+    """
+    keyword = [f"body: {body}"] if body else []
+    keyword += [f"{p.python_name}: {p.annotation}" for p in others]
+    declared = [f"{p.python_name}: {p.annotation}" for p in path_params]
+    declared += ["*", *keyword] if keyword else []
+    passed = [p.python_name for p in path_params] + (["body=body"] if body else [])
+    passed += [f"{p.python_name}={p.python_name}" for p in others]
+    return ", ".join(declared), ", ".join(passed)
+
+
 class _Builder:
     """Walks one spec; `fail` raises a SpecError at a JSON pointer."""
 
@@ -125,12 +141,16 @@ class _Builder:
         location = param.get("in")
         if location not in ("path", "query", "header"):
             raise self.fail((*path, "in"), f"{location!r} parameters are not supported")
+        type_expr = self.type_expr(param.get("schema", {}), (*path, "schema"))
+        required = bool(param.get("required", location == "path"))
+        annotation = f"{type_expr} | str" if type_expr == "UUID" else type_expr
         return Param(
             wire_name=param["name"],
             python_name=snake_case(param["name"]),
             location=location,
-            type_expr=self.type_expr(param.get("schema", {}), (*path, "schema")),
-            required=bool(param.get("required", location == "path")),
+            type_expr=type_expr,
+            annotation=annotation if required else f"{annotation} | None = None",
+            required=required,
             description=" ".join(str(param.get("description", "")).split()),
         )
 
@@ -190,6 +210,12 @@ class _Builder:
         kinds = sorted({c.type_expr for c in success if c.type_expr})
         if any(c.type_expr is None for c in success) and kinds:
             kinds.append("None")
+        path_params = tuple(p for p in params if p.location == "path")
+        other_params = tuple(
+            sorted((p for p in params if p.location != "path"), key=lambda p: not p.required)
+        )
+        body = f"{body_type} | Mapping[str, Any]" if body_model else body_type
+        signature, call_args = _signature(path_params, body, other_params)
         dedupe = op.get("x-dedupe")
         if dedupe is not None and not isinstance(dedupe.get("field"), str):
             raise self.fail((*path, "x-dedupe"), "needs field: the request field naming a record")
@@ -200,16 +226,16 @@ class _Builder:
             path=route,
             summary=" ".join(str(op.get("summary") or name.replace("_", " ")).split()),
             description=" ".join(str(op.get("description", "")).split()),
-            path_params=tuple(p for p in params if p.location == "path"),
-            other_params=tuple(
-                sorted((p for p in params if p.location != "path"), key=lambda p: not p.required)
-            ),
+            path_params=path_params,
+            other_params=other_params,
             body_type=body_type,
             body_model=body_model,
             success=tuple(success),
             errors=tuple(errors),
             default_error=default_error,
             return_type=" | ".join(kinds) if kinds else "None",
+            signature=signature,
+            call_args=call_args,
             dedupe=Dedupe(dedupe["field"], dedupe.get("conflict-status")) if dedupe else None,
             bulk=dedupe is not None and body_model is not None,
         )
