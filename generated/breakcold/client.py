@@ -76,9 +76,7 @@ class BreakcoldClient(BaseClient):
     api: ClassVar[ApiDescription] = API
 
     async def create_lead(
-        self,
-        *,
-        body: models.CreateLeadRequest | Mapping[str, Any],
+        self, *, body: models.CreateLeadRequest | Mapping[str, Any]
     ) -> models.Lead:
         """Create a lead
 
@@ -86,15 +84,11 @@ class BreakcoldClient(BaseClient):
 
         ``POST /lead``; raises an APIError subclass on failure.
         """
-        response = await self.create_lead_with_response(
-            body=body,
-        )
+        response = await self.create_lead_with_response(body=body)
         return response.parsed
 
     async def create_lead_with_response(
-        self,
-        *,
-        body: models.CreateLeadRequest | Mapping[str, Any],
+        self, *, body: models.CreateLeadRequest | Mapping[str, Any]
     ) -> ApiResponse[models.Lead]:
         """Like `create_lead`, also giving the status code and headers."""
         return await self._request(

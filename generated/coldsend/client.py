@@ -83,10 +83,7 @@ class ColdsendClient(BaseClient):
     api: ClassVar[ApiDescription] = API
 
     async def add_lead(
-        self,
-        campaign_id: UUID | str,
-        *,
-        body: models.ManualLeadRequest | Mapping[str, Any],
+        self, campaign_id: UUID | str, *, body: models.ManualLeadRequest | Mapping[str, Any]
     ) -> models.LeadResponse:
         """Add a single lead manually
 
@@ -94,17 +91,11 @@ class ColdsendClient(BaseClient):
 
         ``POST /api/public/v1/campaigns/{campaign_id}/leads/manual``; raises an APIError subclass on failure.
         """
-        response = await self.add_lead_with_response(
-            campaign_id,
-            body=body,
-        )
+        response = await self.add_lead_with_response(campaign_id, body=body)
         return response.parsed
 
     async def add_lead_with_response(
-        self,
-        campaign_id: UUID | str,
-        *,
-        body: models.ManualLeadRequest | Mapping[str, Any],
+        self, campaign_id: UUID | str, *, body: models.ManualLeadRequest | Mapping[str, Any]
     ) -> ApiResponse[models.LeadResponse]:
         """Like `add_lead`, also giving the status code and headers."""
         return await self._request(

@@ -129,9 +129,7 @@ class InventoryClient(BaseClient):
         ``GET /items``; raises an APIError subclass on failure.
         """
         response = await self.list_items_with_response(
-            limit=limit,
-            tag=tag,
-            x_request_id=x_request_id,
+            limit=limit, tag=tag, x_request_id=x_request_id
         )
         return response.parsed
 
@@ -155,24 +153,16 @@ class InventoryClient(BaseClient):
             },
         )
 
-    async def create_items(
-        self,
-        *,
-        body: models.ItemsPostRequest,
-    ) -> models.ItemsPostResponse:
+    async def create_items(self, *, body: models.ItemsPostRequest) -> models.ItemsPostResponse:
         """Create several items
 
         ``POST /items``; raises an APIError subclass on failure.
         """
-        response = await self.create_items_with_response(
-            body=body,
-        )
+        response = await self.create_items_with_response(body=body)
         return response.parsed
 
     async def create_items_with_response(
-        self,
-        *,
-        body: models.ItemsPostRequest,
+        self, *, body: models.ItemsPostRequest
     ) -> ApiResponse[models.ItemsPostResponse]:
         """Like `create_items`, also giving the status code and headers."""
         return await self._request(
@@ -181,23 +171,15 @@ class InventoryClient(BaseClient):
             body=body,
         )
 
-    async def get_item(
-        self,
-        item_id: int,
-    ) -> models.Item:
+    async def get_item(self, item_id: int) -> models.Item:
         """Get one item
 
         ``GET /items/{item_id}``; raises an APIError subclass on failure.
         """
-        response = await self.get_item_with_response(
-            item_id,
-        )
+        response = await self.get_item_with_response(item_id)
         return response.parsed
 
-    async def get_item_with_response(
-        self,
-        item_id: int,
-    ) -> ApiResponse[models.Item]:
+    async def get_item_with_response(self, item_id: int) -> ApiResponse[models.Item]:
         """Like `get_item`, also giving the status code and headers."""
         return await self._request(
             GET_ITEM,
@@ -207,26 +189,17 @@ class InventoryClient(BaseClient):
         )
 
     async def replace_item(
-        self,
-        item_id: int,
-        *,
-        body: models.NewItem | Mapping[str, Any],
+        self, item_id: int, *, body: models.NewItem | Mapping[str, Any]
     ) -> models.Item:
         """Replace an item
 
         ``PUT /items/{item_id}``; raises an APIError subclass on failure.
         """
-        response = await self.replace_item_with_response(
-            item_id,
-            body=body,
-        )
+        response = await self.replace_item_with_response(item_id, body=body)
         return response.parsed
 
     async def replace_item_with_response(
-        self,
-        item_id: int,
-        *,
-        body: models.NewItem | Mapping[str, Any],
+        self, item_id: int, *, body: models.NewItem | Mapping[str, Any]
     ) -> ApiResponse[models.Item]:
         """Like `replace_item`, also giving the status code and headers."""
         return await self._request(
@@ -238,26 +211,17 @@ class InventoryClient(BaseClient):
         )
 
     async def rename_item(
-        self,
-        item_id: int,
-        *,
-        body: models.ItemsItemIdPatchRequest | Mapping[str, Any],
+        self, item_id: int, *, body: models.ItemsItemIdPatchRequest | Mapping[str, Any]
     ) -> models.ItemsItemIdPatchResponse:
         """Rename an item
 
         ``PATCH /items/{item_id}``; raises an APIError subclass on failure.
         """
-        response = await self.rename_item_with_response(
-            item_id,
-            body=body,
-        )
+        response = await self.rename_item_with_response(item_id, body=body)
         return response.parsed
 
     async def rename_item_with_response(
-        self,
-        item_id: int,
-        *,
-        body: models.ItemsItemIdPatchRequest | Mapping[str, Any],
+        self, item_id: int, *, body: models.ItemsItemIdPatchRequest | Mapping[str, Any]
     ) -> ApiResponse[models.ItemsItemIdPatchResponse]:
         """Like `rename_item`, also giving the status code and headers."""
         return await self._request(
@@ -268,23 +232,15 @@ class InventoryClient(BaseClient):
             body=body,
         )
 
-    async def delete_item(
-        self,
-        item_id: int,
-    ) -> None:
+    async def delete_item(self, item_id: int) -> None:
         """Delete an item
 
         ``DELETE /items/{item_id}``; raises an APIError subclass on failure.
         """
-        response = await self.delete_item_with_response(
-            item_id,
-        )
+        response = await self.delete_item_with_response(item_id)
         return response.parsed
 
-    async def delete_item_with_response(
-        self,
-        item_id: int,
-    ) -> ApiResponse[None]:
+    async def delete_item_with_response(self, item_id: int) -> ApiResponse[None]:
         """Like `delete_item`, also giving the status code and headers."""
         return await self._request(
             DELETE_ITEM,
