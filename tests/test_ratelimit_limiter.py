@@ -102,3 +102,11 @@ def test_no_policy_means_no_pacing_but_pauses_still_hold() -> None:
     assert all(rl.delay_until(s)[0] <= 0 for s in slots)
     rl.pause(60.0, "429")
     assert rl.delay_until(slots[0])[0] > 59
+
+
+def test_a_reset_beyond_the_longest_window_is_capped() -> None:
+    rl, clock = limiter(Window(limit=100, seconds=60.0), kind="unix-timestamp")
+    slot = rl.reserve()
+    skewed = str(int(clock.wall()) + 3600)  # the server's clock runs an hour ahead
+    rl.settle(slot, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": skewed})
+    assert rl.reserve() == pytest.approx(160.0)

@@ -65,6 +65,8 @@ class RateLimiter:
     ) -> None:
         self.policy = policy
         self._windows = policy.windows if policy else ()
+        self._horizon = max((w.seconds for w in self._windows), default=float("inf"))
+        """No declared window resets later than this: caps a skewed Reset timestamp."""
         self._clock = clock
         self._wall = wall
         self._log: deque[float] = deque(maxlen=max((w.limit for w in self._windows), default=1))
@@ -114,7 +116,7 @@ class RateLimiter:
         budget = header_budget(headers, self.policy, self._wall())
         if budget is None:
             return
-        remaining, delay = budget
+        remaining, delay = budget[0], min(budget[1], self._horizon)
         reset_at = self._clock() + delay
         left = remaining - bisect.bisect_left(self._outstanding, reset_at)
         if left < 0:
