@@ -36,8 +36,9 @@ class AIMDLimiter:
                 await waiter
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
-                    self.release(self._round, congested=False)
-                else:
+                    self.in_flight -= 1
+                    self._wake()
+                elif waiter in self._waiters:
                     self._waiters.remove(waiter)
                 raise
         else:
@@ -53,6 +54,9 @@ class AIMDLimiter:
                 self._round += 1
         else:
             self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+        self._wake()
+
+    def _wake(self) -> None:
         while self._waiters and self.in_flight < int(self.limit):
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -1,7 +1,8 @@
 """The failures file: every row that did not succeed, as JSONL that `load` reads back.
 
 Each line is the row's wire-format body plus a ``_leadkit`` object (line, index, outcome,
-reason, and the raw text of a row that could not be parsed); the JSONL reader drops that
+reason, and the raw text of a row that could not be parsed, bytes that are not UTF-8
+replaced by U+FFFD); the JSONL reader drops that
 key, so the file can be fed straight back as input once the rows are fixed.
 """
 
@@ -22,7 +23,7 @@ class FailuresWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = path.open("w", encoding="utf-8", errors="surrogateescape", buffering=1)
+        self._file = path.open("w", encoding="utf-8", buffering=1)
         self.written = 0
 
     def write(self, result: RowResult) -> None:
@@ -36,7 +37,7 @@ class FailuresWriter:
             "reason": result.error,
         }
         if result.raw is not None:
-            meta["raw"] = result.raw
+            meta["raw"] = result.raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         line = {**(result.body or {}), META_KEY: meta}
         self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         self.written += 1

@@ -1,0 +1,339 @@
+"""bulk_create against a real aiohttp server on 127.0.0.1: outcomes, order, resume, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from aiohttp import web
+
+from generated.breakcold.client import CREATE_LEAD, BreakcoldClient
+from generated.coldsend.client import ADD_LEAD, ColdsendClient
+from generated.coldsend.models import LeadResponse, ManualLeadRequest
+from leadkit.bulk import IN_FLIGHT_REASON, Outcome, RowResult, bulk_create, open_input
+from leadkit.bulk.concurrency import AIMDLimiter
+from leadkit.bulk.journal import Journal, State
+from leadkit.runtime.retry import RetryPolicy
+
+CAMPAIGN = "3f1c2a9e-0000-4000-8000-000000000001"
+NOW = "2026-01-01T00:00:00+00:00"
+
+
+@attrs.define
+class LeadServer:
+    """Coldsend's and Breakcold's create routes, with scripted statuses and delays per e-mail."""
+
+    stored: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    requests: Counter[str] = attrs.field(factory=Counter)
+    status_for: dict[str, int] = attrs.field(factory=dict)
+    delay_for: dict[str, float] = attrs.field(factory=dict)
+    hold: asyncio.Event | None = None
+    url: str = ""
+
+    async def coldsend(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        email = body["email"].strip().lower()
+        await self._script(email)
+        if email in self.status_for:
+            return web.json_response({"detail": "scripted"}, status=self.status_for[email])
+        if email in self.stored:
+            return web.json_response({"detail": "Resource already exists"}, status=409)
+        self.stored[email] = body
+        return web.json_response(
+            {
+                "lead_id": str(uuid.uuid4()),
+                "batch_id": None,
+                "email": body["email"],
+                "first_name": body.get("first_name"),
+                "last_name": None,
+                "company": body.get("company"),
+                "status": "PENDING",
+                "last_contacted_at": None,
+                "opened_at": None,
+                "replied_at": None,
+                "created_at": NOW,
+            },
+            status=201,
+        )
+
+    async def breakcold(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        email = str(body.get("email", "")).lower()
+        await self._script(email)
+        self.stored[email or str(uuid.uuid4())] = body
+        nullable = "company phone linkedin_url linkedin_company_url facebook_username"
+        nullable += " youtube_username instagram_username telegram_username whatsapp_username"
+        nullable += " search_query updated_at first_name icebreaker last_name website_url"
+        nullable += " timezone city company_role twitter_name avatar_url icebreaker_2"
+        nullable += " icebreaker_3 icebreaker_4 email_bounce_score twitter_company_name"
+        nullable += " is_tracked is_deleted_at contract_value contract_currency contract_name"
+        nullable += " score ai_enabled_at ai_summary ai_profile last_interaction_at"
+        nullable += " id_linkedin_company id_linkedin id_space usersId company_enrich"
+        lead: dict[str, Any] = dict.fromkeys(nullable.split())
+        lead.update(
+            id=str(uuid.uuid4()),
+            email=body.get("email"),
+            created_at=NOW,
+            is_company=False,
+            is_contract=False,
+            is_deleted=False,
+            order=0,
+            ai_enabled=False,
+            is_draft=False,
+        )
+        return web.json_response(lead)
+
+    async def _script(self, email: str) -> None:
+        self.requests[email] += 1
+        if email in self.delay_for:
+            await asyncio.sleep(self.delay_for[email])
+        if self.hold is not None and email.startswith("hold"):
+            await self.hold.wait()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LeadServer]:
+    state = LeadServer()
+    app = web.Application()
+    app.router.add_post("/api/public/v1/campaigns/{campaign_id}/leads/manual", state.coldsend)
+    app.router.add_post("/lead", state.breakcold)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    state.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield state
+    if state.hold is not None:
+        state.hold.set()
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def coldsend(server: LeadServer) -> AsyncIterator[ColdsendClient]:
+    client = ColdsendClient(
+        api_key="cs_live_test",
+        base_url=server.url,
+        rate_limit=False,
+        retry=RetryPolicy(max_attempts=1),
+    )
+    async with client:
+        yield client
+
+
+@pytest.fixture
+async def breakcold(server: LeadServer) -> AsyncIterator[BreakcoldClient]:
+    async with BreakcoldClient(api_key="bc_test", base_url=server.url, rate_limit=False) as c:
+        yield c
+
+
+async def _load(client: Any, rows: Any, **options: Any) -> tuple[list[RowResult], Any]:
+    op = ADD_LEAD if isinstance(client, ColdsendClient) else CREATE_LEAD
+    params = {"campaign_id": CAMPAIGN} if op is ADD_LEAD else {}
+    run = bulk_create(client, op, rows, path_params=params, **options)
+    results = [result async for result in run]
+    return results, run.summary
+
+
+def _by_index(results: Iterable[RowResult]) -> dict[int, tuple[Outcome, str | None]]:
+    return {r.index: (r.outcome, r.key) for r in results}
+
+
+async def test_every_row_gets_exactly_one_result(
+    server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    server.stored["known@x.io"] = {}
+    rows = [
+        {"email": "ann@x.io", "first_name": "Ann"},
+        {"email": 42},
+        {"email": "  ANN@x.io "},
+        {"email": "known@x.io"},
+        ManualLeadRequest(email="bo@x.io", company="Acme"),
+        {"email": "cy@x.io", "nickname": "C"},
+    ]
+    results, summary = await _load(coldsend, rows)
+    assert _by_index(results) == {
+        0: (Outcome.CREATED, "ann@x.io"),
+        1: (Outcome.INVALID, None),
+        2: (Outcome.SKIPPED_DUPLICATE, "ann@x.io"),
+        3: (Outcome.ALREADY_EXISTS, "known@x.io"),
+        4: (Outcome.CREATED, "bo@x.io"),
+        5: (Outcome.INVALID, None),
+    }
+    by_index = {r.index: r for r in results}
+    assert isinstance(by_index[0].model, LeadResponse)
+    assert by_index[0].attempts == 1
+    assert by_index[1].error == "expected str, got int @ $.email"
+    assert "nickname" in (by_index[5].error or "")
+    assert by_index[3].status == 409
+    assert server.requests == Counter({"ann@x.io": 1, "known@x.io": 1, "bo@x.io": 1})
+    assert summary.counts[Outcome.CREATED] == 2
+    assert summary.total == 6
+    assert not summary.all_succeeded
+
+
+async def test_results_come_in_completion_order_or_in_input_order(
+    server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    server.delay_for["slow@x.io"] = 0.3
+    rows = [{"email": "slow@x.io"}] + [{"email": f"r{i}@x.io"} for i in range(5)]
+    completion, _ = await _load(coldsend, rows)
+    assert [r.index for r in completion][-1] == 0
+    server.stored.clear()
+    ordered, _ = await _load(coldsend, rows, ordered=True)
+    assert [r.index for r in ordered] == list(range(6))
+
+
+async def test_async_iterable_input(server: LeadServer, breakcold: BreakcoldClient) -> None:
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        for i in range(20):
+            yield {"email": f"a{i}@x.io", "company": "Acme"}
+            await asyncio.sleep(0)
+
+    results, summary = await _load(breakcold, rows(), concurrency=3)
+    assert summary.counts[Outcome.CREATED] == 20
+    assert sorted(r.index for r in results) == list(range(20))
+    assert len(server.stored) == 20
+
+
+async def test_a_rerun_with_the_journal_sends_nothing_already_created(
+    tmp_path: Path, server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    rows = [{"email": f"r{i}@x.io"} for i in range(30)]
+    _, first = await _load(coldsend, rows, journal=journal)
+    assert first.counts[Outcome.CREATED] == 30
+    server.requests.clear()
+    results, second = await _load(coldsend, [*rows, {"email": "new@x.io"}], journal=journal)
+    assert second.counts[Outcome.CREATED] == 31
+    assert second.resumed == 30
+    assert all(r.resumed for r in results if r.key != "new@x.io")
+    assert server.requests == Counter({"new@x.io": 1})
+
+
+def _in_flight_journal(path: Path, api: str, op: str, params: dict[str, str]) -> None:
+    journal = Journal(path, {"api": api, "operation": op, "path_params": params})
+    journal.set("key:flying@x.io", State.SENT, position=0)
+    journal.close()
+
+
+async def test_an_in_flight_row_is_resent_when_a_conflict_status_is_declared(
+    tmp_path: Path, server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    _in_flight_journal(tmp_path / "j", "coldsend", "add_lead", {"campaign_id": CAMPAIGN})
+    server.stored["flying@x.io"] = {}
+    results, _ = await _load(coldsend, [{"email": "Flying@x.io"}], journal=tmp_path / "j")
+    assert _by_index(results) == {0: (Outcome.ALREADY_EXISTS, "flying@x.io")}
+    assert server.requests == Counter({"flying@x.io": 1})
+
+
+async def test_an_in_flight_row_is_not_resent_without_a_conflict_status(
+    tmp_path: Path, server: LeadServer, breakcold: BreakcoldClient
+) -> None:
+    _in_flight_journal(tmp_path / "j", "breakcold", "create_lead", {})
+    rows = [{"email": "flying@x.io"}, {"email": "other@x.io"}]
+    results, _ = await _load(breakcold, rows, journal=tmp_path / "j", ordered=True)
+    assert [(r.outcome, r.error, r.resumed) for r in results] == [
+        (Outcome.FAILED, IN_FLIGHT_REASON, True),
+        (Outcome.CREATED, None, False),
+    ]
+    assert server.requests == Counter({"other@x.io": 1})
+
+
+async def test_the_failures_file_can_be_loaded_back(
+    tmp_path: Path, server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    server.status_for["rejected@x.io"] = 422
+    failures = tmp_path / "failures.jsonl"
+    rows = [{"email": "ok@x.io"}, {"email": "rejected@x.io", "company": "Acme"}, {"email": 1}]
+    _, summary = await _load(coldsend, rows, failures_out=failures, ordered=True)
+    assert summary.counts[Outcome.FAILED] == summary.counts[Outcome.INVALID] == 1
+    lines = [json.loads(line) for line in failures.read_text().splitlines()]
+    assert [line["_leadkit"]["outcome"] for line in lines] == ["failed", "invalid"]
+    assert "422" in lines[0]["_leadkit"]["reason"]
+    del server.status_for["rejected@x.io"]
+    fields = bulk_fields()
+    results, _ = await _load(coldsend, open_input(failures, fields), ordered=True)
+    assert [(r.outcome, r.line) for r in results] == [(Outcome.CREATED, 1), (Outcome.INVALID, 2)]
+    assert server.stored["rejected@x.io"] == {"email": "rejected@x.io", "company": "Acme"}
+
+
+def bulk_fields() -> Any:
+    from leadkit.bulk import request_fields
+
+    return request_fields(ColdsendClient.api.request_converter, ADD_LEAD.body_type)
+
+
+async def test_stop_reads_no_more_input_and_cancels_after_the_grace(
+    server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    server.hold = asyncio.Event()
+    more = asyncio.Event()
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        yield {"email": "done@x.io"}
+        yield {"email": "hold@x.io"}
+        await more.wait()
+        yield {"email": "never@x.io"}
+
+    run = bulk_create(coldsend, ADD_LEAD, rows(), path_params={"campaign_id": CAMPAIGN})
+    results = []
+    async for result in run:
+        results.append(result)
+        run.stop(grace=0.05)
+    assert _by_index(results) == {
+        0: (Outcome.CREATED, "done@x.io"),
+        1: (Outcome.FAILED, "hold@x.io"),
+    }
+    assert results[1].error == IN_FLIGHT_REASON
+    assert run.summary is not None
+    assert run.summary.unread_from == 2
+    assert run.summary.stop_reason == "stopped"
+    assert "never@x.io" not in server.requests
+
+
+async def test_an_authentication_error_stops_the_run(
+    server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    server.status_for.update({f"r{i}@x.io": 401 for i in range(50)})
+    results, summary = await _load(coldsend, [{"email": f"r{i}@x.io"} for i in range(50)])
+    assert {r.outcome for r in results} == {Outcome.FAILED}
+    assert summary.unread_from is not None and summary.unread_from < 50
+    assert summary.total == summary.unread_from
+    assert "401" in (summary.stop_reason or "")
+
+
+async def test_a_dry_run_sends_nothing(server: LeadServer, coldsend: ColdsendClient) -> None:
+    rows = [{"email": "a@x.io"}, {"email": "A@x.io"}, {}]
+    results, summary = await _load(coldsend, rows, dry_run=True, ordered=True)
+    assert [r.outcome for r in results] == [
+        Outcome.VALID,
+        Outcome.SKIPPED_DUPLICATE,
+        Outcome.INVALID,
+    ]
+    assert not server.requests
+    assert summary.counts[Outcome.VALID] == 1
+
+
+async def test_aimd_halves_once_per_round_and_grows_by_one_per_round() -> None:
+    limiter = AIMDLimiter(8)
+    tickets = [await limiter.acquire() for _ in range(8)]
+    assert limiter.in_flight == 8
+    limiter.release(tickets[0], congested=True)
+    limiter.release(tickets[1], congested=True)
+    assert limiter.limit == 4.0
+    waiter = asyncio.ensure_future(limiter.acquire())
+    for ticket in tickets[2:6]:
+        limiter.release(ticket, congested=False)
+    await asyncio.sleep(0)
+    assert limiter.in_flight == 3
+    assert waiter.done()
+    assert 4.0 < limiter.limit < 5.0
+    with pytest.raises(ValueError, match="at least 1"):
+        AIMDLimiter(0)

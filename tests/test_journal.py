@@ -1,0 +1,59 @@
+"""The journal keeps each key's state across runs and refuses another load's file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from leadkit.bulk.journal import Entry, Journal, JournalError, State
+
+SCOPE = {"api": "coldsend", "operation": "add_lead", "path_params": {"campaign_id": "c1"}}
+
+
+def test_states_survive_reopening_and_runs_are_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    first = Journal(path, SCOPE)
+    first.set("key:a", State.SENT, position=0)
+    first.set("key:b", State.CREATED, position=1)
+    first.close()
+    second = Journal(path, SCOPE)
+    assert second.run == 2
+    assert second.get("key:a") == Entry(State.SENT, 1, None)
+    assert second.get("key:b") == Entry(State.CREATED, 1, None)
+    assert second.get("key:c") is None
+    second.close()
+
+
+def test_a_journal_of_another_load_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    Journal(path, SCOPE).close()
+    other = {**SCOPE, "path_params": {"campaign_id": "c2"}}
+    with pytest.raises(JournalError, match="was written for another load"):
+        Journal(path, other)
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not SQLite\n" * 100)
+    with pytest.raises(JournalError, match="not a usable journal"):
+        Journal(path, SCOPE)
+
+
+def test_a_temporary_journal_is_deleted_on_close() -> None:
+    journal = Journal(None, SCOPE)
+    journal.set("key:a", State.QUEUED, position=0)
+    assert journal.path.exists()
+    journal.close()
+    assert not journal.path.exists()
+
+
+def test_records_are_committed_when_set_returns(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, SCOPE)
+    journal.set("key:a", State.SENT, position=7)
+    reader = sqlite3.connect(path)
+    assert reader.execute("SELECT state, position FROM rows").fetchall() == [("sent", 7)]
+    reader.close()
+    journal.close()

@@ -1,0 +1,196 @@
+"""`leadkit load` end to end: subprocesses against a sandbox, exit codes, kill -9 and resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "cs_live_load_test"
+
+
+def _leadkit(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "leadkit.cli", *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "COLDSEND_API_KEY": KEY, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    process = _leadkit(*args, env=env)
+    stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A `leadkit sandbox` process with SQLite storage; yields its root URL."""
+    storage = tmp_path_factory.mktemp("sandbox") / "leads.sqlite"
+    process = _leadkit(
+        "sandbox", "--port", "0", "--no-rate-limits", "--storage", storage,
+        "--fault-latency", "2:8",
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = process.stdout.readline().split()[-1]
+    yield url
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+
+
+def _stored_emails(sandbox: str, campaign: str) -> Counter[str]:
+    with urllib.request.urlopen(f"{sandbox}/_sandbox/leads?api=coldsend") as response:
+        leads = json.load(response)
+    return Counter(lead["email"].strip().lower() for lead in leads if campaign in json.dumps(lead))
+
+
+def _table_count(stdout: str, outcome: str) -> int:
+    match = re.search(rf"│ {outcome} +│ +(\d+) │", stdout)
+    assert match is not None, stdout
+    return int(match.group(1))
+
+
+def _coldsend(sandbox: str, campaign: str, *args: str | Path) -> list[str | Path]:
+    return ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, "--rate",
+            "100000", *args]  # fmt: skip
+
+
+def test_the_example_loads_into_the_in_process_sandbox(tmp_path: Path) -> None:
+    report, failures = tmp_path / "report.jsonl", tmp_path / "failures.jsonl"
+    result = _run(
+        "load", "coldsend", "--sandbox", "--sandbox-time-scale", "1000",
+        "--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv",
+        "--report", report, "--failures-out", failures,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "leadkit load coldsend: summary" in result.stdout
+    assert _table_count(result.stdout, "created") == 194
+    assert _table_count(result.stdout, "skipped_duplicate") == 4
+    outcomes = Counter(json.loads(line)["outcome"] for line in report.read_text().splitlines())
+    assert outcomes == {"created": 194, "skipped_duplicate": 4, "invalid": 4}
+    assert len(failures.read_text().splitlines()) == 4
+    assert KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["load", "coldsend", "examples/coldsend_leads.csv", "--extra-columns-to",
+          "custom_fields"], "coldsend needs --campaign-id"),
+        (["load", "coldsend", "--campaign-id", "c", "examples/coldsend_leads.csv"],
+         "columns not in the request: Job Title, Industry"),
+        (["load", "breakcold", "examples/breakcold_leads.csv"],
+         "BreakcoldClient needs an API key: pass api_key=... or set BREAKCOLD_API_KEY"),
+        (["load", "breakcold", "missing.csv"], "missing.csv: No such file or directory"),
+    ],
+)  # fmt: skip
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = _run(*args, env={"BREAKCOLD_API_KEY": ""})
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_an_empty_file_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = _run("load", "breakcold", "--sandbox", empty)
+    assert result.returncode == 2
+    assert "empty.csv: the file is empty: a CSV needs a header row" in result.stderr
+
+
+def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
+    sandbox: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(
+        b"email,first_name\n"
+        b"one@x.io,Ann\n"
+        b'two@x.io,"Bo"b\n'
+        b"three@x.io\n"
+        b"four@x.io,\xc9mile\n"
+        b"five@x.io,Eve\n"
+    )
+    campaign, failures = str(uuid.uuid4()), tmp_path / "failures.jsonl"
+    result = _run(*_coldsend(sandbox, campaign, path, "--failures-out", failures))
+    assert result.returncode == 1, result.stderr
+    reasons = [json.loads(line)["_leadkit"]["reason"] for line in failures.read_text().splitlines()]
+    assert sorted(reasons) == [
+        "line 3: bad CSV quoting (',' expected after '\"')",
+        "line 4: 1 columns, the header has 2",
+        "line 5: not valid UTF-8 (byte 0xC9)",
+    ]
+    assert _stored_emails(sandbox, campaign) == {"one@x.io": 1, "five@x.io": 1}
+
+
+def test_a_dry_run_sends_nothing(sandbox: str) -> None:
+    campaign = str(uuid.uuid4())
+    args = _coldsend(sandbox, campaign, "--dry-run", "--extra-columns-to", "custom_fields")
+    result = _run(*args, "examples/coldsend_leads.csv")
+    assert result.returncode == 1
+    assert _table_count(result.stdout, "valid") == 194
+    assert _stored_emails(sandbox, campaign) == {}
+
+
+def _write_leads(path: Path, n: int) -> set[str]:
+    """n rows: some invalid (no e-mail), some duplicates in another case; the valid e-mails."""
+    valid: set[str] = set()
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Email", "First Name", "Company"])
+        for i in range(n):
+            if i % 97 == 0:
+                writer.writerow(["", f"Nobody{i}", "Acme"])
+            elif i % 53 == 0:
+                writer.writerow([f"  LEAD{i - 1}@Example.com ", "Dup", "Acme"])
+                valid.add(f"lead{i - 1}@example.com")
+            else:
+                writer.writerow([f"lead{i}@example.com", f"Ann{i}", "Acme"])
+                valid.add(f"lead{i}@example.com")
+    return valid
+
+
+def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
+    sandbox: str, tmp_path: Path
+) -> None:
+    leads, journal = tmp_path / "leads.csv", tmp_path / "journal.sqlite"
+    valid = _write_leads(leads, 5000)
+    campaign = str(uuid.uuid4())
+    args = _coldsend(sandbox, campaign, leads, "--journal", journal, "--concurrency", "16")
+    process = _leadkit(*args)
+    while sum(_stored_emails(sandbox, campaign).values()) < 1500:
+        assert process.poll() is None, "the load finished before it could be killed"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    stored = _stored_emails(sandbox, campaign)
+    assert 1500 <= sum(stored.values()) < len(valid)
+
+    report = tmp_path / "report.jsonl"
+    resumed = _run(*args, "--report", report)
+    assert resumed.returncode == 1, resumed.stderr
+    stored = _stored_emails(sandbox, campaign)
+    assert set(stored) == valid
+    assert set(stored.values()) == {1}
+    results = [json.loads(line) for line in report.read_text().splitlines()]
+    assert len(results) == 5000
+    outcomes = Counter(r["outcome"] for r in results)
+    assert outcomes["created"] + outcomes["already_exists"] == len(valid)
+    assert outcomes["invalid"] == len(range(0, 5000, 97))
+    assert sum(r["resumed"] for r in results) >= 1400
