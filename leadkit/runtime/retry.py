@@ -14,7 +14,7 @@ timeout)                          saw the request
 503                               retry after the server's delay, else backoff
 ambiguous (sent, then read        idempotent method (GET, PUT, DELETE, ...): retry.
 timeout / reset / 500 / 502 /     Operation that declares a de-duplication conflict
-504 / unparsable 5xx)             status (Coldsend: 409): retry, and a conflict that
+504, JSON or HTML body)          status (Coldsend: 409): retry, and a conflict that
                                   follows an ambiguous attempt raises
                                   `AlreadyExistsError`: an earlier attempt created it.
                                   Any other operation (Breakcold's create): no retry,
@@ -23,9 +23,11 @@ TLS / certificate failure         no retry: it will not fix itself
 any other status                  no retry, the typed error is raised
 ================================  =====================================================
 
-Giving up (attempts or time spent) after an ambiguous attempt raises
-`OutcomeUnknownError`, never the last plain error, so a record the server may hold is
-never reported as simply failed.
+A conflict on the first attempt, or after only unambiguous ones, is a plain
+`ConflictError` (the record existed before the call). Giving up (attempts or time
+spent) after an ambiguous attempt raises `OutcomeUnknownError`, never the last plain
+error, so a record the server may hold is never reported as simply failed. Backoff is
+full jitter: uniform in [0, min(cap, base * 2**(attempt-1))).
 """
 
 from __future__ import annotations
