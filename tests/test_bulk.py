@@ -267,7 +267,7 @@ async def test_the_failures_file_can_be_loaded_back(
 def bulk_fields() -> Any:
     from leadkit.bulk import request_fields
 
-    return request_fields(ColdsendClient.api.request_converter, ADD_LEAD.body_type)
+    return request_fields(ColdsendClient.api, ADD_LEAD.body_type)
 
 
 async def test_stop_reads_no_more_input_and_cancels_after_the_grace(

@@ -12,8 +12,8 @@ from generated.coldsend.client import ADD_LEAD
 from generated.coldsend.client import API as COLDSEND
 from leadkit.bulk.inputs import InputFileError, InputRow, open_input, request_fields, snake_case
 
-COLDSEND_FIELDS = request_fields(COLDSEND.request_converter, ADD_LEAD.body_type)
-BREAKCOLD_FIELDS = request_fields(BREAKCOLD.request_converter, CREATE_LEAD.body_type)
+COLDSEND_FIELDS = request_fields(COLDSEND, ADD_LEAD.body_type)
+BREAKCOLD_FIELDS = request_fields(BREAKCOLD, CREATE_LEAD.body_type)
 
 
 def _write(tmp_path: Path, name: str, content: bytes) -> Path:

@@ -16,7 +16,7 @@ from leadkit.runtime import (
 )
 
 from . import models
-from .converter import request_converter, response_converter
+from .converter import RENAMES, request_converter, response_converter
 
 if TYPE_CHECKING:
     from leadkit.bulk import BulkRun
@@ -40,6 +40,7 @@ API = ApiDescription(
         reset_kind="delta-seconds",
         retry_after_body_pattern=None,
     ),
+    renames=RENAMES,
     request_converter=request_converter,
     response_converter=response_converter,
 )

@@ -17,7 +17,7 @@ from leadkit.runtime import (
 )
 
 from . import models
-from .converter import request_converter, response_converter
+from .converter import RENAMES, request_converter, response_converter
 
 if TYPE_CHECKING:
     from leadkit.bulk import BulkRun
@@ -44,6 +44,7 @@ API = ApiDescription(
         reset_kind="unix-timestamp",
         retry_after_body_pattern="Retry after (\\d+) seconds",
     ),
+    renames=RENAMES,
     request_converter=request_converter,
     response_converter=response_converter,
 )

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import cattrs
 
-from ..runtime.converters import EXTRA_FIELD
+from ..runtime.api import ApiDescription
+from ..runtime.converters import wire_names
 from ..runtime.unset import Unset
 
 __all__ = [
@@ -75,15 +75,12 @@ class RequestFields:
         return {snake_case(wire): wire for wire in self.types}
 
 
-def request_fields(converter: cattrs.Converter, model: type) -> RequestFields:
-    """Learn the wire names of `model` from `converter` by unstructuring an all-None probe."""
-    fields = [f for f in attrs.fields(model) if f.name != EXTRA_FIELD]
-    probe: Any = object.__new__(model)
-    for field in attrs.fields(model):
-        object.__setattr__(probe, field.name, {} if field.name == EXTRA_FIELD else None)
-    wire = list(converter.unstructure(probe))
-    names = {f.name: w for f, w in zip(fields, wire, strict=True)}
-    return RequestFields(wire_names=names, types={names[f.name]: f.type for f in fields})
+def request_fields(api: ApiDescription, model: type) -> RequestFields:
+    """The wire names and types of the request model `model` of `api`."""
+    names = wire_names(model, api.renames)
+    resolved = attrs.resolve_types(model)
+    declared = {names[f.name]: f.type for f in attrs.fields(resolved) if f.name in names}
+    return RequestFields(wire_names=names, types=declared)
 
 
 def snake_case(name: str) -> str:

@@ -20,7 +20,7 @@ import attrs
 
 from ..runtime.api import OperationSpec
 from ..runtime.client import BaseClient
-from ..runtime.converters import RequestValidationError, validate_request
+from ..runtime.converters import CheckedBody, RequestValidationError, check_request
 from ..runtime.errors import (
     APIConnectionError,
     APIError,
@@ -58,8 +58,13 @@ class _Job:
     line: int | None
     key: str | None
     journal_key: str
-    model: Any
-    body: dict[str, Any]
+    checked: CheckedBody
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The row in wire form."""
+        data: dict[str, Any] = self.checked.data
+        return data
 
 
 class _Crash:
@@ -116,7 +121,7 @@ class BulkRun:
         self._failures = failures
         self._dry_run = dry_run
         self._conflict = op.dedupe.conflict_status if op.dedupe else None
-        fields = request_fields(client.api.request_converter, op.body_type)
+        fields = request_fields(client.api, op.body_type)
         self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
@@ -233,15 +238,15 @@ class BulkRun:
             row = row.data
         converter = self.client.api.request_converter
         try:
-            model = validate_request(converter, row, self.op.body_type)
+            checked = check_request(converter, row, self.op.body_type)
         except RequestValidationError as exc:
             reason = "; ".join(exc.problems)
             given = dict(row) if isinstance(row, Mapping) else None
             return RowResult(index, Outcome.INVALID, line=line, error=reason, body=given)
-        body: dict[str, Any] = converter.unstructure(model)
+        body: dict[str, Any] = checked.data
         value = body.get(self._key_field) if self._key_field else None
         key = value.strip().lower() if isinstance(value, str) and value.strip() else None
-        job = _Job(index, line, key, f"key:{key}" if key else _stable_key(body), model, body)
+        job = _Job(index, line, key, f"key:{key}" if key else _stable_key(body), checked)
         return self._resume(job)
 
     def _resume(self, job: _Job) -> RowResult | _Job:
@@ -273,7 +278,7 @@ class BulkRun:
         started = time.monotonic()
         try:
             response = await self.client._request(
-                self.op, path_params=self._path_params, body=job.model
+                self.op, path_params=self._path_params, body=job.checked
             )
         except asyncio.CancelledError:
             result = self._result(job, Outcome.FAILED, error=IN_FLIGHT_REASON)

@@ -261,7 +261,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         client_class, op = _target(args.api)
-        fields = request_fields(client_class.api.request_converter, op.body_type)
+        fields = request_fields(client_class.api, op.body_type)
         rows = open_input(args.file, fields, extra_columns_to=args.extra_columns_to)
         args.total = _estimate_rows(args.file)
         return asyncio.run(_load(args, rows))

@@ -108,5 +108,7 @@ class ApiDescription:
     base_url: str
     auth: ApiKeyAuth
     rate_limit: RateLimitPolicy | None
+    renames: Mapping[type, Mapping[str, str]] = attrs.field(repr=False)
+    """Per model: Python attribute name -> wire name, where they differ."""
     request_converter: cattrs.Converter = attrs.field(repr=False)
     response_converter: cattrs.Converter = attrs.field(repr=False)

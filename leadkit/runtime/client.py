@@ -24,7 +24,7 @@ import cattrs
 
 from .. import __version__
 from .api import ApiDescription, OperationSpec, RateLimitPolicy
-from .converters import validate_request
+from .converters import CheckedBody, check_request
 from .errors import (
     SNIPPET_BYTES,
     AlreadyExistsError,
@@ -209,10 +209,9 @@ class BaseClient:
         return self._session
 
     def _encode_body(self, op: OperationSpec[Any], body: Any) -> bytes:
-        converter = self.api.request_converter
-        if isinstance(op.body_type, type) and attrs.has(op.body_type):
-            body = validate_request(converter, body, op.body_type)
-        return json.dumps(converter.unstructure(body), separators=(",", ":")).encode()
+        if not isinstance(body, CheckedBody):
+            body = check_request(self.api.request_converter, body, op.body_type)
+        return json.dumps(body.data, separators=(",", ":")).encode()
 
     def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth

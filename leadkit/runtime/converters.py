@@ -30,10 +30,13 @@ from .unset import UNSET, Unset
 
 __all__ = [
     "EXTRA_FIELD",
+    "CheckedBody",
     "RequestValidationError",
     "build_converters",
+    "check_request",
     "describe_error",
     "validate_request",
+    "wire_names",
 ]
 
 EXTRA_FIELD = "additional_properties"
@@ -156,6 +159,12 @@ def _wire_names(cls: type, renames: Renames) -> dict[str, str]:
     return merged
 
 
+def wire_names(cls: type, renames: Renames) -> dict[str, str]:
+    """Python attribute name -> wire name of every declared field of the model `cls`."""
+    renamed = _wire_names(cls, renames)
+    return {a.name: renamed.get(a.name, a.name) for a in attrs.fields(cls) if a.name != EXTRA_FIELD}
+
+
 def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> None:
     enum_hook = _open_enum_member if lenient else _strict_enum_member
     conv.register_structure_hook(enum.Enum, enum_hook)
@@ -242,6 +251,23 @@ def build_converters(renames: Renames) -> tuple[cattrs.Converter, cattrs.Convert
     _configure(request, renames, lenient=False)
     _configure(response, renames, lenient=True)
     return request, response
+
+
+@attrs.frozen
+class CheckedBody:
+    """A request body in wire form, already checked against its operation's body type."""
+
+    data: Any
+
+
+def check_request(converter: cattrs.Converter, body: Any, body_type: Any) -> CheckedBody:
+    """Check `body` (models, mappings, or lists of them) against `body_type`; keep its wire form.
+
+    Raises RequestValidationError naming every wrong field by its wire path.
+    """
+    data = converter.unstructure(body)
+    validate_request(converter, data, body_type)
+    return CheckedBody(data)
 
 
 def validate_request(converter: cattrs.Converter, body: Any, model: Any) -> Any:

@@ -13,7 +13,7 @@ from leadkit.runtime import (
 )
 
 from . import models
-from .converter import request_converter, response_converter
+from .converter import RENAMES, request_converter, response_converter
 
 __all__ = ["InventoryClient"]
 
@@ -27,6 +27,7 @@ API = ApiDescription(
         env_var="INVENTORY_TOKEN",
     ),
     rate_limit=None,
+    renames=RENAMES,
     request_converter=request_converter,
     response_converter=response_converter,
 )
