@@ -21,6 +21,7 @@ from leadkit.bulk import IN_FLIGHT_REASON, Outcome, RowResult, bulk_create, open
 from leadkit.bulk.concurrency import AIMDLimiter
 from leadkit.bulk.journal import Journal, State
 from leadkit.runtime.retry import RetryPolicy
+from leadkit.sandbox import Sandbox
 
 CAMPAIGN = "3f1c2a9e-0000-4000-8000-000000000001"
 NOW = "2026-01-01T00:00:00+00:00"
@@ -337,3 +338,17 @@ async def test_aimd_halves_once_per_round_and_grows_by_one_per_round() -> None:
     assert 4.0 < limiter.limit < 5.0
     with pytest.raises(ValueError, match="at least 1"):
         AIMDLimiter(0)
+
+
+async def test_the_generated_bulk_method_loads_into_the_sandbox(sandbox: Sandbox) -> None:
+    campaign = "6f1c2a9e-0000-4000-8000-00000000abcd"
+    rows = [{"email": "a@example.com"}, {"email": "A@example.com "}, {"email": 3}]
+    base_url = sandbox.base_url("coldsend")
+    async with ColdsendClient(api_key="cs_live_bulk", base_url=base_url) as client:
+        run = client.add_lead_bulk(campaign, rows, ordered=True)
+        outcomes = [result.outcome async for result in run]
+    assert outcomes == [Outcome.CREATED, Outcome.SKIPPED_DUPLICATE, Outcome.INVALID]
+    stored = sandbox.leads("coldsend")
+    assert [(lead["email"], lead["campaign_id"]) for lead in stored] == [
+        ("a@example.com", campaign)
+    ]
