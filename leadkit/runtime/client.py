@@ -20,13 +20,11 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 import attrs
-import cattrs
 
 from .. import __version__
 from .api import ApiDescription, OperationSpec, RateLimitPolicy
 from .converters import CheckedBody, check_request
 from .errors import (
-    SNIPPET_BYTES,
     AlreadyExistsError,
     APIConnectionError,
     APIError,
@@ -35,8 +33,6 @@ from .errors import (
     APITLSError,
     MissingApiKeyError,
     OutcomeUnknownError,
-    ResponseValidationError,
-    error_class_for_status,
 )
 from .events import (
     EventHook,
@@ -47,8 +43,8 @@ from .events import (
     RetryScheduled,
     emit,
 )
-from .field_errors import field_errors_of, summary_of
 from .ratelimit import RateLimiter
+from .responses import parse_response
 from .retry import (
     DEFAULT_RETRY,
     FailureKind,
@@ -123,10 +119,6 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value.value if hasattr(value, "value") else value)
-
-
-def _snippet(raw: bytes) -> str:
-    return raw[:SNIPPET_BYTES].decode("utf-8", errors="replace")
 
 
 class BaseClient:
@@ -339,7 +331,7 @@ class BaseClient:
             self._event_hooks,
             ResponseReceived(operation=label, attempt=attempt, status=status, elapsed=elapsed),
         )
-        parsed = self._parse(request.op, label, status, response_headers, raw)
+        parsed = parse_response(self.api, request.op, label, status, response_headers, raw)
         return ApiResponse(status=status, headers=response_headers, parsed=parsed, elapsed=elapsed)
 
     async def _exchange(self, request: _Request[Any]) -> tuple[int, Mapping[str, str], bytes]:
@@ -374,53 +366,3 @@ class BaseClient:
                 operation=label,
                 sent=True,
             ) from None
-
-    def _parse(
-        self, op: OperationSpec[T], label: str, status: int, headers: Mapping[str, str], raw: bytes
-    ) -> Any:
-        converter = self.api.response_converter
-        try:
-            data = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            data = None
-            if status in op.success and op.success[status] is not None:
-                raise ResponseValidationError(
-                    "the success body is not JSON",
-                    operation=label,
-                    status=status,
-                    snippet=_snippet(raw),
-                ) from None
-        if status in op.success:
-            kind = op.success[status]
-            if kind is None:
-                return None
-            try:
-                return converter.structure(data, kind)
-            except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-                problems = (
-                    "; ".join(cattrs.transform_error(exc, path="$"))
-                    if isinstance(exc, cattrs.BaseValidationError)
-                    else str(exc)
-                )
-                raise ResponseValidationError(
-                    f"the success body does not match the spec: {problems}",
-                    operation=label,
-                    status=status,
-                    snippet=_snippet(raw),
-                ) from None
-        kind = op.errors.get(status, op.default_error)
-        body: Any = data
-        if kind is not None and data is not None:
-            try:
-                body = converter.structure(data, kind)
-            except (cattrs.BaseValidationError, TypeError, ValueError):
-                body = data
-        raise error_class_for_status(status)(
-            operation=label,
-            status=status,
-            headers=headers,
-            body=body,
-            snippet=_snippet(raw),
-            field_errors=field_errors_of(data),
-            summary=summary_of(data),
-        )

@@ -1,0 +1,82 @@
+"""Turn one HTTP response into the operation's parsed body or its typed error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import cattrs
+
+from .api import ApiDescription, OperationSpec
+from .converters import describe_error
+from .errors import SNIPPET_BYTES, ResponseValidationError, error_class_for_status
+from .field_errors import field_errors_of, summary_of
+
+__all__ = ["parse_response"]
+
+
+def _snippet(raw: bytes) -> str:
+    return raw[:SNIPPET_BYTES].decode("utf-8", errors="replace")
+
+
+def parse_response(
+    api: ApiDescription,
+    op: OperationSpec[Any],
+    label: str,
+    status: int,
+    headers: Mapping[str, str],
+    raw: bytes,
+) -> Any:
+    """The success body structured as the spec says, or raise the status's APIError.
+
+    An error body is parsed into the spec's model for that status when it matches, and
+    kept as decoded JSON (or None) when it does not: a hostile or HTML error page still
+    gives an error with its status and first bytes.
+    """
+    converter = api.response_converter
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        data = None
+        if status in op.success and op.success[status] is not None:
+            raise ResponseValidationError(
+                "the success body is not JSON",
+                operation=label,
+                status=status,
+                snippet=_snippet(raw),
+            ) from None
+    if status in op.success:
+        kind = op.success[status]
+        if kind is None:
+            return None
+        try:
+            return converter.structure(data, kind)
+        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+            problems = (
+                "; ".join(cattrs.transform_error(exc, path="$", format_exception=describe_error))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise ResponseValidationError(
+                f"the success body does not match the spec: {problems}",
+                operation=label,
+                status=status,
+                snippet=_snippet(raw),
+            ) from None
+    kind = op.errors.get(status, op.default_error)
+    body: Any = data
+    if kind is not None and data is not None:
+        try:
+            body = converter.structure(data, kind)
+        except (cattrs.BaseValidationError, TypeError, ValueError):
+            body = data
+    raise error_class_for_status(status)(
+        operation=label,
+        status=status,
+        headers=headers,
+        body=body,
+        snippet=_snippet(raw),
+        field_errors=field_errors_of(data),
+        summary=summary_of(data),
+    )
