@@ -52,3 +52,10 @@ def regen(session: nox.Session) -> None:
     """After an API change: print the semantic report, regenerate, refresh golden snapshots."""
     install_project(session, "codegen")
     session.run("python", "-m", "codegen.regen", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers and this machine's limit; `-- --quick`, `-- --write-readme`."""
+    install_project(session, "bench")
+    session.run("python", "-m", "bench", *session.posargs)

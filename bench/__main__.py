@@ -1,0 +1,76 @@
+"""``python -m bench [--quick] [--write-readme]``: run every scenario, print the tables."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+from . import memory, models, ratelimit, startup, throughput
+from .harness import ROOT, Row, Target, machine, markdown
+from .peers import Peers
+from .server import serving
+
+__all__ = ["main"]
+
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _header(quick: bool) -> str:
+    mode = "`python -m bench --quick` (small N, no generated peers)" if quick else "`nox -s bench`"
+    return (
+        f"Measured by {mode} on {dt.date.today():%Y-%m-%d}: {machine()}. The throughput "
+        "and memory servers run in a separate process on the same cores, so client and "
+        "server compete for CPU; medians of interleaved runs, x baseline = median / the "
+        "scenario's first row."
+    )
+
+
+def run_all(quick: bool, folder: Path) -> tuple[list[Row], list[Target]]:
+    """Every scenario, small in quick mode; quick mode generates no openapi-python-client."""
+    peers = Peers(folder)
+    rows: list[Row] = []
+    targets: list[Target] = []
+
+    def add(result: tuple[list[Row], list[Target]]) -> None:
+        rows.extend(result[0])
+        targets.extend(result[1])
+
+    add(models.run(peers, 3 if quick else 7, with_opc=not quick))
+    add(startup.run(2 if quick else 5))
+    with serving() as url:
+        creates, rounds = (300, 2) if quick else (20_000, 3)
+        add(throughput.run(url, creates, rounds, None if quick else peers))
+        add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
+    add(ratelimit.run(60.0, 200 if quick else ratelimit.five_windows(), 1))
+    return rows, targets
+
+
+def write_readme(table: str) -> None:
+    """Replace the README's lines between the benchmark markers with `table`."""
+    text = README.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{table}{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; print the markdown tables; optionally write them to the README."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small N, only (a) (b) and pydantic")
+    parser.add_argument("--write-readme", action="store_true", help="rewrite the README section")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="leadkit-peers-") as folder:
+        rows, targets = run_all(args.quick, Path(folder))
+    table = markdown(rows, targets, _header(args.quick))
+    print(table)
+    if args.write_readme:
+        write_readme(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
