@@ -98,7 +98,13 @@ class Journal:
         return None if row is None else Entry(State(row[0]), int(row[1]), row[2])
 
     def set(self, key: str, state: State, *, position: int, reason: str | None = None) -> None:
-        """Record the key's new state in this run; committed on return, fsync'ed if SENT."""
+        """Record the key's new state in this run; committed on return, fsync'ed if SENT.
+
+        A temporary journal only de-duplicates one run: it records that a key was seen
+        (QUEUED) and skips every later state, which nothing will read.
+        """
+        if self._temporary and state is not State.QUEUED:
+            return
         durable = state is State.SENT and not self._temporary
         if durable:
             self._db.execute("PRAGMA synchronous=FULL")

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -175,7 +175,7 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    async def __aenter__(self) -> BaseClient:
+    async def __aenter__(self) -> Self:
         self._ensure_session()
         return self
 
@@ -287,7 +287,7 @@ class BaseClient:
                 else:
                     await asyncio.sleep(decision.delay)
             else:
-                return attrs.evolve(response, attempts=attempt)
+                return response
 
     def _requested_delay(self, error: APIError, kind: FailureKind) -> float | None:
         if kind not in ("rate-limited", "unavailable") or not isinstance(error, APIStatusError):
@@ -332,7 +332,13 @@ class BaseClient:
             ResponseReceived(operation=label, attempt=attempt, status=status, elapsed=elapsed),
         )
         parsed = parse_response(self.api, request.op, label, status, response_headers, raw)
-        return ApiResponse(status=status, headers=response_headers, parsed=parsed, elapsed=elapsed)
+        return ApiResponse(
+            status=status,
+            headers=response_headers,
+            parsed=parsed,
+            elapsed=elapsed,
+            attempts=attempt,
+        )
 
     async def _exchange(self, request: _Request[Any]) -> tuple[int, Mapping[str, str], bytes]:
         """One HTTP exchange; transport failures become errors saying whether it was sent."""

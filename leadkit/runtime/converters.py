@@ -67,6 +67,8 @@ def _strict_primitive(expected: type, enum_hook: EnumHook) -> Callable[[Any, Any
     """Structure hook that never coerces; str/int-based enums are passed to `enum_hook`."""
 
     def structure(value: Any, cls: Any) -> Any:
+        if type(value) is expected and cls is expected:
+            return value
         if cls is not expected and issubclass(cls, enum.Enum):
             return enum_hook(value, cls)
         if isinstance(value, bool) and expected is not bool:
@@ -131,24 +133,48 @@ def describe_error(exc: BaseException, _: Any) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _looks_like(value: Any, tp: Any) -> bool:
-    """Cheap pre-check so that a union tries only members the value could be."""
+def _could_be(tp: Any) -> Callable[[Any], bool]:
+    """Cheap pre-check so that a union tries only the members a value could be."""
     origin = typing.get_origin(tp) or tp
-    if tp is Any:
-        return True
-    if tp is type(None):
-        return value is None
     if origin in (list, tuple, typing.Sequence):
-        return isinstance(value, list)
+        return lambda value: isinstance(value, list)
     if origin in (dict, typing.Mapping) or attrs.has(origin):
-        return isinstance(value, dict)
-    if origin is bool:
-        return isinstance(value, bool)
-    if origin is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return True
+        return lambda value: isinstance(value, dict)
+    return lambda value: True
+
+
+_EXACT = (str, int, bool)
+"""Union members a JSON value of exactly that type is returned as, unchanged."""
+
+
+def _union_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
+    """Structure hook of one union type, with its members' hooks looked up once."""
+    members = [m for m in typing.get_args(tp) if m is not Unset]
+    nullable = type(None) in members
+    exact = frozenset(m for m in members if m in _EXACT)
+    takes_float = float in members
+    others = [
+        (m, _could_be(m), conv.get_structure_hook(m))
+        for m in members
+        if m not in _EXACT and m is not float and m is not type(None)
+    ]
+    names = " | ".join(_type_name(m) for m in members)
+
+    def structure(value: Any, _: Any) -> Any:
+        kind = type(value)
+        if kind in exact or (value is None and nullable):
+            return value
+        if takes_float and (kind is float or kind is int):
+            return float(value)
+        for member, could_be, hook in others:
+            if could_be(value):
+                try:
+                    return hook(value, member)
+                except (TypeError, ValueError, cattrs.BaseValidationError):
+                    continue
+        raise TypeError(f"expected {names}, got {kind.__name__}")
+
+    return structure
 
 
 def _wire_names(cls: type, renames: Renames) -> dict[str, str]:
@@ -178,22 +204,9 @@ def _configure(conv: cattrs.Converter, renames: Renames, *, lenient: bool) -> No
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_structure_hook(Any, lambda value, _: value)
 
-    def structure_union(value: Any, tp: Any) -> Any:
-        members = [m for m in _union_members(tp) or () if m is not Unset]
-        if value is None and type(None) in members:
-            return None
-        errors: list[Exception] = []
-        for member in members:
-            if not _looks_like(value, member):
-                continue
-            try:
-                return conv.structure(value, member)
-            except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
-                errors.append(exc)
-        names = " | ".join(_type_name(m) for m in members)
-        raise TypeError(f"expected {names}, got {type(value).__name__}")
-
-    conv.register_structure_hook_func(lambda t: _union_members(t) is not None, structure_union)
+    conv.register_structure_hook_factory(
+        lambda t: _union_members(t) is not None, lambda t: _union_hook(conv, t)
+    )
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
         wire = _wire_names(cls, renames)
