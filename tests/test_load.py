@@ -98,6 +98,7 @@ def test_the_example_loads_into_the_in_process_sandbox(tmp_path: Path) -> None:
         (["load", "breakcold", "examples/breakcold_leads.csv"],
          "BreakcoldClient needs an API key: pass api_key=... or set BREAKCOLD_API_KEY"),
         (["load", "breakcold", "missing.csv"], "missing.csv: No such file or directory"),
+        (["load", "inventory", "x.csv"], "argument api: invalid choice: 'inventory'"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
@@ -145,6 +146,16 @@ def test_a_dry_run_sends_nothing(sandbox: str) -> None:
     assert result.returncode == 1
     assert _table_count(result.stdout, "valid") == 194
     assert _stored_emails(sandbox, campaign) == {}
+
+
+def test_any_path_parameter_can_be_given_with_param(sandbox: str, tmp_path: Path) -> None:
+    campaign, path = str(uuid.uuid4()), tmp_path / "one.jsonl"
+    path.write_text('{"email": "param@x.io"}\n')
+    result = _run(
+        "load", "coldsend", "--base-url", sandbox, "--param", f"campaign_id={campaign}", path
+    )
+    assert result.returncode == 0, result.stderr
+    assert _stored_emails(sandbox, campaign) == {"param@x.io": 1}
 
 
 def _write_leads(path: Path, n: int) -> set[str]:

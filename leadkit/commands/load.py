@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import pkgutil
 import re
 import secrets
 import signal
@@ -29,11 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-TARGETS: dict[str, tuple[str, str, str]] = {
-    "coldsend": ("generated.coldsend.client", "ColdsendClient", "ADD_LEAD"),
-    "breakcold": ("generated.breakcold.client", "BreakcoldClient", "CREATE_LEAD"),
-}
-"""API name -> (client module, client class, create operation constant)."""
+
+def _generated_apis() -> list[str]:
+    """Names of the generated packages, found without importing them."""
+    import generated
+
+    return sorted(m.name for m in pkgutil.iter_modules(generated.__path__) if m.ispkg)
+
 
 _SANDBOX_KEY_PREFIX = "cs_live_sandbox_"
 
@@ -56,22 +59,35 @@ def _positive(kind: type[int] | type[float]) -> Any:
 
 
 def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
+    """The API's client class and its create operation (the one with a dedupe key)."""
     import importlib
 
-    module_name, class_name, op_name = TARGETS[api]
-    module = importlib.import_module(module_name)
-    return getattr(module, class_name), getattr(module, op_name)
+    from leadkit.runtime import BaseClient, OperationSpec
+
+    module = importlib.import_module(f"generated.{api}.client")
+    values = list(vars(module).values())
+    client = next(
+        v
+        for v in values
+        if isinstance(v, type) and issubclass(v, BaseClient) and v.__module__ == module.__name__
+    )
+    creates = [v for v in values if isinstance(v, OperationSpec) and v.dedupe and v.body_type]
+    if len(creates) != 1:
+        names = ", ".join(op.name for op in creates) or "none"
+        raise UsageError(f"{api} has no single create operation with a dedupe key ({names})")
+    return client, creates[0]
 
 
 def _path_params(op: OperationSpec[Any], args: argparse.Namespace) -> dict[str, str]:
     """The operation's path parameters from the command line (a sandbox invents a campaign)."""
     params: dict[str, str] = {}
+    given = dict(item.partition("=")[::2] for item in args.param)
     for name in re.findall(r"{(\w+)}", op.path):
-        value = getattr(args, name, None)
+        value = getattr(args, name, None) or given.get(name)
         if value is None and args.sandbox:
             value = str(uuid.uuid4())
         if value is None:
-            flag = "--" + name.replace("_", "-")
+            flag = "--" + name.replace("_", "-") if name == "campaign_id" else f"--param {name}=..."
             raise UsageError(f"{args.api} needs {flag}")
         params[name] = value
     return params
@@ -278,9 +294,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("api", choices=sorted(TARGETS), help="which API to load into")
+    parser.add_argument("api", choices=_generated_apis(), help="which API to load into")
     parser.add_argument("file", type=Path, help="a .csv (header row) or .jsonl file of leads")
     parser.add_argument("--campaign-id", help="Coldsend: the campaign to add the leads to")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other path parameter of the create operation (repeatable)",
+    )
     parser.add_argument(
         "--extra-columns-to",
         metavar="FIELD",
