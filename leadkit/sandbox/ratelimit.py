@@ -39,6 +39,8 @@ class Decision:
     remaining: int
     reset_after: float
     """Wall-clock seconds until the reported window resets."""
+    precise: bool = False
+    """Report Reset with millisecond precision (a time-scaled sandbox) instead of whole seconds."""
 
     def retry_after(self) -> int:
         """Whole seconds a client should wait, at least 1."""
@@ -46,13 +48,13 @@ class Decision:
 
     def headers(self, policy: RateLimitPolicy) -> dict[str, str]:
         """The three rate-limit headers, Reset in the spec's meaning."""
-        reset = math.ceil(self.reset_after)
+        reset = self.reset_after
         if policy.reset_kind == "unix-timestamp":
-            reset = math.ceil(time.time() + self.reset_after)
+            reset += time.time()
         return {
             policy.limit_header: str(self.limit),
             policy.remaining_header: str(self.remaining),
-            policy.reset_header: str(reset),
+            policy.reset_header: f"{reset:.3f}" if self.precise else str(math.ceil(reset)),
         }
 
 
@@ -82,7 +84,13 @@ class RateLimiter:
         remaining, reset_in, limit = min(reports, key=lambda r: (r[0], -r[1]))
         if not allowed:
             remaining, reset_in, limit = max((r for r in reports if r[0] <= 0), key=lambda r: r[1])
-        return Decision(allowed, limit, max(0, remaining), self._clock.wall_seconds(reset_in))
+        return Decision(
+            allowed,
+            limit,
+            max(0, remaining),
+            self._clock.wall_seconds(reset_in),
+            precise=self._clock.scale != 1,
+        )
 
     def hit(self, key: str) -> Decision:
         """Count one request of `key` if every window has room; say what to announce."""
