@@ -151,7 +151,7 @@ async def run_creates(client: BaseClient, emails: list[str]) -> dict[str, list[s
 
 ALL_FAULTS = {
     "error_5xx": 0.1,
-    "rate_limit_burst": 0.005,  # each burst stops every task up to 1 s (whole-second Reset)
+    "rate_limit_burst": 0.05,
     "latency_ms": (0, 5),
     "drop_before": 0.05,
     "drop_after": 0.05,
