@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,17 @@ def compare(files: Mapping[str, str], out_dir: Path) -> Drift:
     )
 
 
+def _remove_empty_packages(out_dir: Path) -> None:
+    """Delete folders left with nothing but Python's byte-code caches."""
+    folders = (d for d in out_dir.rglob("*") if d.is_dir() and d.name != "__pycache__")
+    for folder in sorted(folders, reverse=True):
+        leftovers = list(folder.iterdir())
+        if all(p.name == "__pycache__" for p in leftovers):
+            for cache in leftovers:
+                shutil.rmtree(cache)
+            folder.rmdir()
+
+
 def write_tree(files: Mapping[str, str], out_dir: Path) -> Drift:
     """Make `out_dir` hold exactly `files`: write changed and new ones, delete stale ones."""
     drift = compare(files, out_dir)
@@ -102,7 +114,5 @@ def write_tree(files: Mapping[str, str], out_dir: Path) -> Drift:
         target.write_text(files[rel], encoding="utf-8")
     for rel in drift.stale:
         (out_dir / rel).unlink()
-    for directory in sorted((d for d in out_dir.rglob("*") if d.is_dir()), reverse=True):
-        if not any(directory.iterdir()):
-            directory.rmdir()
+    _remove_empty_packages(out_dir)
     return drift

@@ -85,6 +85,9 @@ def test_regeneration_deletes_stale_files_and_reports_them(
 ) -> None:
     stale = project_copy / "generated" / "coldsend" / "old_module.py"
     stale.write_text("# left over\n")
+    cache = project_copy / "generated" / "breakcold" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "client.cpython-311.pyc").write_bytes(b"")  # what importing the client leaves
     (project_copy / "specs" / "breakcold.yaml").unlink()
     assert run_codegen(project_copy, "--check") == 1
     report = capsys.readouterr().err
