@@ -57,3 +57,24 @@ def test_records_are_committed_when_set_returns(tmp_path: Path) -> None:
     assert reader.execute("SELECT state, position FROM rows").fetchall() == [("sent", 7)]
     reader.close()
     journal.close()
+
+
+def test_claim_records_a_new_key_and_returns_a_known_keys_entry(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, SCOPE)
+    assert journal.claim("key:a", position=3) is None
+    assert journal.get("key:a") == Entry(State.QUEUED, 1, None)
+    journal.set("key:a", State.CREATED, position=3)
+    assert journal.claim("key:a", position=9) == Entry(State.CREATED, 1, None)
+    assert journal.get("key:a") == Entry(State.CREATED, 1, None), "a claim changes nothing"
+    journal.close()
+
+
+def test_a_temporary_journal_sees_every_claim_across_its_batches() -> None:
+    journal = Journal(None, SCOPE)
+    keys = [f"key:{i}" for i in range(2_500)]  # more than two commit batches
+    assert all(journal.claim(key, position=i) is None for i, key in enumerate(keys))
+    again = [journal.claim(key, position=0) for key in keys]
+    assert all(entry == Entry(State.QUEUED, 1, None) for entry in again)
+    journal.close()
+    assert not journal.path.exists()

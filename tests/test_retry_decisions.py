@@ -6,6 +6,7 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from generated.breakcold.client import API as BREAKCOLD
 from generated.breakcold.client import CREATE_LEAD
@@ -143,6 +144,9 @@ def test_server_delay_prefers_retry_after_then_reset_then_body() -> None:
 def test_header_lookup_ignores_case() -> None:
     assert header_value({"x-ratelimit-remaining": "3"}, "X-RateLimit-Remaining") == "3"
     assert header_value({}, "Retry-After") is None
+    received = CIMultiDictProxy(CIMultiDict({"x-ratelimit-remaining": "4"}))  # as aiohttp gives
+    assert header_value(received, "X-RateLimit-Remaining") == "4"
+    assert header_value(received, "Retry-After") is None
 
 
 POLICY = RetryPolicy(max_attempts=3, max_elapsed=10.0, backoff_base=1.0, backoff_cap=8.0)

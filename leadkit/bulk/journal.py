@@ -5,8 +5,8 @@ survives ``kill -9`` as soon as `set` returns. A ``sent`` record is also fsync'e
 `set` returns, so it survives a power cut too; other records wait for the next fsync (a
 power cut may lose the last few, which then read as in flight: the safe side). Memory
 stays flat however many rows there are: the state lives in the file, not in a dict.
-Without a journal path a temporary file (never fsync'ed) plays the same role for one run,
-so that de-duplication has the same bounded memory.
+Without a journal path a temporary file (never fsync'ed, committed in batches) plays the
+same role for one run, so that de-duplication has the same bounded memory.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from typing import Any
 import attrs
 
 __all__ = ["Entry", "Journal", "JournalError", "State"]
+
+_TEMPORARY_BATCH = 1024
+"""Rows a temporary journal writes per transaction: nobody else reads it, so why commit each."""
 
 
 class JournalError(ValueError):
@@ -73,6 +76,9 @@ class Journal:
                 " run INTEGER NOT NULL, position INTEGER, reason TEXT)"
             )
             self.run = self._begin(json.dumps(dict(scope), sort_keys=True, default=str))
+            self._uncommitted = 0
+            if self._temporary:
+                self._db.execute("BEGIN")
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{path}: not a usable journal ({exc})") from None
 
@@ -97,11 +103,24 @@ class Journal:
         ).fetchone()
         return None if row is None else Entry(State(row[0]), int(row[1]), row[2])
 
+    def claim(self, key: str, *, position: int) -> Entry | None:
+        """Record a key never seen before as QUEUED in this run and return None; for a key
+        the journal knows, change nothing and return its entry. One statement for a new key.
+        """
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO rows VALUES (?, ?, ?, ?, NULL)",
+            (key, State.QUEUED.value, self.run, position),
+        ).rowcount
+        if inserted:
+            self._wrote()
+            return None
+        return self.get(key)
+
     def set(self, key: str, state: State, *, position: int, reason: str | None = None) -> None:
         """Record the key's new state in this run; committed on return, fsync'ed if SENT.
 
         A temporary journal only de-duplicates one run: it records that a key was seen
-        (QUEUED) and skips every later state, which nothing will read.
+        (QUEUED) and skips every later state, which nothing will read; it commits in batches.
         """
         if self._temporary and state is not State.QUEUED:
             return
@@ -114,6 +133,16 @@ class Journal:
         )
         if durable:
             self._db.execute("PRAGMA synchronous=NORMAL")
+        self._wrote()
+
+    def _wrote(self) -> None:
+        """Count a write; a temporary journal commits and opens its next batch when full."""
+        if self._temporary:
+            self._uncommitted += 1
+            if self._uncommitted >= _TEMPORARY_BATCH:
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN")
+                self._uncommitted = 0
 
     def close(self) -> None:
         """Close the file; a temporary journal is deleted."""

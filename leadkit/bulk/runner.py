@@ -251,16 +251,18 @@ class BulkRun:
 
     def _resume(self, job: _Job) -> RowResult | _Job:
         """What the journal says about this row's key: skip it, report it, or send it."""
-        entry = self._journal.get(job.journal_key)
-        if entry is not None and entry.run == self._journal.run:
+        entry = self._journal.claim(job.journal_key, position=job.index)
+        if entry is None:
+            return self._result(job, Outcome.VALID) if self._dry_run else job
+        if entry.run == self._journal.run:
             return self._result(job, Outcome.SKIPPED_DUPLICATE, error="same key as an earlier row")
         if self._dry_run:
             self._journal.set(job.journal_key, State.QUEUED, position=job.index)
             return self._result(job, Outcome.VALID)
-        if entry is not None and entry.state in _OUTCOME_OF_STATE:
+        if entry.state in _OUTCOME_OF_STATE:
             self._journal.set(job.journal_key, entry.state, position=job.index)
             return self._result(job, _OUTCOME_OF_STATE[entry.state], resumed=True)
-        if entry is not None and entry.state in (State.SENT, State.UNKNOWN) and not self._conflict:
+        if entry.state in (State.SENT, State.UNKNOWN) and not self._conflict:
             reason = entry.reason or IN_FLIGHT_REASON
             self._journal.set(job.journal_key, State.UNKNOWN, position=job.index, reason=reason)
             return self._result(job, Outcome.FAILED, error=reason, resumed=True)

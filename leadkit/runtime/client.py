@@ -7,13 +7,14 @@ this module only follows them, logs each at debug level and reports `events`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit
@@ -35,6 +36,7 @@ from .errors import (
     OutcomeUnknownError,
 )
 from .events import (
+    Event,
     EventHook,
     RateLimitWait,
     RequestFailed,
@@ -65,6 +67,11 @@ logger = logging.getLogger("leadkit")
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
 _NO_BODY: Any = object()
+_STATIC_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/json",
+    "User-Agent": f"leadkit/{__version__}",
+}
 
 
 @attrs.frozen
@@ -86,7 +93,7 @@ class _Request(Generic[T]):
 
     op: OperationSpec[T]
     url: str
-    params: list[tuple[str, str]]
+    params: list[tuple[str, str]] | None
     headers: dict[str, str] = attrs.field(repr=False)
     payload: bytes | None = attrs.field(repr=False)
 
@@ -119,6 +126,12 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value.value if hasattr(value, "value") else value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _expand(path: str, path_params: tuple[tuple[str, str], ...]) -> str:
+    """`path` with its parameters filled in and percent-encoded (cached: bulk loads repeat)."""
+    return path.format(**{name: quote(value, safe="") for name, value in path_params})
 
 
 class BaseClient:
@@ -207,13 +220,9 @@ class BaseClient:
 
     def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "User-Agent": f"leadkit/{__version__}",
-            auth.header: auth.prefix + self._key.reveal(),
-        }
-        headers.update({k: _query_value(v) for k, v in (extra or {}).items() if v is not None})
+        headers = {**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()}
+        if extra:
+            headers.update({k: _query_value(v) for k, v in extra.items() if v is not None})
         return headers
 
     async def _request(
@@ -226,9 +235,6 @@ class BaseClient:
         body: Any = _NO_BODY,
     ) -> ApiResponse[T]:
         """Send one operation and return its parsed response, or raise an APIError."""
-        path = op.path.format(
-            **{k: quote(_query_value(v), safe="") for k, v in path_params.items()}
-        )
         params = [
             (name, _query_value(item))
             for name, value in (query or {}).items()
@@ -236,7 +242,9 @@ class BaseClient:
             for item in (value if isinstance(value, list) else [value])
         ]
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        request = _Request(op, self.base_url + path, params, self._headers(headers), payload)
+        filled = tuple((name, _query_value(value)) for name, value in path_params.items())
+        url = self.base_url + _expand(op.path, filled)
+        request = _Request(op, url, params or None, self._headers(headers), payload)
         return await self._send(request)
 
     async def _send(self, request: _Request[T]) -> ApiResponse[T]:
@@ -273,14 +281,12 @@ class BaseClient:
                     if outcome_is_unknown(op.method, kind, ambiguous_seen):
                         raise OutcomeUnknownError(error, attempts=attempt) from error
                     raise
-                emit(
-                    self._event_hooks,
-                    RetryScheduled(
-                        operation=label,
-                        attempt=attempt,
-                        reason=decision.reason,
-                        delay=decision.delay,
-                    ),
+                self._emit(
+                    RetryScheduled,
+                    operation=label,
+                    attempt=attempt,
+                    reason=decision.reason,
+                    delay=decision.delay,
                 )
                 if kind == "rate-limited":
                     self._limiter.pause(decision.delay, f"429 on {label}")
@@ -288,6 +294,11 @@ class BaseClient:
                     await asyncio.sleep(decision.delay)
             else:
                 return response
+
+    def _emit(self, event: Callable[..., Event], **fields: Any) -> None:
+        """Report an event to the hooks; without hooks, not even build it (hot path)."""
+        if self._event_hooks:
+            emit(self._event_hooks, event(**fields))
 
     def _requested_delay(self, error: APIError, kind: FailureKind) -> float | None:
         if kind not in ("rate-limited", "unavailable") or not isinstance(error, APIStatusError):
@@ -301,7 +312,7 @@ class BaseClient:
             while (wait := self._limiter.delay_until(slot))[0] > 0:
                 delay, reason = wait
                 logger.debug("%s waits %.3fs for the rate limiter: %s", label, delay, reason)
-                emit(self._event_hooks, RateLimitWait(operation=label, delay=delay, reason=reason))
+                self._emit(RateLimitWait, operation=label, delay=delay, reason=reason)
                 await asyncio.sleep(delay)
         except BaseException:
             self._limiter.settle(slot, None)
@@ -311,25 +322,23 @@ class BaseClient:
     async def _attempt(self, request: _Request[T], attempt: int, slot: float) -> ApiResponse[T]:
         """Send `request` once in `slot`; parse the response or raise a typed error."""
         label = request.label
-        emit(self._event_hooks, RequestSent(operation=label, attempt=attempt, url=request.url))
+        self._emit(RequestSent, operation=label, attempt=attempt, url=request.url)
         response_headers: Mapping[str, str] | None = None
         started = time.monotonic()
         try:
             status, response_headers, raw = await self._exchange(request)
         except APIConnectionError as error:
             logger.debug("%s attempt %d failed: %s", label, attempt, error)
-            emit(
-                self._event_hooks,
-                RequestFailed(operation=label, attempt=attempt, error=str(error), sent=error.sent),
+            self._emit(
+                RequestFailed, operation=label, attempt=attempt, error=str(error), sent=error.sent
             )
             raise
         finally:
             self._limiter.settle(slot, response_headers)
         elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
-        emit(
-            self._event_hooks,
-            ResponseReceived(operation=label, attempt=attempt, status=status, elapsed=elapsed),
+        self._emit(
+            ResponseReceived, operation=label, attempt=attempt, status=status, elapsed=elapsed
         )
         parsed = parse_response(self.api, request.op, label, status, response_headers, raw)
         return ApiResponse(

@@ -279,7 +279,7 @@ def check_request(converter: cattrs.Converter, body: Any, body_type: Any) -> Che
     Raises RequestValidationError naming every wrong field by its wire path.
     """
     data = converter.unstructure(body)
-    validate_request(converter, data, body_type)
+    _structure_request(converter, data, body_type)
     return CheckedBody(data)
 
 
@@ -289,8 +289,13 @@ def validate_request(converter: cattrs.Converter, body: Any, model: Any) -> Any:
     Returns the structured value; raises RequestValidationError naming every wrong
     field by its wire path.
     """
+    return _structure_request(converter, converter.unstructure(body), model)
+
+
+def _structure_request(converter: cattrs.Converter, data: Any, model: Any) -> Any:
+    """Structure wire-form `data` as `model`, or raise RequestValidationError."""
     try:
-        return converter.structure(converter.unstructure(body), model)
+        return converter.structure(data, model)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         problems = (
             cattrs.transform_error(exc, path="$", format_exception=describe_error)

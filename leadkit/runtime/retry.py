@@ -39,6 +39,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeGuard
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .api import OperationSpec, RateLimitPolicy, ResetKind
 from .errors import APIConnectionError, APIError, APIStatusError, APITLSError
@@ -100,6 +101,8 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """A header's value, matching its name without regard to case."""
     if name in headers:
         return headers[name]
+    if isinstance(headers, CIMultiDictProxy | CIMultiDict):
+        return None  # aiohttp's headers: the lookup above already ignored case
     lowered = name.lower()
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
 
