@@ -40,6 +40,8 @@ __all__ = [
     "wire_names",
 ]
 
+_JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
+
 EXTRA_FIELD = "additional_properties"
 """Name of the attribute holding fields the spec does not declare."""
 
@@ -320,9 +322,14 @@ def validate_request(converter: cattrs.Converter, body: Any, model: Any) -> Any:
 
 
 def _wire_form(converter: cattrs.Converter, body: Any) -> Any:
-    """`body` unstructured; in a mapping, a key whose value is UNSET is left out (as in a model)."""
+    """`body` unstructured; in a mapping, a key whose value is UNSET is left out (as in a model).
+
+    A mapping of JSON scalars (a parsed CSV or JSON row) is its own wire form already.
+    """
     if isinstance(body, Mapping):
         body = {key: value for key, value in body.items() if value is not UNSET}
+        if all(type(value) in _JSON_SCALARS for value in body.values()):
+            return body
     return converter.unstructure(body)
 
 
