@@ -85,7 +85,7 @@ class Dedupe:
     conflict_status: int | None = None
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # identity: it holds types and converters
 class OperationSpec(Generic[T]):
     """One operation: route, body type and the type of the body of each status."""
 
@@ -99,7 +99,7 @@ class OperationSpec(Generic[T]):
     dedupe: Dedupe | None = None
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # identity: it holds types and converters
 class ApiDescription:
     """Everything the runtime needs to talk to one API."""
 

@@ -87,7 +87,7 @@ class ApiResponse(Generic[T]):
     """Attempts this call took, retries included."""
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # one call's request: compared by identity
 class _Request(Generic[T]):
     """Everything needed to send one call again; the headers hold the key, so no repr."""
 

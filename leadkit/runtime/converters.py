@@ -295,7 +295,7 @@ def build_converters(
     return request, response
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # a checked body: compared by identity
 class CheckedBody:
     """A request body in wire form, already checked against its operation's body type."""
 
