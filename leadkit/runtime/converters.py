@@ -237,17 +237,10 @@ def _configure(
         if not straight_line:
             return detailed
         extra = EXTRA_FIELD if has_extra else None
-        fast = make_structure_fn(cls, conv, wire, extra=extra, strict=not lenient)
-        if fast is None:
-            return detailed
-
-        def structure(value: Any, _: Any) -> Any:
-            try:
-                return fast(value)
-            except Exception:  # the fast path says nothing: let cattrs find and word it
-                return detailed(value, cls)
-
-        return structure
+        fast = make_structure_fn(
+            cls, conv, wire, extra=extra, strict=not lenient, fallback=detailed
+        )
+        return detailed if fast is None else fast
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
         wire = _wire_names(cls, renames)

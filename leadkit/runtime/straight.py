@@ -4,9 +4,9 @@ cattrs' generated functions call a hook per field and, with detailed validation,
 field in its own try block; for flat models most of their time is those calls. The
 functions made here inline the checks of the common field types (str, int, float, bool,
 UUID, date-time, date, Any, their nullable and optional forms) and call the converter's
-hook for every other type. A structure function only has a fast path: it raises on
-anything unusual, and the caller then runs cattrs' detailed function, which gives the
-error (or, for an unusual but valid value, the result). Tests check both give equal results.
+hook for every other type. A structure function only has a fast path: on anything
+unusual it hands the value to cattrs' detailed function, which gives the error (or, for an
+unusual but valid value, the result). Tests check both give equal results.
 """
 
 from __future__ import annotations
@@ -50,7 +50,11 @@ class _Source:
     def __init__(self, name: str) -> None:
         self.name = name
         self.lines: list[str] = []
-        self.globals: dict[str, Any] = {"UNSET": UNSET, "MISSING": object()}
+        self.globals: dict[str, Any] = {
+            "UNSET": UNSET,
+            "MISSING": object(),
+            **{f.__name__: f for f in (type, len, list, dict)},
+        }
 
     def bind(self, prefix: str, value: Any) -> str:
         name = f"{prefix}{len(self.globals)}"
@@ -61,7 +65,10 @@ class _Source:
         self.lines.append("    " * indent + line)
 
     def compile(self) -> Any:
-        source = "\n".join(self.lines) + "\n"
+        """Define the function; every bound name becomes a keyword-only default (a local)."""
+        names = ", ".join(f"{name}={name}" for name in self.globals)
+        signature = self.lines[0].removesuffix("):")
+        source = "\n".join([f"{signature}, *, {names}):", *self.lines[1:]]) + "\n"
         filename = f"<leadkit straight-line {self.name}>"
         exec(compile(source, filename, "exec"), self.globals)
         return self.globals[self.name]
@@ -86,14 +93,25 @@ def _json_object(tp: Any) -> bool:
     return typing.get_origin(tp) is dict and typing.get_args(tp) == (str, Any)
 
 
-def _list_of_exact(tp: Any) -> bool:
-    """Whether `tp` is list[str], list[int] or list[bool]: checked and copied inline."""
-    return typing.get_origin(tp) is list and typing.get_args(tp)[0] in _EXACT
+def _scalars(tp: Any) -> tuple[type, ...] | None:
+    """The classes of a list item type made of str, int and bool only, else None."""
+    members = _members(tp)
+    return members if all(m in _EXACT for m in members) else None
+
+
+def _list_of_scalars(tp: Any) -> bool:
+    """Whether `tp` is a list of str, int, bool or a union of them: checked and copied inline."""
+    return typing.get_origin(tp) is list and _scalars(typing.get_args(tp)[0]) is not None
+
+
+def _list_of_models(tp: Any) -> bool:
+    """Whether `tp` is a list of attrs models: each item goes to the model's own function."""
+    return typing.get_origin(tp) is list and attrs.has(typing.get_args(tp)[0])
 
 
 def _inlined(tp: Any) -> bool:
     """Whether `tp` is a container type checked inline rather than by a hook."""
-    return _json_object(tp) or _list_of_exact(tp)
+    return _json_object(tp) or _list_of_scalars(tp) or _list_of_models(tp)
 
 
 def _check(src: _Source, conv: cattrs.Converter, tp: Any, var: str, indent: int) -> None:
@@ -124,29 +142,44 @@ def _check(src: _Source, conv: cattrs.Converter, tp: Any, var: str, indent: int)
         src.add(indent, "pass")
     elif _json_object(kind):
         src.add(indent, f"if type({var}) is not dict: raise TypeError")
-        src.add(indent, f"if any(type(k) is not str for k in {var}): raise TypeError")
+        src.add(indent, f"for x in {var}:")
+        src.add(indent + 1, "if type(x) is not str: raise TypeError")
         src.add(indent, f"{var} = dict({var})")
-    else:
-        item = src.bind("k", typing.get_args(kind)[0])
+    elif _list_of_models(kind):
+        item = typing.get_args(kind)[0]
+        hook, item_name = src.bind("h", conv.get_structure_hook(item)), src.bind("t", item)
         src.add(indent, f"if type({var}) is not list: raise TypeError")
-        src.add(indent, f"if any(type(x) is not {item} for x in {var}): raise TypeError")
+        src.add(indent, f"{var} = [{hook}(x, {item_name}) for x in {var}]")
+    else:
+        classes = src.bind("k", frozenset(_scalars(typing.get_args(kind)[0]) or ()))
+        src.add(indent, f"if type({var}) is not list: raise TypeError")
+        src.add(indent, f"for x in {var}:")
+        src.add(indent + 1, f"if type(x) not in {classes}: raise TypeError")
         src.add(indent, f"{var} = list({var})")
 
 
 def make_structure_fn(
-    cls: type, conv: cattrs.Converter, wire: Mapping[str, str], *, extra: str | None, strict: bool
-) -> Callable[[Any], Any] | None:
-    """A fast structure function for `cls`, or None for models it does not handle.
+    cls: type,
+    conv: cattrs.Converter,
+    wire: Mapping[str, str],
+    *,
+    extra: str | None,
+    strict: bool,
+    fallback: Callable[[Any, Any], Any],
+) -> Callable[[Any, Any], Any] | None:
+    """A cattrs structure hook for `cls`, or None for models it does not handle.
 
     `wire` maps attribute names to wire names; `extra` names the attribute that collects
-    undeclared keys; `strict` refuses undeclared keys instead. It raises on any problem
-    without saying what: run the detailed function then.
+    undeclared keys; `strict` refuses undeclared keys instead. On any problem the hook
+    hands the value to `fallback` (cattrs' detailed function), which words the error.
     """
     fields = [a for a in attrs.fields(attrs.resolve_types(cls)) if a.name != extra]
     if any(not a.init or isinstance(a.default, attrs.Factory) for a in fields):  # type: ignore[arg-type]
         return None
     with _making(cls, "structure") as recursive:
-        return None if recursive else _structure_fn(cls, conv, wire, fields, extra, strict)
+        if recursive:
+            return None
+        return _structure_fn(cls, conv, wire, fields, extra, strict, fallback)
 
 
 def _structure_fn(
@@ -156,33 +189,38 @@ def _structure_fn(
     fields: list[attrs.Attribute[Any]],
     extra: str | None,
     strict: bool,
-) -> Callable[[Any], Any]:
+    fallback: Callable[[Any, Any], Any],
+) -> Callable[[Any, Any], Any]:
     src = _Source(f"structure_{cls.__name__}")
-    src.add(0, f"def {src.name}(o):")
-    src.add(1, "if type(o) is not dict: raise TypeError")
-    src.add(1, f"n = {sum(a.default is attrs.NOTHING for a in fields)}")
+    model = src.bind("cls", cls)
+    src.add(0, f"def {src.name}(o, _):")
+    src.add(1, "try:")
+    src.add(2, "if type(o) is not dict: raise TypeError")
+    src.add(2, f"n = {sum(a.default is attrs.NOTHING for a in fields)}")
     arguments = []
     for i, a in enumerate(fields):
         var, key = f"v{i}", repr(wire.get(a.name, a.name))
         if a.default is attrs.NOTHING:
-            src.add(1, f"{var} = o[{key}]")
-            _check(src, conv, a.type, var, 1)
-        else:
-            src.add(1, f"{var} = o.get({key}, MISSING)")
-            src.add(1, f"if {var} is MISSING: {var} = {src.bind('d', a.default)}")
-            src.add(1, "else:")
-            src.add(2, "n += 1")
+            src.add(2, f"{var} = o[{key}]")
             _check(src, conv, a.type, var, 2)
+        else:
+            src.add(2, f"{var} = o.get({key}, MISSING)")
+            src.add(2, f"if {var} is MISSING: {var} = {src.bind('d', a.default)}")
+            src.add(2, "else:")
+            src.add(3, "n += 1")
+            _check(src, conv, a.type, var, 3)
         arguments.append(f"{a.alias}={var}")
     if strict:  # n counts the declared keys present: more keys means undeclared ones
-        src.add(1, "if len(o) > n: raise KeyError")
-    src.add(1, f"obj = {src.bind('cls', cls)}({', '.join(arguments)})")
+        src.add(2, "if len(o) > n: raise KeyError")
+    src.add(2, f"obj = {model}({', '.join(arguments)})")
     if extra is not None and not strict:
         known = src.bind("known", frozenset(wire.get(a.name, a.name) for a in fields))
-        src.add(1, f"if len(o) > n and (unknown := o.keys() - {known}):")
-        src.add(2, f"obj.{extra} = {{k: v for k, v in o.items() if k in unknown}}")
-    src.add(1, "return obj")
-    fn: Callable[[Any], Any] = src.compile()
+        src.add(2, f"if len(o) > n and (unknown := o.keys() - {known}):")
+        src.add(3, f"obj.{extra} = {{k: v for k, v in o.items() if k in unknown}}")
+    src.add(2, "return obj")
+    src.add(1, "except Exception:  # the fast path says nothing: cattrs finds and words it")
+    src.add(2, f"return {src.bind('fallback', fallback)}(o, {model})")
+    fn: Callable[[Any, Any], Any] = src.compile()
     return fn
 
 
@@ -199,7 +237,7 @@ def _value(src: _Source, conv: cattrs.Converter, tp: Any, var: str) -> str:
         hook = conv.get_unstructure_hook(kind)
         if hook is identity:
             return var
-        if _list_of_exact(kind):
+        if _list_of_scalars(kind):
             expr = f"list({var})"
         elif _json_object(kind):
             passing = src.bind("prim", _passing(conv))
