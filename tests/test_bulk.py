@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +299,21 @@ async def test_stop_reads_no_more_input_and_cancels_after_the_grace(
     assert "never@x.io" not in server.requests
 
 
+async def test_an_input_that_fails_midway_raises_its_error_to_the_consumer(
+    server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    def rows() -> Iterator[dict[str, Any]]:
+        yield {"email": "first@x.io"}
+        raise RuntimeError("the export broke")
+
+    run = bulk_create(coldsend, ADD_LEAD, rows(), path_params={"campaign_id": CAMPAIGN})
+    with pytest.raises(RuntimeError, match="the export broke"):
+        async for _ in run:
+            pass
+    assert run.summary is not None
+    assert run.summary.unread_from == 1, "the row after the last one read is the first unread"
+
+
 async def test_an_authentication_error_stops_the_run(
     server: LeadServer, coldsend: ColdsendClient
 ) -> None:
@@ -336,6 +351,9 @@ async def test_aimd_halves_once_per_round_and_grows_by_one_per_round() -> None:
     assert limiter.in_flight == 3
     assert waiter.done()
     assert 4.0 < limiter.limit < 5.0
+    grown = limiter.limit
+    limiter.give_back()  # a place that sent nothing: no verdict on the limit
+    assert (limiter.in_flight, limiter.limit) == (2, grown)
     with pytest.raises(ValueError, match="at least 1"):
         AIMDLimiter(0)
 

@@ -56,6 +56,11 @@ class AIMDLimiter:
             self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
         self._wake()
 
+    def give_back(self) -> None:
+        """Return a place that sent nothing: the limit neither grows nor shrinks."""
+        self.in_flight -= 1
+        self._wake()
+
     def _wake(self) -> None:
         while self._waiters and self.in_flight < int(self.limit):
             waiter = self._waiters.popleft()

@@ -1,9 +1,10 @@
 """bulk_create: stream rows into a create operation, one RowResult per row, losing none.
 
-Flow: a producer reads the input one row at a time, validates it, looks its key up in the
-journal (resume, de-duplication) and starts a sender task when the AIMD limiter has room;
-results go to the consumer in completion or input order. At most `window` rows are between
-being read and being handed to the consumer, so memory does not grow with the input.
+Flow: `concurrency` workers share the input. Each takes a place under the AIMD limit,
+reads the next row, validates it, looks its key up in the journal (resume,
+de-duplication) and sends it, or reports it at once when it needs no sending; results go
+to the consumer in completion or input order. At most `window` rows are between being
+read and being handed to the consumer, so memory does not grow with the input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ class _Job:
 
 
 class _Crash:
-    """A sender task died of an unexpected error; the consumer re-raises it."""
+    """A worker died of an unexpected error; the consumer re-raises it."""
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
@@ -77,15 +78,6 @@ class _Crash:
 def _stable_key(body: Mapping[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return "body:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-async def _each(rows: Iterable[Row] | AsyncIterable[Row]) -> AsyncIterator[Row]:
-    if isinstance(rows, AsyncIterable):
-        async for row in rows:
-            yield row
-    else:
-        for row in rows:
-            yield row
 
 
 class BulkRun:
@@ -115,6 +107,8 @@ class BulkRun:
         self.summary: Summary | None = None
         self.stop_reason: str | None = None
         self._rows = rows
+        self._input: Iterator[Row] | AsyncIterator[Row] | None = None
+        self._input_lock = asyncio.Lock()
         self._path_params = dict(path_params)
         self._ordered = ordered
         self._journal = journal
@@ -125,8 +119,9 @@ class BulkRun:
         self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
-        self._senders: set[asyncio.Task[None]] = set()
-        self._producer: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
+        self._taking: set[asyncio.Task[None]] = set()
+        """Workers between rows (waiting for a place or for input): stop() cancels these."""
         self._next_index = 0
         self._exhausted = False
         self._stopping = False
@@ -143,25 +138,26 @@ class BulkRun:
         if not self._stopping:
             self._stopping = True
             self.stop_reason = reason
-            if self._producer is not None:
-                self._producer.cancel()
+            for worker in self._taking:
+                worker.cancel()
         if grace is not None:
-            asyncio.get_running_loop().call_later(grace, self._cancel_senders)
+            asyncio.get_running_loop().call_later(grace, self._cancel_workers)
 
     def abort(self) -> None:
         """Stop reading input and cancel every request in flight now."""
         self.stop(0.0, self.stop_reason or "aborted")
-        self._cancel_senders()
+        self._cancel_workers()
 
-    def _cancel_senders(self) -> None:
-        for task in self._senders:
-            task.cancel()
+    def _cancel_workers(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
 
     async def _results(self) -> AsyncIterator[RowResult]:
         builder = SummaryBuilder()
-        self._producer = asyncio.create_task(self._produce())
-        if self._stopping:
-            self._producer.cancel()
+        rows = self._rows
+        self._input = aiter(rows) if isinstance(rows, AsyncIterable) else iter(rows)
+        self._workers = {asyncio.create_task(self._work()) for _ in range(self.limiter.ceiling)}
+        supervisor = asyncio.create_task(self._supervise())
         pending: dict[int, RowResult] = {}
         emit_next = 0
         finished = False
@@ -182,52 +178,90 @@ class BulkRun:
         finally:
             if not finished:
                 self.abort()
-            await asyncio.gather(self._producer, *self._senders, return_exceptions=True)
+            await asyncio.gather(supervisor, *self._workers, return_exceptions=True)
             self._journal.close()
             if self._failures is not None:
                 self._failures.close()
             unread = None if self._exhausted else self._next_index
             self.summary = builder.build(unread, self.stop_reason)
 
-    async def _produce(self) -> None:
-        """Read the input, wait for the senders, then tell the consumer that all is done."""
+    async def _supervise(self) -> None:
+        """Wait for every worker, then tell the consumer that all is done."""
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._queue.put_nowait(None)
+
+    async def _work(self) -> None:
+        """Take rows and send those that need sending until the input ends or the run stops."""
         try:
-            await self._read()
-            self._exhausted = True
+            while (taken := await self._take()) is not None:
+                await self._send(*taken)
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
         except Exception as exc:
+            self._stopping = True  # the consumer re-raises it and aborts the rest
             self._queue.put_nowait(_Crash(exc))
-            return
-        while self._senders:
-            try:
-                await asyncio.wait(set(self._senders))
-            except asyncio.CancelledError:
-                if not self._stopping:
+
+    async def _take(self) -> tuple[_Job, int] | None:
+        """The next row to send and its place under the AIMD limit; None when done.
+
+        Rows that need no sending (invalid, duplicates, resumed) are reported on the way.
+        A place is taken before a row is read, so every row read is sent at once: a stop
+        leaves the unread rows a contiguous tail of the input.
+        """
+        worker = asyncio.current_task()
+        assert worker is not None
+        self._taking.add(worker)
+        try:
+            while not self._stopping:
+                await self._window.acquire()
+                try:
+                    ticket = await self.limiter.acquire()
+                except BaseException:
+                    self._window.release()
                     raise
-        self._queue.put_nowait(None)
-
-    async def _read(self) -> None:
-        """Read rows until the input ends or the run stops; start a sender per valid row."""
-        async for row in _each(self._rows):
-            await self._window.acquire()
-            if self._stopping:
-                return
-            prepared = self._prepare(self._next_index, row)
-            if isinstance(prepared, RowResult):
+                try:
+                    row = await self._read()
+                except BaseException:
+                    self._window.release()
+                    self.limiter.give_back()
+                    raise
+                if row is None:
+                    self._window.release()
+                    self.limiter.give_back()
+                    return None
+                prepared = self._prepare(*row)
+                if isinstance(prepared, _Job):
+                    return prepared, ticket
+                self.limiter.give_back()
                 self._queue.put_nowait(prepared)
-            else:
-                ticket = await self.limiter.acquire()
-                task = asyncio.create_task(self._send(prepared, ticket))
-                self._senders.add(task)
-                task.add_done_callback(self._sender_done)
-            self._next_index += 1
+            return None
+        finally:
+            self._taking.discard(worker)
 
-    def _sender_done(self, task: asyncio.Task[None]) -> None:
-        self._senders.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            self._queue.put_nowait(_Crash(error))
+    async def _read(self) -> tuple[int, Row] | None:
+        """The next input row with its index, or None when the input ends or the run stops."""
+        source = self._input
+        if isinstance(source, AsyncIterator):
+            async with self._input_lock:
+                if self._stopping or self._exhausted:
+                    return None
+                try:
+                    row = await anext(source)
+                except StopAsyncIteration:
+                    self._exhausted = True
+                    return None
+        else:
+            if self._stopping or self._exhausted or source is None:
+                return None
+            try:
+                row = next(source)
+            except StopIteration:
+                self._exhausted = True
+                return None
+        index = self._next_index
+        self._next_index += 1
+        return index, row
 
     def _prepare(self, index: int, row: Row) -> RowResult | _Job:
         """Validate a row and consult the journal: a result now, or a job to send."""
