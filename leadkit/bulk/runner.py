@@ -192,8 +192,10 @@ class BulkRun:
 
     async def _work(self) -> None:
         """Take rows and send those that need sending until the input ends or the run stops."""
+        worker = asyncio.current_task()
+        assert worker is not None
         try:
-            while (taken := await self._take()) is not None:
+            while (taken := await self._take(worker)) is not None:
                 await self._send(*taken)
         except asyncio.CancelledError:
             if not self._stopping:
@@ -202,15 +204,13 @@ class BulkRun:
             self._stopping = True  # the consumer re-raises it and aborts the rest
             self._queue.put_nowait(_Crash(exc))
 
-    async def _take(self) -> tuple[_Job, int] | None:
+    async def _take(self, worker: asyncio.Task[None]) -> tuple[_Job, int] | None:
         """The next row to send and its place under the AIMD limit; None when done.
 
         Rows that need no sending (invalid, duplicates, resumed) are reported on the way.
         A place is taken before a row is read, so every row read is sent at once: a stop
         leaves the unread rows a contiguous tail of the input.
         """
-        worker = asyncio.current_task()
-        assert worker is not None
         self._taking.add(worker)
         try:
             while not self._stopping:
