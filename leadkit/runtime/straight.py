@@ -3,10 +3,11 @@
 cattrs' generated functions call a hook per field and, with detailed validation, wrap each
 field in its own try block; for flat models most of their time is those calls. The
 functions made here inline the checks of the common field types (str, int, float, bool,
-UUID, date-time, date, Any, their nullable and optional forms) and call the converter's
-hook for every other type. A structure function only has a fast path: on anything
-unusual it hands the value to cattrs' detailed function, which gives the error (or, for an
-unusual but valid value, the result). Tests check both give equal results.
+UUID, date-time, date, Any, free-form objects, lists of scalars and of models, their
+nullable and optional forms) and call the converter's hook for every other type. A
+structure function only has a fast path: on anything unusual it hands the value to
+cattrs' detailed function, which gives the error (or, for an unusual but valid value, the
+result). Tests check both give equal results.
 """
 
 from __future__ import annotations
