@@ -110,27 +110,53 @@ def _list_of_models(tp: Any) -> bool:
     return typing.get_origin(tp) is list and attrs.has(typing.get_args(tp)[0])
 
 
-def _inlined(tp: Any) -> bool:
-    """Whether `tp` is a container type checked inline rather than by a hook."""
-    return _json_object(tp) or _list_of_scalars(tp) or _list_of_models(tp)
+def _json_kinds(tp: Any) -> tuple[type, ...] | None:
+    """The JSON value classes a type checked inline accepts; None when it takes a hook."""
+    if tp in _EXACT:
+        return (tp,)
+    if tp is float:
+        return (float, int)
+    if tp in _PARSED:
+        return (str,)
+    if _json_object(tp) or attrs.has(tp):
+        return (dict,)
+    if _list_of_scalars(tp) or _list_of_models(tp):
+        return (list,)
+    return None
 
 
 def _check(src: _Source, conv: cattrs.Converter, tp: Any, var: str, indent: int) -> None:
     """Lines that check `var` against `tp` and replace it by its structured value.
 
-    Inlined: one common type, optionally nullable; anything else calls the converter's
-    hook for the whole of `tp`, as cattrs' function would.
+    Inlined: a type of `_json_kinds`, or a union of them that a value's JSON class tells
+    apart, optionally nullable; anything else calls the converter's hook for the whole of
+    `tp`, as cattrs' function would.
     """
     members = [m for m in _members(tp) if m is not Unset]
     rest = [m for m in members if m is not type(None)]
-    kind = rest[0] if len(rest) == 1 else None
-    if not (kind in _EXACT or kind in _PARSED or kind in (float, Any) or _inlined(kind)):
+    kinds = [_json_kinds(m) for m in rest]
+    accepted = [k for ks in kinds if ks is not None for k in ks]
+    if rest == [Any]:
+        return
+    if not rest or None in kinds or len(accepted) != len(set(accepted)):
         hook = src.bind("h", conv.get_structure_hook(tp))
         src.add(indent, f"{var} = {hook}({var}, {src.bind('t', tp)})")
         return
-    if len(members) > 1:
+    if len(members) > len(rest):
         src.add(indent, f"if {var} is not None:")
         indent += 1
+    if len(rest) == 1:
+        _check_one(src, conv, rest[0], var, indent)
+        return
+    for i, (member, member_kinds) in enumerate(zip(rest, kinds, strict=True)):
+        test = " or ".join(f"type({var}) is {src.bind('k', k)}" for k in member_kinds or ())
+        src.add(indent, f"{'elif' if i else 'if'} {test}:")
+        _check_one(src, conv, member, var, indent + 1)
+    src.add(indent, "else: raise TypeError")
+
+
+def _check_one(src: _Source, conv: cattrs.Converter, kind: Any, var: str, indent: int) -> None:
+    """Lines that check `var` against one type of `_json_kinds` and structure it."""
     if kind in _EXACT:
         src.add(indent, f"if type({var}) is not {src.bind('k', kind)}: raise TypeError")
     elif kind is float:
@@ -139,13 +165,14 @@ def _check(src: _Source, conv: cattrs.Converter, tp: Any, var: str, indent: int)
     elif kind in _PARSED:
         src.add(indent, f"if type({var}) is not str: raise TypeError")
         src.add(indent, f"{var} = {src.bind('p', _PARSED[kind])}({var})")
-    elif kind is Any:
-        src.add(indent, "pass")
     elif _json_object(kind):
         src.add(indent, f"if type({var}) is not dict: raise TypeError")
         src.add(indent, f"for x in {var}:")
         src.add(indent + 1, "if type(x) is not str: raise TypeError")
         src.add(indent, f"{var} = dict({var})")
+    elif attrs.has(kind):
+        hook = src.bind("h", conv.get_structure_hook(kind))
+        src.add(indent, f"{var} = {hook}({var}, {src.bind('t', kind)})")
     elif _list_of_models(kind):
         item = typing.get_args(kind)[0]
         hook, item_name = src.bind("h", conv.get_structure_hook(item)), src.bind("t", item)
