@@ -17,9 +17,17 @@ from aiohttp import web
 from generated.breakcold.client import CREATE_LEAD, BreakcoldClient
 from generated.coldsend.client import ADD_LEAD, ColdsendClient
 from generated.coldsend.models import LeadResponse, ManualLeadRequest
-from leadkit.bulk import IN_FLIGHT_REASON, Outcome, RowResult, bulk_create, open_input
+from leadkit.bulk import (
+    IN_FLIGHT_REASON,
+    NOT_SENT_REASON,
+    Outcome,
+    RowResult,
+    bulk_create,
+    open_input,
+)
 from leadkit.bulk.concurrency import AIMDLimiter
 from leadkit.bulk.journal import Journal, State
+from leadkit.runtime.api import RateLimitPolicy, Window
 from leadkit.runtime.retry import RetryPolicy
 from leadkit.sandbox import Sandbox
 
@@ -245,6 +253,41 @@ async def test_an_in_flight_row_is_not_resent_without_a_conflict_status(
         (Outcome.CREATED, None, False),
     ]
     assert server.requests == Counter({"other@x.io": 1})
+
+
+async def test_a_row_waiting_for_the_rate_limiter_is_not_journalled_as_sent(
+    tmp_path: Path, server: LeadServer
+) -> None:
+    one_a_minute = RateLimitPolicy(windows=(Window(limit=1, seconds=60.0),))
+    journal = tmp_path / "j"
+    rows = [{"email": "first@x.io"}, {"email": "waiting@x.io"}]
+    async with BreakcoldClient(
+        api_key="bc_test", base_url=server.url, rate_limit=one_a_minute
+    ) as paced:
+        run = bulk_create(paced, CREATE_LEAD, rows, journal=journal)
+        results = []
+        async for result in run:
+            results.append(result)
+            run.stop(grace=0.05)  # the second row is waiting for its slot
+    assert _by_index(results) == {
+        0: (Outcome.CREATED, "first@x.io"),
+        1: (Outcome.FAILED, "waiting@x.io"),
+    }
+    assert results[1].error == NOT_SENT_REASON
+    assert server.requests == Counter({"first@x.io": 1})
+    again, _ = await _load_breakcold_unpaced(server, rows, journal)
+    assert _by_index(again) == {
+        0: (Outcome.CREATED, "first@x.io"),
+        1: (Outcome.CREATED, "waiting@x.io"),
+    }
+    assert server.requests == Counter({"first@x.io": 1, "waiting@x.io": 1}), "none sent twice"
+
+
+async def _load_breakcold_unpaced(
+    server: LeadServer, rows: list[dict[str, Any]], journal: Path
+) -> tuple[list[RowResult], Any]:
+    async with BreakcoldClient(api_key="bc_test", base_url=server.url, rate_limit=False) as c:
+        return await _load(c, rows, journal=journal)
 
 
 async def test_the_failures_file_can_be_loaded_back(

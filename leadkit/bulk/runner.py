@@ -40,12 +40,13 @@ from .inputs import InputRow, request_fields
 from .journal import Journal, State
 from .results import Outcome, RowResult, Summary, SummaryBuilder
 
-__all__ = ["IN_FLIGHT_REASON", "BulkRun", "Row", "bulk_create"]
+__all__ = ["IN_FLIGHT_REASON", "NOT_SENT_REASON", "BulkRun", "Row", "bulk_create"]
 
 Row = Any
 """A request model instance, a mapping of wire names, or an `InputRow` read from a file."""
 
 IN_FLIGHT_REASON = "in flight when interrupted; may exist — not resent to avoid a duplicate"
+NOT_SENT_REASON = "stopped before it was sent; a rerun with the journal sends it"
 _FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError)
 """Errors that every later row would meet too: the run stops reading input."""
 _OUTCOME_OF_STATE = {State.CREATED: Outcome.CREATED, State.ALREADY_EXISTS: Outcome.ALREADY_EXISTS}
@@ -309,15 +310,21 @@ class BulkRun:
 
     async def _send(self, job: _Job, ticket: int) -> None:
         """Send one job, journal its outcome and queue its result."""
-        congested = False
-        self._journal.set(job.journal_key, State.SENT, position=job.index)
+        congested = sent = False
+
+        def journal_sent() -> None:  # just before the request goes out, after any pacing
+            nonlocal sent
+            sent = True
+            self._journal.set(job.journal_key, State.SENT, position=job.index)
+
         started = time.monotonic()
         try:
             response = await self.client._request(
-                self.op, path_params=self._path_params, body=job.checked
+                self.op, path_params=self._path_params, body=job.checked, before_send=journal_sent
             )
         except asyncio.CancelledError:
-            result = self._result(job, Outcome.FAILED, error=IN_FLIGHT_REASON)
+            reason = IN_FLIGHT_REASON if sent else NOT_SENT_REASON
+            result = self._result(job, Outcome.FAILED, error=reason)
         except APIError as error:
             congested = isinstance(error, RateLimitError | APITimeoutError) or (
                 isinstance(error, OutcomeUnknownError) and isinstance(error.cause, APITimeoutError)

@@ -96,6 +96,7 @@ class _Request(Generic[T]):
     params: list[tuple[str, str]] | None
     headers: dict[str, str] = attrs.field(repr=False)
     payload: bytes | None = attrs.field(repr=False)
+    before_send: Callable[[], None] | None = None
 
     @property
     def label(self) -> str:
@@ -233,8 +234,13 @@ class BaseClient:
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, Any] | None = None,
         body: Any = _NO_BODY,
+        before_send: Callable[[], None] | None = None,
     ) -> ApiResponse[T]:
-        """Send one operation and return its parsed response, or raise an APIError."""
+        """Send one operation and return its parsed response, or raise an APIError.
+
+        `before_send` is called just before each attempt goes out, after any wait for the
+        rate limiter (the bulk loader journals "sent" there).
+        """
         params = [
             (name, _query_value(item))
             for name, value in (query or {}).items()
@@ -244,7 +250,7 @@ class BaseClient:
         payload = None if body is _NO_BODY else self._encode_body(op, body)
         filled = tuple((name, _query_value(value)) for name, value in path_params.items())
         url = self.base_url + _expand(op.path, filled)
-        request = _Request(op, url, params or None, self._headers(headers), payload)
+        request = _Request(op, url, params or None, self._headers(headers), payload, before_send)
         return await self._send(request)
 
     async def _send(self, request: _Request[T]) -> ApiResponse[T]:
@@ -322,6 +328,8 @@ class BaseClient:
     async def _attempt(self, request: _Request[T], attempt: int, slot: float) -> ApiResponse[T]:
         """Send `request` once in `slot`; parse the response or raise a typed error."""
         label = request.label
+        if request.before_send is not None:
+            request.before_send()
         self._emit(RequestSent, operation=label, attempt=attempt, url=request.url)
         response_headers: Mapping[str, str] | None = None
         started = time.monotonic()
