@@ -209,8 +209,8 @@ class BulkRun:
         """The next row to send and its place under the AIMD limit; None when done.
 
         Rows that need no sending (invalid, duplicates, resumed) are reported on the way.
-        A place is taken before a row is read, so every row read is sent at once: a stop
-        leaves the unread rows a contiguous tail of the input.
+        A place is taken before a row is read, so every row read goes to the transport at
+        once: a stop leaves the unread rows a contiguous tail of the input.
         """
         self._taking.add(worker)
         try:
