@@ -67,6 +67,8 @@ logger = logging.getLogger("leadkit")
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
 _NO_BODY: Any = object()
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every body: json.dumps with options builds a new one per call."""
 _STATIC_HEADERS = {
     "Accept": "application/json",
     "Content-Type": "application/json",
@@ -217,7 +219,7 @@ class BaseClient:
     def _encode_body(self, op: OperationSpec[Any], body: Any) -> bytes:
         if not isinstance(body, CheckedBody):
             body = check_request(self.api.request_converter, body, op.body_type)
-        return json.dumps(body.data, separators=(",", ":")).encode()
+        return _COMPACT_JSON.encode(body.data).encode()
 
     def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth
@@ -262,7 +264,9 @@ class BaseClient:
         attempt = 0
         while True:
             attempt += 1
-            slot = await self._wait_for_slot(label)
+            slot = self._limiter.reserve()
+            if self._limiter.delay_until(slot)[0] > 0:
+                await self._wait_for_slot(label, slot)
             first_sent = time.monotonic() if first_sent is None else first_sent
             try:
                 response = await self._attempt(request, attempt, slot)
@@ -311,9 +315,8 @@ class BaseClient:
             return None
         return server_delay(error.headers, error.snippet, self._limiter.policy)
 
-    async def _wait_for_slot(self, label: str) -> float:
-        """Reserve a slot in the shared limiter and sleep until it starts."""
-        slot = self._limiter.reserve()
+    async def _wait_for_slot(self, label: str, slot: float) -> None:
+        """Sleep until the reserved `slot` starts; give it back if the wait is cancelled."""
         try:
             while (wait := self._limiter.delay_until(slot))[0] > 0:
                 delay, reason = wait
@@ -323,7 +326,6 @@ class BaseClient:
         except BaseException:
             self._limiter.settle(slot, None)
             raise
-        return slot
 
     async def _attempt(self, request: _Request[T], attempt: int, slot: float) -> ApiResponse[T]:
         """Send `request` once in `slot`; parse the response or raise a typed error."""
