@@ -221,15 +221,14 @@ class BulkRun:
                 except BaseException:
                     self._window.release()
                     raise
+                row = None
                 try:
                     row = await self._read()
-                except BaseException:
-                    self._window.release()
-                    self.limiter.give_back()
-                    raise
+                finally:
+                    if row is None:  # the input ended, the run stopped or reading failed
+                        self._window.release()
+                        self.limiter.give_back()
                 if row is None:
-                    self._window.release()
-                    self.limiter.give_back()
                     return None
                 prepared = self._prepare(*row)
                 if isinstance(prepared, _Job):
