@@ -28,6 +28,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from .errors import LeadkitError
 from .straight import make_structure_fn, make_unstructure_fn
 from .unset import UNSET, Unset
+from .uuids import parse_uuid
 
 __all__ = [
     "EXTRA_FIELD",
@@ -100,7 +101,7 @@ def _structure_date(value: Any, _: Any) -> dt.date:
 def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
     if not isinstance(value, str):
         raise TypeError(f"expected a UUID string, got {type(value).__name__}")
-    return uuid.UUID(value)
+    return parse_uuid(value)
 
 
 def _strict_enum_member(value: Any, cls: type[enum.Enum]) -> enum.Enum:

@@ -26,12 +26,13 @@ import cattrs
 from cattrs.fns import identity
 
 from .unset import UNSET, Unset
+from .uuids import parse_uuid
 
 __all__ = ["make_structure_fn", "make_unstructure_fn"]
 
 _EXACT = (str, int, bool)
 _PARSED: dict[Any, Callable[[str], Any]] = {
-    uuid.UUID: uuid.UUID,
+    uuid.UUID: parse_uuid,
     dt.datetime: dt.datetime.fromisoformat,
     dt.date: dt.date.fromisoformat,
 }
