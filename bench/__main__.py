@@ -42,7 +42,7 @@ def run_all(quick: bool, folder: Path) -> tuple[list[Row], list[Target]]:
     add(models.run(peers, 3 if quick else 7, with_opc=not quick))
     add(startup.run(2 if quick else 5))
     with serving() as url:
-        creates, rounds = (300, 2) if quick else (20_000, 3)
+        creates, rounds = (300, 2) if quick else (20_000, 5)
         add(throughput.run(url, creates, rounds, None if quick else peers))
         add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
     add(ratelimit.run(60.0, 200 if quick else ratelimit.five_windows(), 1))
