@@ -65,14 +65,16 @@ pytestmark = pytest.mark.filterwarnings("ignore:Overriding standard format")
 
 
 def outcome(conv: cattrs.Converter, data: Any, cls: type) -> tuple[str, Any]:
-    """("ok", the model and its wire form) or ("error", every message cattrs gives)."""
+    """("ok", the model, its wire form and the wire key order) or ("error", every message
+    cattrs gives)."""
     try:
         obj = conv.structure(data, cls)
     except cattrs.BaseValidationError as exc:
         return "error", cattrs.transform_error(exc, path="$", format_exception=describe_error)
     except (TypeError, ValueError, KeyError) as exc:
         return "error", [f"{type(exc).__name__}: {exc}"]
-    return "ok", (obj, conv.unstructure(obj))
+    wire = conv.unstructure(obj)
+    return "ok", (obj, wire, list(wire))
 
 
 def broken(instance: dict[str, Any], draw: st.DrawFn) -> dict[str, Any]:

@@ -306,14 +306,20 @@ def _unstructure_fn(
 ) -> Callable[[Any], dict[str, Any]]:
     src = _Source(f"unstructure_{cls.__name__}")
     src.add(0, f"def {src.name}(obj):")
-    src.add(1, "res = {}")
     for i, a in enumerate(fields):
-        var, key = f"v{i}", repr(wire.get(a.name, a.name))
-        src.add(1, f"{var} = obj.{a.name}")
+        src.add(1, f"v{i} = obj.{a.name}")
+    entries = [(f"v{i}", repr(wire.get(a.name, a.name)), a) for i, a in enumerate(fields)]
+    # As cattrs does: the fields always sent in one dict display, then those that may be
+    # UNSET, each in declaration order.
+    always = [
+        f"{key}: {_value(src, conv, a.type, var)}"
+        for var, key, a in entries
+        if a.default is not UNSET
+    ]
+    src.add(1, f"res = {{{', '.join(always)}}}")
+    for var, key, a in entries:
         if a.default is UNSET:
             src.add(1, f"if {var} is not UNSET: res[{key}] = {_value(src, conv, a.type, var)}")
-        else:
-            src.add(1, f"res[{key}] = {_value(src, conv, a.type, var)}")
     if extra is not None:
         src.add(1, f"if obj.{extra}: res.update(obj.{extra})")
     src.add(1, "return res")
