@@ -96,6 +96,19 @@ def test_a_pause_holds_slots_already_reserved() -> None:
     assert rl.delay_until(waiting)[0] <= 0
 
 
+def test_slots_held_by_a_pause_count_when_they_go_out() -> None:
+    rl, clock = limiter(Window(limit=100, seconds=60.0))
+    for slot in [rl.reserve() for _ in range(100)]:  # a full window at t=100
+        rl.settle(slot, None)
+    queued = [rl.reserve() for _ in range(100)]  # the next window's slots, at t=160
+    clock.now = 130.0
+    rl.pause(60.0, "429")  # everyone held until t=190
+    later = [rl.reserve() for _ in range(100)]
+    sends = sorted(clock.now + max(rl.delay_until(s)[0], 0) for s in queued + later)
+    # no 60-second span holds more than the window's 100 sends
+    assert all(sends[i + 100] - sends[i] >= 60.0 for i in range(len(sends) - 100))
+
+
 def test_no_policy_means_no_pacing_but_pauses_still_hold() -> None:
     rl = RateLimiter(None)
     slots = [rl.reserve() for _ in range(50)]

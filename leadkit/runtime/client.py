@@ -167,6 +167,11 @@ class BaseClient:
             raise MissingApiKeyError(
                 f"{type(self).__name__} needs an API key: pass api_key=... or set {env_var}"
             )
+        if key != key.strip() or not key.isprintable():
+            raise ValueError(
+                "the API key has surrounding whitespace or a control character "
+                "(a trailing newline from a file?); pass the key alone"
+            )
         self._key = Secret(key)
         self.base_url = (base_url or self.api.base_url).rstrip("/")
         parts = urlsplit(self.base_url)
@@ -288,7 +293,7 @@ class BaseClient:
                 )
                 logger.debug("%s attempt %d: %s -> %s", label, attempt, kind, decision)
                 if not decision.retry:
-                    if outcome_is_unknown(op.method, kind, ambiguous_seen):
+                    if outcome_is_unknown(op.method, ambiguous_seen):
                         raise OutcomeUnknownError(error, attempts=attempt) from error
                     raise
                 self._emit(
@@ -313,7 +318,10 @@ class BaseClient:
     def _requested_delay(self, error: APIError, kind: FailureKind) -> float | None:
         if kind not in ("rate-limited", "unavailable") or not isinstance(error, APIStatusError):
             return None
-        return server_delay(error.headers, error.snippet, self._limiter.policy)
+        policy = self._limiter.policy
+        return server_delay(
+            error.headers, error.snippet, policy, rate_limited=kind == "rate-limited"
+        )
 
     async def _wait_for_slot(self, label: str, slot: float) -> None:
         """Sleep until the reserved `slot` starts; give it back if the wait is cancelled."""
@@ -330,12 +338,12 @@ class BaseClient:
     async def _attempt(self, request: _Request[T], attempt: int, slot: float) -> ApiResponse[T]:
         """Send `request` once in `slot`; parse the response or raise a typed error."""
         label = request.label
-        if request.before_send is not None:
-            request.before_send()
-        self._emit(RequestSent, operation=label, attempt=attempt, url=request.url)
         response_headers: Mapping[str, str] | None = None
         started = time.monotonic()
         try:
+            if request.before_send is not None:
+                request.before_send()
+            self._emit(RequestSent, operation=label, attempt=attempt, url=request.url)
             status, response_headers, raw = await self._exchange(request)
         except APIConnectionError as error:
             logger.debug("%s attempt %d failed: %s", label, attempt, error)
@@ -371,6 +379,8 @@ class BaseClient:
                 headers=request.headers,
                 data=request.payload,
                 timeout=self._timeout,
+                allow_redirects=False,  # a redirect would carry the API key to another host
+                raise_for_status=False,  # even on a session made with True: errors are typed here
             ) as response:
                 return response.status, response.headers, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:

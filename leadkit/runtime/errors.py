@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 SNIPPET_BYTES = 200
+SUMMARY_CHARS = 500
+"""A server's message longer than this is cut in the error's text (the body keeps it all)."""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS] + "… (cut)"
 
 
 class LeadkitError(Exception):
@@ -117,7 +123,7 @@ class APIStatusError(APIError):
         self.body = body
         self.snippet = snippet
         self.field_errors = field_errors
-        text = summary or (repr(snippet) if snippet else "empty body")
+        text = _clip(summary) or (repr(snippet) if snippet else "empty body")
         super().__init__(f"{status} {type(self).__name__}: {text}", operation=operation)
 
 

@@ -48,7 +48,7 @@ def header_budget(
     delay = reset_delay(reset, policy.reset_kind, now)
     try:
         left = int(float(remaining.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, or infinite
         return None
     return None if delay is None else (left, delay)
 
@@ -102,10 +102,17 @@ class RateLimiter:
         return slot - now, "pacing to the declared windows and the server's remaining budget"
 
     def pause(self, delay: float, reason: str) -> None:
-        """Hold every slot until `delay` seconds from now (longer pauses win)."""
-        until = self._clock() + delay
+        """Hold every slot until `delay` seconds from now (longer pauses win).
+
+        Slots reserved for later than now go out at the end of the pause at the earliest,
+        so the log moves them there: the windows then count them when they really go.
+        """
+        now = self._clock()
+        until = now + delay
         if until > self._paused_until:
             self._paused_until, self._pause_reason = until, reason
+            moved = (max(sent, until) if sent > now else sent for sent in self._log)
+            self._log = deque(moved, maxlen=self._log.maxlen)
             logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
 
     def settle(self, slot: float, headers: Mapping[str, str] | None) -> None:

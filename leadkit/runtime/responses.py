@@ -30,14 +30,23 @@ def parse_response(
 ) -> Any:
     """The success body structured as the spec says, or raise the status's APIError.
 
+    A success status the spec does not declare raises ResponseValidationError: the call
+    succeeded, but there is no body of the declared type to return.
     An error body is parsed into the spec's model for that status when it matches, and
     kept as decoded JSON (or None) when it does not: a hostile or HTML error page still
     gives an error with its status and first bytes.
     """
     converter = api.response_converter
+    if 200 <= status < 300 and status not in op.success:
+        raise ResponseValidationError(
+            f"the server answered {status}, a success the spec does not declare here",
+            operation=label,
+            status=status,
+            snippet=_snippet(raw),
+        )
     try:
         data = json.loads(raw) if raw.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         data = None
         if status in op.success and op.success[status] is not None:
             raise ResponseValidationError(

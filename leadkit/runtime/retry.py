@@ -143,9 +143,10 @@ def is_own_duplicate(
     )
 
 
-def outcome_is_unknown(method: str, kind: FailureKind, ambiguous_seen: bool) -> bool:
-    """Whether giving up now leaves a non-idempotent call possibly applied."""
-    return ambiguous_seen and kind != "final" and method.upper() not in IDEMPOTENT_METHODS
+def outcome_is_unknown(method: str, ambiguous_seen: bool) -> bool:
+    """Whether giving up now leaves a non-idempotent call possibly applied: an earlier
+    attempt was ambiguous, and no later answer (not even a 4xx) undoes what it did."""
+    return ambiguous_seen and method.upper() not in IDEMPOTENT_METHODS
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, draw: float) -> float:
@@ -197,17 +198,26 @@ def server_delay(
     body_text: str,
     policy: RateLimitPolicy | None,
     now: float | None = None,
+    *,
+    rate_limited: bool = True,
 ) -> float | None:
-    """The delay the server asked for: Retry-After, then the Reset header, then the body."""
+    """The delay the server asked for: Retry-After, then the Reset header, then the body.
+
+    The Reset header counts only for a 429 (`rate_limited`; on a 503 it tells when the
+    rate window resets, not when the service is back) and only while it is in the
+    future; it is capped at the longest declared window, so a skewed clock cannot stall
+    the client.
+    """
     now = time.time() if now is None else now
     retry_after = header_value(headers, "Retry-After")
     if retry_after is not None and (delay := retry_after_delay(retry_after, now)) is not None:
         return delay
     reset_name = policy.reset_header if policy else "X-RateLimit-Reset"
-    reset = header_value(headers, reset_name)
+    reset = header_value(headers, reset_name) if rate_limited else None
     kind = policy.reset_kind if policy else None
-    if reset is not None and (delay := reset_delay(reset, kind, now)) is not None:
-        return delay
+    if reset is not None and (delay := reset_delay(reset, kind, now)):
+        horizon = max((w.seconds for w in policy.windows), default=delay) if policy else delay
+        return min(delay, horizon)
     return body_delay(body_text, policy.retry_after_body_pattern if policy else None)
 
 
