@@ -76,6 +76,8 @@ class LeadServer:
         body = await request.json()
         email = str(body.get("email", "")).lower()
         await self._script(email)
+        if email in self.status_for:
+            return web.json_response({"message": "scripted"}, status=self.status_for[email])
         self.stored[email or str(uuid.uuid4())] = body
         nullable = "company phone linkedin_url linkedin_company_url facebook_username"
         nullable += " youtube_username instagram_username telegram_username whatsapp_username"
@@ -281,6 +283,55 @@ async def test_a_row_waiting_for_the_rate_limiter_is_not_journalled_as_sent(
         1: (Outcome.CREATED, "waiting@x.io"),
     }
     assert server.requests == Counter({"first@x.io": 1, "waiting@x.io": 1}), "none sent twice"
+
+
+async def test_stop_cancels_a_row_still_waiting_for_the_rate_limiter_at_once(
+    tmp_path: Path, server: LeadServer
+) -> None:
+    one_a_minute = RateLimitPolicy(windows=(Window(limit=1, seconds=60.0),))
+    rows = [{"email": "first@x.io"}, {"email": "waiting@x.io"}]
+    async with BreakcoldClient(
+        api_key="bc_test", base_url=server.url, rate_limit=one_a_minute
+    ) as paced:
+        run = bulk_create(paced, CREATE_LEAD, rows, journal=tmp_path / "j")
+        started = asyncio.get_running_loop().time()
+        results = [result async for result in _stopping_after_first(run, grace=30.0)]
+    assert asyncio.get_running_loop().time() - started < 5, "the grace is for rows on the wire"
+    assert [r.error for r in results] == [None, NOT_SENT_REASON]
+
+
+async def test_a_row_refused_with_429_when_stopped_is_unsent_and_a_rerun_sends_it(
+    tmp_path: Path, server: LeadServer
+) -> None:
+    server.status_for["busy@x.io"] = 429
+    journal = tmp_path / "j"
+    rows = [{"email": "first@x.io"}, {"email": "busy@x.io"}]
+    slow_retries = RetryPolicy(backoff_base=60.0, backoff_cap=60.0)
+    async with BreakcoldClient(
+        api_key="bc_test", base_url=server.url, rate_limit=False, retry=slow_retries
+    ) as client:
+        run = bulk_create(client, CREATE_LEAD, rows, journal=journal, ordered=True)
+        results = []
+        async for result in run:
+            results.append(result)
+            while server.requests["busy@x.io"] == 0:  # let the 429 arrive before stopping
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+            run.stop(grace=30.0)
+    assert [(r.outcome, r.error) for r in results] == [
+        (Outcome.CREATED, None),
+        (Outcome.FAILED, NOT_SENT_REASON),
+    ]
+    del server.status_for["busy@x.io"]
+    again, _ = await _load_breakcold_unpaced(server, rows, journal)
+    assert [r.outcome for r in sorted(again, key=lambda r: r.index)] == [Outcome.CREATED] * 2
+    assert server.requests == Counter({"first@x.io": 1, "busy@x.io": 2}), "refused, then sent"
+
+
+async def _stopping_after_first(run: Any, grace: float) -> AsyncIterator[RowResult]:
+    async for result in run:
+        yield result
+        run.stop(grace=grace)
 
 
 async def _load_breakcold_unpaced(

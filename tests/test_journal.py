@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,12 +53,26 @@ def test_a_temporary_journal_is_deleted_on_close() -> None:
 
 def test_records_are_committed_when_set_returns(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
-    journal = Journal(path, SCOPE)
-    journal.set("key:a", State.SENT, position=7)
+    killed = (  # as kill -9 would: the process ends with the journal still open
+        "import os, sys; from leadkit.bulk.journal import Journal, State\n"
+        f"j = Journal(sys.argv[1], {SCOPE!r}); j.set('key:a', State.SENT, position=7)\n"
+        "os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", killed, str(path)], check=True)
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT state, position FROM rows").fetchall() == [("sent", 7)]
     reader.close()
-    journal.close()
+
+
+def test_one_run_at_a_time_uses_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    first = Journal(path, SCOPE)
+    with pytest.raises(JournalError, match="in use by another run"):
+        Journal(path, SCOPE)
+    first.close()
+    second = Journal(path, SCOPE)
+    assert second.run == 2, "the refused run left no trace"
+    second.close()
 
 
 def test_claim_records_a_new_key_and_returns_a_known_keys_entry(tmp_path: Path) -> None:

@@ -24,6 +24,8 @@ import attrs
 
 __all__ = ["Entry", "Journal", "JournalError", "State"]
 
+_LOCK_WAIT = 1.0
+"""Seconds to wait for a journal another run holds before saying it is in use."""
 _TEMPORARY_BATCH = 1024
 """Rows a temporary journal writes per transaction: nobody else reads it, so why commit each."""
 
@@ -67,20 +69,38 @@ class Journal:
             path = Path(name)
         self.path = path
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'OFF' if self._temporary else 'NORMAL'}")
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
-                " run INTEGER NOT NULL, position INTEGER, reason TEXT)"
-            )
-            self.run = self._begin(json.dumps(dict(scope), sort_keys=True, default=str))
-            self._uncommitted = 0
-            if self._temporary:
-                self._db.execute("BEGIN")
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=_LOCK_WAIT)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{path}: cannot open the journal ({exc})") from None
+        try:
+            self.run = self._open(json.dumps(dict(scope), sort_keys=True, default=str))
         except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if "locked" in str(exc):
+                raise JournalError(f"{path} is in use by another run; wait for it to end") from None
             raise JournalError(f"{path}: not a usable journal ({exc})") from None
+        except BaseException:
+            self._db.close()
+            raise
+        self._uncommitted = 0
+        if self._temporary:
+            self._db.execute("BEGIN")
+
+    def _open(self, scope: str) -> int:
+        """Set the file up and number this run.
+
+        One run uses a journal at a time: the first write takes an exclusive lock that is
+        held until close, so a second run cannot resend the rows this one has in flight.
+        """
+        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'OFF' if self._temporary else 'NORMAL'}")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
+            " run INTEGER NOT NULL, position INTEGER, reason TEXT)"
+        )
+        return self._begin(scope)
 
     def _begin(self, scope: str) -> int:
         found = self._db.execute("SELECT value FROM meta WHERE name = 'scope'").fetchone()

@@ -73,7 +73,8 @@ class Summary:
     """Counts per outcome, elapsed seconds and rows per second of a finished (or stopped) run.
 
     `unread_from` is the index of the first input row that was never read when the run was
-    stopped early, else None; `stop_reason` says why it stopped early.
+    stopped early, else None (a stop does not read on to learn whether any row was left,
+    so it can equal the number of rows); `stop_reason` says why it stopped early.
     """
 
     counts: dict[Outcome, int]

@@ -121,8 +121,9 @@ class BulkRun:
         self._window = asyncio.Semaphore(4 * concurrency + 16)
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
         self._workers: set[asyncio.Task[None]] = set()
-        self._taking: set[asyncio.Task[None]] = set()
-        """Workers between rows (waiting for a place or for input): stop() cancels these."""
+        self._unsent: set[asyncio.Task[None]] = set()
+        """Workers whose row has not gone out: between rows, waiting for the rate limiter or
+        to retry an attempt that was refused (429, 503, never sent). stop() cancels these."""
         self._next_index = 0
         self._exhausted = False
         self._stopping = False
@@ -139,7 +140,7 @@ class BulkRun:
         if not self._stopping:
             self._stopping = True
             self.stop_reason = reason
-            for worker in self._taking:
+            for worker in self._unsent:
                 worker.cancel()
         if grace is not None:
             asyncio.get_running_loop().call_later(grace, self._cancel_workers)
@@ -197,7 +198,7 @@ class BulkRun:
         assert worker is not None
         try:
             while (taken := await self._take(worker)) is not None:
-                await self._send(*taken)
+                await self._send(*taken, worker)
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
@@ -210,11 +211,13 @@ class BulkRun:
 
         Rows that need no sending (invalid, duplicates, resumed) are reported on the way.
         A place is taken before a row is read, so every row read goes to the transport at
-        once: a stop leaves the unread rows a contiguous tail of the input.
+        once: a stop leaves the unread rows a contiguous tail of the input. The worker stays
+        in `_unsent` until its row goes out.
         """
-        self._taking.add(worker)
+        self._unsent.add(worker)
+        taken: tuple[_Job, int] | None = None
         try:
-            while not self._stopping:
+            while taken is None and not self._stopping:
                 await self._window.acquire()
                 try:
                     ticket = await self.limiter.acquire()
@@ -229,15 +232,17 @@ class BulkRun:
                         self._window.release()
                         self.limiter.give_back()
                 if row is None:
-                    return None
+                    break
                 prepared = self._prepare(*row)
                 if isinstance(prepared, _Job):
-                    return prepared, ticket
-                self.limiter.give_back()
-                self._queue.put_nowait(prepared)
-            return None
+                    taken = prepared, ticket
+                else:
+                    self.limiter.give_back()
+                    self._queue.put_nowait(prepared)
+            return taken
         finally:
-            self._taking.discard(worker)
+            if taken is None:
+                self._unsent.discard(worker)
 
     async def _read(self) -> tuple[int, Row] | None:
         """The next input row with its index, or None when the input ends or the run stops."""
@@ -307,19 +312,30 @@ class BulkRun:
     def _result(job: _Job, outcome: Outcome, **details: Any) -> RowResult:
         return RowResult(job.index, outcome, line=job.line, key=job.key, body=job.body, **details)
 
-    async def _send(self, job: _Job, ticket: int) -> None:
+    async def _send(self, job: _Job, ticket: int, worker: asyncio.Task[None]) -> None:
         """Send one job, journal its outcome and queue its result."""
         congested = sent = False
 
-        def journal_sent() -> None:  # just before the request goes out, after any pacing
+        def journal_sent() -> None:  # just before each attempt goes out, after any pacing
             nonlocal sent
             sent = True
+            self._unsent.discard(worker)
             self._journal.set(job.journal_key, State.SENT, position=job.index)
+
+        def journal_unsent() -> None:  # a refused attempt will be retried: nothing happened
+            nonlocal sent
+            sent = False
+            self._journal.set(job.journal_key, State.QUEUED, position=job.index)
+            self._unsent.add(worker)
 
         started = time.monotonic()
         try:
             response = await self.client._request(
-                self.op, path_params=self._path_params, body=job.checked, before_send=journal_sent
+                self.op,
+                path_params=self._path_params,
+                body=job.checked,
+                before_send=journal_sent,
+                unsent_again=journal_unsent,
             )
         except asyncio.CancelledError:
             reason = IN_FLIGHT_REASON if sent else NOT_SENT_REASON

@@ -99,6 +99,7 @@ class _Request(Generic[T]):
     headers: dict[str, str] = attrs.field(repr=False)
     payload: bytes | None = attrs.field(repr=False)
     before_send: Callable[[], None] | None = None
+    unsent_again: Callable[[], None] | None = None
 
     @property
     def label(self) -> str:
@@ -242,11 +243,14 @@ class BaseClient:
         headers: Mapping[str, Any] | None = None,
         body: Any = _NO_BODY,
         before_send: Callable[[], None] | None = None,
+        unsent_again: Callable[[], None] | None = None,
     ) -> ApiResponse[T]:
         """Send one operation and return its parsed response, or raise an APIError.
 
         `before_send` is called just before each attempt goes out, after any wait for the
-        rate limiter (the bulk loader journals "sent" there).
+        rate limiter (the bulk loader journals "sent" there); `unsent_again` when a failed
+        attempt will be retried and no attempt so far can have been acted on (never sent,
+        429, 503), so the call is as good as unsent until the next `before_send`.
         """
         params = [
             (name, _query_value(item))
@@ -257,7 +261,9 @@ class BaseClient:
         payload = None if body is _NO_BODY else self._encode_body(op, body)
         filled = tuple((name, _query_value(value)) for name, value in path_params.items())
         url = self.base_url + _expand(op.path, filled)
-        request = _Request(op, url, params or None, self._headers(headers), payload, before_send)
+        request = _Request(
+            op, url, params or None, self._headers(headers), payload, before_send, unsent_again
+        )
         return await self._send(request)
 
     async def _send(self, request: _Request[T]) -> ApiResponse[T]:
@@ -303,6 +309,8 @@ class BaseClient:
                     reason=decision.reason,
                     delay=decision.delay,
                 )
+                if not ambiguous_seen and request.unsent_again is not None:
+                    request.unsent_again()  # only ambiguous failures can have been acted on
                 if kind == "rate-limited":
                     self._limiter.pause(decision.delay, f"429 on {label}")
                 else:
