@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.out} is not what the generator makes from {args.specs}:\n", file=sys.stderr
             )
             print(drift.report(), file=sys.stderr)
-            from .diff import render_text, tree_report
+            from .diff import tree_report_text
 
             print("\nwhat changes for client users:", file=sys.stderr)
-            print(render_text(tree_report(args.specs, args.out)), file=sys.stderr)
+            print(tree_report_text(args.specs, args.out), file=sys.stderr)
             print("\nrun `python -m codegen` to regenerate.", file=sys.stderr)
             return 1
         print(f"{args.out} is up to date ({len(files)} files).")

@@ -102,7 +102,6 @@ class Api:
     package: str
     client_class: str
     title: str
-    description: str
     spec_file: str
     spec_sha256: str
     base_url: str

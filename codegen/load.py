@@ -12,9 +12,21 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from .errors import SpecError, json_pointer
+from .errors import SpecError, json_pointer, pointer_parts
 
 __all__ = ["LoadedSpec", "load_spec"]
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _JsonLoader(yaml.SafeLoader):
+    """SafeLoader reading timestamps as strings: `2023-01-01` stays text, as in JSON."""
+
+
+_JsonLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @attrs.frozen
@@ -45,8 +57,7 @@ def _refs(
 
 def _resolves(document: Any, ref: str) -> bool:
     node = document
-    for raw in ref[2:].split("/") if ref != "#" else []:
-        part = raw.replace("~1", "/").replace("~0", "~")
+    for part in pointer_parts(ref):
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -89,7 +100,7 @@ def load_spec(path: Path, label: str | None = None) -> LoadedSpec:
     label = label or str(path)
     raw = path.read_bytes()
     try:
-        document = yaml.safe_load(raw)
+        document = yaml.load(raw, Loader=_JsonLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

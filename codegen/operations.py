@@ -10,11 +10,11 @@ from typing import Any
 
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
-from .errors import SpecError, json_pointer
+from .errors import SpecError, json_pointer, pointer_parts
 from .ir import Api, Auth, Dedupe, ModelInfo, Operation, Param, ResponseCase
 from .load import LoadedSpec
 
-__all__ = ["build_api"]
+__all__ = ["build_api", "key_env_var"]
 
 METHODS = ("get", "put", "post", "patch", "delete")
 UNSUPPORTED_METHODS = ("head", "options", "trace")
@@ -23,6 +23,10 @@ _FORMATS = {"uuid": "UUID", "date-time": "datetime", "date": "date"}
 _STDLIB = {"UUID": "from uuid import UUID", "datetime": "from datetime import datetime"}
 _STDLIB["date"] = "from datetime import date"
 _PRIMITIVES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+RESERVED_NAMES = frozenset({"self", "body", "rows", "options", "bulk_create"})
+"""Names the generated methods use themselves; no parameter may become one of them."""
+DEDUPE_KEYS = ("field", "conflict-status")
+"""What an x-dedupe mapping may hold."""
 
 
 def snake_case(name: str) -> str:
@@ -37,6 +41,11 @@ def snake_case(name: str) -> str:
 def pascal_case(name: str) -> str:
     """`coldsend` -> `Coldsend`, `lead_api` -> `LeadApi`."""
     return "".join(part.capitalize() for part in snake_case(name).split("_"))
+
+
+def key_env_var(scheme: Mapping[str, Any], api_name: str) -> str:
+    """The environment variable the client reads its key from: x-env-var, else NAME_API_KEY."""
+    return str(scheme.get("x-env-var") or f"{api_name.upper()}_API_KEY")
 
 
 def _signature(
@@ -77,7 +86,7 @@ class _Builder:
         if pointer in self.by_ref:
             return f"models.{self.by_ref[pointer]}"
         if ref is not None:
-            return self.type_expr(self._resolve(ref), tuple(ref[2:].split("/")))
+            return self.type_expr(self._resolve(ref), tuple(pointer_parts(ref)))
         types = schema.get("type")
         if types is None:
             if any(k in schema for k in ("anyOf", "oneOf", "allOf", "properties", "enum")):
@@ -104,8 +113,8 @@ class _Builder:
 
     def _resolve(self, ref: str) -> Any:
         node: Any = self.doc
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
+        for part in pointer_parts(ref):
+            node = node[part]
         return node
 
     def _deref(self, node: Any) -> Any:
@@ -123,7 +132,7 @@ class _Builder:
         path = ("components", "securitySchemes", name)
         if not isinstance(scheme, Mapping):
             raise self.fail(("security", 0), f"security scheme {name!r} is not defined")
-        env_var = scheme.get("x-env-var") or f"{self.spec.name.upper()}_API_KEY"
+        env_var = key_env_var(scheme, self.spec.name)
         if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
             return Auth(header=scheme["name"], prefix="", env_var=env_var)
         if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
@@ -166,6 +175,75 @@ class _Builder:
             return "Any"
         return self.type_expr(media["schema"], (*path, "content", JSON, "schema"))
 
+    def params(
+        self, path: tuple[Any, ...], op: Mapping[str, Any], shared: list[Any]
+    ) -> list[Param]:
+        """The operation's parameters (its own override the path's), each a distinct argument."""
+        route_path, own = path[:2], op.get("parameters", [])
+        declared = [((*route_path, "parameters", i), raw) for i, raw in enumerate(shared)]
+        declared += [((*path, "parameters", i), raw) for i, raw in enumerate(own)]
+        by_key: dict[tuple[str, str], tuple[tuple[Any, ...], Param]] = {}
+        for where, raw in declared:
+            param = self.param(raw, where)
+            by_key[(param.location, param.wire_name)] = (where, param)
+        by_name: dict[str, Param] = {}
+        for where, param in by_key.values():
+            name, other = param.python_name, by_name.get(param.python_name)
+            if name in RESERVED_NAMES:
+                raise self.fail(
+                    where,
+                    f"{param.location} parameter {param.wire_name!r} would be the argument "
+                    f"{name!r}, which the generated methods use themselves; rename it",
+                )
+            if other:
+                raise self.fail(
+                    where,
+                    f"{param.location} parameter {param.wire_name!r} and {other.location} "
+                    f"parameter {other.wire_name!r} would both be the argument {name!r}; "
+                    "rename one",
+                )
+            by_name[name] = param
+        return list(by_name.values())
+
+    def body_fields(self, op: Mapping[str, Any]) -> set[str]:
+        """Property names of the operation's JSON request body (allOf parts included)."""
+        content = self._deref(op.get("requestBody", {})).get("content") or {}
+        return self._properties(content.get(JSON, {}).get("schema"))
+
+    def _properties(self, schema: Any) -> set[str]:
+        """Property names of an object schema and of its allOf parts."""
+        node = self._deref(schema)
+        if not isinstance(node, Mapping):
+            return set()
+        names = set(node.get("properties", {}))
+        for part in node.get("allOf", ()):
+            names |= self._properties(part)
+        return names
+
+    def dedupe(self, op: Mapping[str, Any], path: tuple[Any, ...]) -> Dedupe | None:
+        """The x-dedupe declaration: a request-body field, a declared 'already exists' status."""
+        raw, where = op.get("x-dedupe"), (*path, "x-dedupe")
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, "x-dedupe must be a mapping: field (and conflict-status)")
+        for key in raw:
+            if key not in DEDUPE_KEYS:
+                expected = ", ".join(DEDUPE_KEYS)
+                raise self.fail((*where, key), f"unknown key; x-dedupe takes {expected}")
+        field, status = raw.get("field"), raw.get("conflict-status")
+        if not isinstance(field, str):
+            raise self.fail((*where, "field"), "needs field: the request field naming a record")
+        if field not in self.body_fields(op):
+            raise self.fail((*where, "field"), f"{field!r} is not a property of the request body")
+        declared = sorted(str(code) for code in op.get("responses", {}))
+        if status is not None and (type(status) is not int or str(status) not in declared):
+            raise self.fail(
+                (*where, "conflict-status"),
+                f"{status!r} is not one of the operation's response codes ({', '.join(declared)})",
+            )
+        return Dedupe(field, status)
+
     def operation(
         self, route: str, method: str, op: Mapping[str, Any], shared: list[Any]
     ) -> Operation:
@@ -177,16 +255,9 @@ class _Builder:
                 "operationId is missing; every operation needs one (it names the client method)",
             )
         name = snake_case(op_id)
-        by_key = {}
-        for index, raw in enumerate(shared):
-            p = self.param(raw, ("paths", route, "parameters", index))
-            by_key[(p.location, p.wire_name)] = p
-        for index, raw in enumerate(op.get("parameters", [])):
-            p = self.param(raw, (*path, "parameters", index))
-            by_key[(p.location, p.wire_name)] = p
-        params = list(by_key.values())
+        params = self.params(path, op, shared)
         for placeholder in re.findall(r"{([^}]+)}", route):
-            if ("path", placeholder) not in by_key:
+            if not any(p.location == "path" and p.wire_name == placeholder for p in params):
                 raise self.fail(path, f"path parameter {{{placeholder}}} is not declared")
         body_type = body_model = None
         if "requestBody" in op:
@@ -216,9 +287,7 @@ class _Builder:
         )
         body = f"{body_type} | Mapping[str, Any]" if body_model else body_type
         signature, call_args = _signature(path_params, body, other_params)
-        dedupe = op.get("x-dedupe")
-        if dedupe is not None and not isinstance(dedupe.get("field"), str):
-            raise self.fail((*path, "x-dedupe"), "needs field: the request field naming a record")
+        dedupe = self.dedupe(op, path)
         return Operation(
             name=name,
             const_name=name.upper().strip("_"),
@@ -236,7 +305,7 @@ class _Builder:
             return_type=" | ".join(kinds) if kinds else "None",
             signature=signature,
             call_args=call_args,
-            dedupe=Dedupe(dedupe["field"], dedupe.get("conflict-status")) if dedupe else None,
+            dedupe=dedupe,
             bulk=dedupe is not None and body_model is not None,
         )
 
@@ -269,7 +338,6 @@ def build_api(spec: LoadedSpec, models_source: str, models: tuple[ModelInfo, ...
         package=spec.name,
         client_class=f"{pascal_case(spec.name)}Client",
         title=info["title"],
-        description=" ".join(str(info.get("description", "")).split()),
         spec_file=spec.label,
         spec_sha256=spec.sha256,
         base_url=str(servers[0]["url"]).rstrip("/"),

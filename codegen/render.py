@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 
 from .ir import Api
+from .models import TEMPLATE_DIR as MODEL_TEMPLATES
 
 __all__ = ["render_api", "render_root"]
 
@@ -14,7 +15,8 @@ TEMPLATES = Path(__file__).parent / "templates" / "package"
 FILES = ("__init__.py", "client.py", "converter.py", "models.py", "spec.py")
 
 _ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
+    # the models' folder too, for the docstring macro both kinds of template share
+    loader=jinja2.FileSystemLoader([TEMPLATES, MODEL_TEMPLATES]),
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -14,7 +14,12 @@ import attrs
 
 __all__ = ["Drift", "compare", "format_sources", "write_tree"]
 
-RUFF_ARGS = ("--no-cache", "--isolated", "--line-length", "100", "--target-version", "py311")
+RUFF_ARGS = (
+    *("--no-cache", "--isolated", "--line-length", "100", "--target-version", "py311"),
+    # import sections must not depend on the current directory: no `src` guesses, and
+    # leadkit is first-party wherever the generator runs
+    *("--config", "src = []", "--config", "lint.isort.known-first-party = ['leadkit']"),
+)
 _FIX_RULES = "I,F401,UP"
 
 
@@ -31,10 +36,10 @@ def format_sources(files: Mapping[str, str]) -> dict[str, str]:
         root = Path(tmp)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text, encoding="utf-8")
+            (root / rel).write_text(text, encoding="utf-8", newline="\n")
         _ruff("check", *RUFF_ARGS, "--select", _FIX_RULES, "--fix-only", "--exit-zero", str(root))
         _ruff("format", *RUFF_ARGS, str(root))
-        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
+        return {rel: (root / rel).read_bytes().decode("utf-8") for rel in files}
 
 
 @attrs.frozen
@@ -61,31 +66,37 @@ class Drift:
         return "\n".join(lines) + ("\n\n" + self.diff if self.diff else "")
 
 
-def _on_disk(out_dir: Path) -> dict[str, str]:
+def _on_disk(out_dir: Path) -> dict[str, bytes]:
+    """The bytes of every file under `out_dir`: line endings as they are."""
     if not out_dir.exists():
         return {}
     return {
-        p.relative_to(out_dir).as_posix(): p.read_text(encoding="utf-8")
+        p.relative_to(out_dir).as_posix(): p.read_bytes()
         for p in sorted(out_dir.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts
     }
 
 
-def compare(files: Mapping[str, str], out_dir: Path) -> Drift:
-    """Compare the expected `files` with the tree under `out_dir`; write nothing."""
-    current = _on_disk(out_dir)
-    changed = tuple(sorted(p for p in files if p in current and current[p] != files[p]))
-    diff = "".join(
-        "".join(
-            difflib.unified_diff(
-                current[p].splitlines(keepends=True),
-                files[p].splitlines(keepends=True),
-                f"{out_dir.name}/{p} (committed)",
-                f"{out_dir.name}/{p} (generated now)",
-            )
+def _file_diff(name: str, committed: bytes, generated: bytes) -> str:
+    """Unified diff of one file, or a note when only its line endings differ."""
+    if committed.replace(b"\r\n", b"\n") == generated:
+        return f"{name}: only the line endings differ (CRLF on disk; the generator writes LF)\n"
+    old, new = (b.decode("utf-8", errors="replace") for b in (committed, generated))
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            f"{name} (committed)",
+            f"{name} (generated now)",
         )
-        for p in changed
     )
+
+
+def compare(files: Mapping[str, str], out_dir: Path) -> Drift:
+    """Compare the expected `files` with the tree under `out_dir`, byte for byte; write nothing."""
+    current, expected = _on_disk(out_dir), {p: t.encode("utf-8") for p, t in files.items()}
+    changed = tuple(sorted(p for p in files if p in current and current[p] != expected[p]))
+    diff = "".join(_file_diff(f"{out_dir.name}/{p}", current[p], expected[p]) for p in changed)
     return Drift(
         changed=changed,
         added=tuple(sorted(set(files) - set(current))),
@@ -111,7 +122,7 @@ def write_tree(files: Mapping[str, str], out_dir: Path) -> Drift:
     for rel in (*drift.changed, *drift.added):
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(files[rel], encoding="utf-8")
+        target.write_text(files[rel], encoding="utf-8", newline="\n")
     for rel in drift.stale:
         (out_dir / rel).unlink()
     _remove_empty_packages(out_dir)

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 import yaml
 
 from codegen.__main__ import main as codegen_main
+from codegen.errors import SpecError
+from codegen.load import load_spec
+from codegen.operations import build_api
 from codegen.pipeline import generate_tree
+from codegen.write import format_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 
 
 def read_tree(root: Path) -> dict[str, str]:
+    """Every file under `root`, decoded with its line endings as they are."""
     return {
-        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8")
         for p in sorted(root.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts
     }
@@ -96,6 +103,72 @@ def test_regeneration_deletes_stale_files_and_reports_them(
     assert run_codegen(project_copy) == 0
     assert not stale.exists()
     assert not (project_copy / "generated" / "breakcold").exists()
+
+
+UNSORTED = (
+    "import attrs\nfrom leadkit.runtime import UNSET\nimport os\n\n"
+    '__all__ = ["UNSET", "attrs", "os"]\n'
+)
+SORTED = (
+    "import os\n\nimport attrs\n\nfrom leadkit.runtime import UNSET\n\n"
+    '__all__ = ["UNSET", "attrs", "os"]\n'
+)
+
+
+def test_formatting_is_the_same_from_any_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "attrs").mkdir()  # ruff would take it for a first-party package here
+    for cwd in (ROOT, ROOT / "codegen", tmp_path):
+        monkeypatch.chdir(cwd)
+        assert format_sources({"m.py": UNSORTED}) == {"m.py": SORTED}, cwd
+
+
+def test_check_notices_crlf_and_regeneration_writes_lf(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = project_copy / "generated" / "coldsend" / "client.py"
+    client.write_bytes(client.read_bytes().replace(b"\n", b"\r\n"))
+    assert run_codegen(project_copy, "--check") == 1
+    report = capsys.readouterr().err
+    assert "changed: coldsend/client.py" in report
+    assert "generated/coldsend/client.py: only the line endings differ (CRLF on disk" in report
+    assert run_codegen(project_copy) == 0
+    assert b"\r" not in client.read_bytes()
+    assert run_codegen(project_copy, "--check") == 0
+
+
+def test_specs_and_outputs_are_checked_out_with_lf() -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = ["specs/coldsend.yaml", "generated/coldsend/client.py", "tests/golden/specs/x.yaml"]
+    done = subprocess.run(
+        ["git", "check-attr", "eol", *paths], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.splitlines() == [f"{path}: eol: lf" for path in paths]
+
+
+DAMAGED_SPEC_MODULES = {
+    "truncated": (lambda text: text[: len(text) // 2], "not valid Python (line "),
+    "binary": (lambda text: b"\xff\xfe\x00", "not valid Python (line "),
+    "no SPEC": (lambda text: b"X = 1\n", "no `SPEC: dict[str, Any] = {...}` literal found"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGED_SPEC_MODULES))
+def test_check_reports_drift_of_a_damaged_committed_spec_module(
+    project_copy: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    spec_module = project_copy / "generated" / "coldsend" / "spec.py"
+    damaged, message = DAMAGED_SPEC_MODULES[damage]
+    spec_module.write_bytes(damaged(spec_module.read_bytes()))
+    assert run_codegen(project_copy, "--check") == 1
+    report = capsys.readouterr().err
+    assert "changed: coldsend/spec.py" in report
+    semantic = report.split("what changes for client users:\n", 1)[1]
+    assert semantic.startswith(f"unknown: generated/coldsend/spec.py cannot be read: {message}")
+    assert "regenerating rewrites it" in semantic
+    assert str(project_copy) not in semantic
 
 
 MINIMAL = """\
@@ -185,3 +258,162 @@ def test_importing_a_generated_client_does_not_import_the_generator() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+LEAD_SPEC = MINIMAL + (
+    "  schemas:\n    Lead: {type: object, properties: {email: {type: string}}}\n"
+    "paths:\n  /leads:\n    post:\n      operationId: add_lead\n      x-dedupe: %s\n"
+    "      requestBody:\n        content:\n          application/json:\n"
+    "            schema: {$ref: '#/components/schemas/Lead'}\n"
+    "      responses:\n        '201': {description: created}\n        '409': {description: dup}\n"
+)
+PARAMS_SPEC = MINIMAL + (
+    "paths:\n  /a:\n    parameters: %s\n    get:\n      operationId: get_a\n"
+    "      parameters: %s\n      responses:\n        '204': {description: ok}\n"
+)
+DEDUPE = "#/paths/~1leads/post/x-dedupe"
+UNUSABLE_SPECS = {
+    "x-dedupe not a mapping": (
+        LEAD_SPEC % "email",
+        f"{DEDUPE}: x-dedupe must be a mapping: field (and conflict-status)",
+    ),
+    "x-dedupe unknown key": (
+        LEAD_SPEC % "{field: email, conflict_status: 409}",
+        f"{DEDUPE}/conflict_status: unknown key; x-dedupe takes field, conflict-status",
+    ),
+    "x-dedupe field not in the body": (
+        LEAD_SPEC % "{field: phone}",
+        f"{DEDUPE}/field: 'phone' is not a property of the request body",
+    ),
+    "x-dedupe status not declared": (
+        LEAD_SPEC % "{field: email, conflict-status: 422}",
+        f"{DEDUPE}/conflict-status: 422 is not one of the operation's response codes (201, 409)",
+    ),
+    "x-dedupe status not an int": (
+        LEAD_SPEC % "{field: email, conflict-status: '409'}",
+        f"{DEDUPE}/conflict-status: '409' is not one of the operation's response codes (201, 409)",
+    ),
+    "parameter named body": (
+        PARAMS_SPEC % ("[]", "[{name: body, in: query, schema: {type: string}}]"),
+        "#/paths/~1a/get/parameters/0: query parameter 'body' would be the argument 'body', "
+        "which the generated methods use themselves; rename it",
+    ),
+    "parameter named self": (
+        PARAMS_SPEC % ("[{name: self, in: header, schema: {type: string}}]", "[]"),
+        "#/paths/~1a/parameters/0: header parameter 'self' would be the argument 'self', "
+        "which the generated methods use themselves; rename it",
+    ),
+    "two parameters, one argument": (
+        PARAMS_SPEC
+        % (
+            "[{name: X-Id, in: header, schema: {type: string}}]",
+            "[{name: x_id, in: query, schema: {type: string}}]",
+        ),
+        "#/paths/~1a/get/parameters/0: query parameter 'x_id' and header parameter 'X-Id' "
+        "would both be the argument 'x_id'; rename one",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE_SPECS))
+def test_unusable_extension_or_parameter_is_a_spec_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    text, expected = UNUSABLE_SPECS[case]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "broken.yaml").write_text(text)
+    assert run_codegen(tmp_path) == 2
+    assert capsys.readouterr().err == f"error: specs/broken.yaml: {expected}\n"
+    assert not (tmp_path / "generated").exists()
+
+
+QUIRKY_SPEC = r'''
+openapi: 3.1.0
+info: {title: 'Quirky \d "quoted" """ API"', version: "1"}
+security: [{Key: []}]
+components:
+  securitySchemes:
+    Key: {type: apiKey, in: header, name: X-Key}
+  schemas:
+    Thing:
+      type: object
+      description: 'A "thing"'
+      properties:
+        day: {type: string, description: 'Ends in a quote: "hi"'}
+paths:
+  /a:
+    get:
+      operationId: get_a
+      summary: 'Match \d+ and """ quotes"'
+      description: 'Also \w and "this"'
+      parameters:
+        - {name: q, in: query, description: 'A pattern like \d+', schema: {type: string}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+'''
+
+
+def _docstrings(source: str) -> set[str]:
+    """Every docstring-like string statement of a module, as Python reads it."""
+    tree = ast.parse(source)
+    return {
+        node.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+
+
+def test_spec_text_in_docstrings_is_escaped(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "quirky.yaml").write_text(QUIRKY_SPEC)
+    files = generate_tree(tmp_path / "specs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an invalid escape like "\d" warns
+        for name, source in files.items():
+            if name.endswith(".py"):
+                compile(source, name, "exec")
+    title = "Quirky \\d \"quoted\" ''' API\""
+    assert f"Async client and models of the {title}." in _docstrings(files["quirky/__init__.py"])
+    assert {'A "thing"', 'Ends in a quote: "hi"'} <= _docstrings(files["quirky/models.py"])
+    [method_doc] = (d for d in _docstrings(files["quirky/client.py"]) if d.startswith("Match"))
+    assert method_doc.splitlines()[:6] == [
+        "Match \\d+ and ''' quotes\"",
+        "",
+        '        Also \\w and "this"',
+        "",
+        "        Args:",
+        "            q: A pattern like \\d+",
+    ]
+
+
+def test_yaml_timestamps_stay_strings(tmp_path: Path) -> None:
+    spec = tmp_path / "specs" / "dated.yaml"
+    spec.parent.mkdir()
+    spec.write_text(
+        MINIMAL
+        + "  schemas:\n    Thing:\n      type: object\n      properties:\n"
+        + "        day: {type: string, format: date, example: 2023-01-01}\n"
+        + "        at: {type: string, format: date-time, default: 2023-01-01T10:00:00Z}\n"
+        + "paths: {}\n"
+    )
+    day, at = load_spec(spec).document["components"]["schemas"]["Thing"]["properties"].values()
+    assert (day["example"], at["default"]) == ("2023-01-01", "2023-01-01T10:00:00Z")
+    assert '"example": "2023-01-01"' in generate_tree(spec.parent)["dated/spec.py"]
+
+
+def test_a_ref_into_paths_gives_pointers_escaped_once(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(
+        MINIMAL
+        + "paths:\n  /a/b:\n    x-shared: {type: object, properties: {x: {type: string}}}\n"
+        + "    get:\n      operationId: get_a\n      responses:\n        '200':\n"
+        + "          description: ok\n          content:\n            application/json:\n"
+        + "              schema: {$ref: '#/paths/~1a~1b/x-shared'}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        build_api(load_spec(spec), "", ())  # as if no model had been made for x-shared
+    assert caught.value.pointer == "#/paths/~1a~1b/x-shared/type"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,6 +195,15 @@ CASES = [
     case("response-default-removed", "coldsend",
          drop(*prop("LeadResponse", "sequence_step", "default")),
          ("default.changed", "model LeadResponse.sequence_step (response)", False)),
+    case("default-0-became-false", "coldsend",
+         put(*prop("LeadResponse", "sequence_step", "default"), value=False),
+         ("default.changed", "model LeadResponse.sequence_step (response)", False),
+         before=put(*prop("LeadResponse", "sequence_step", "type"), value=["integer", "boolean"])),
+    case("enum-1-became-true", "coldsend",
+         put(*prop("LeadResponse", "sequence_step", "enum"), value=[0, True]),
+         ("enum.value_added", "model LeadResponse.sequence_step (response)", False),
+         ("enum.value_removed", "model LeadResponse.sequence_step (response)", False),
+         before=put(*prop("LeadResponse", "sequence_step", "enum"), value=[0, 1])),
     # operations
     case("path-changed", "breakcold", move("paths", "/lead", to="/leads"),
          ("operation.path_changed", "operation create_lead", False)),
@@ -361,6 +373,42 @@ def test_identical_specs_give_an_empty_report(api: str) -> None:
     assert render_text({api: ()}) == f"{api}: no API changes"
 
 
+ORDER_PROBE = """
+from pathlib import Path
+from codegen.diff import diff_specs
+from codegen.load import load_spec
+old = load_spec(Path("specs/breakcold.yaml")).document
+new = load_spec(Path("specs/breakcold.yaml")).document
+new["components"]["schemas"]["ContractCurrency"]["enum"] += ["SEK", "NOK", "DKK", "HUF"]
+print(" ".join(change.detail for change in diff_specs(old, new)))
+"""
+
+
+def test_changes_at_one_place_come_in_one_order_whatever_the_hash_seed() -> None:
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", ORDER_PROBE],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "2")
+    }
+    assert outputs == {"'DKK' 'HUF' 'NOK' 'SEK'\n"}
+
+
+def test_env_var_is_compared_as_the_client_reads_it() -> None:
+    implicit = edited("coldsend", drop("components", "securitySchemes", "ApiKeyAuth", "x-env-var"))
+    assert diff_specs(BASE["coldsend"], implicit, "coldsend") == ()
+    [change] = diff_specs(BASE["coldsend"], implicit, "renamed")
+    assert (change.kind, change.detail) == (
+        "auth.env_var_changed",
+        "COLDSEND_API_KEY -> RENAMED_API_KEY",
+    )
+
+
 def test_text_report_names_kind_location_detail_and_reason() -> None:
     new = edited("coldsend", DELIVERY_STATUS)
     text = render_text({"coldsend": diff_specs(BASE["coldsend"], new)})
@@ -434,6 +482,13 @@ def test_tree_report_compares_committed_specs_with_specs_folder(project: Path) -
     }
 
 
+def test_tree_report_knows_the_default_env_var(project: Path) -> None:
+    implicit = edited("coldsend", drop("components", "securitySchemes", "ApiKeyAuth", "x-env-var"))
+    _write(implicit, project / "specs" / "coldsend.yaml")
+    report = tree_report(project / "specs", project / "generated")
+    assert report == {"breakcold": (), "coldsend": ()}
+
+
 def test_check_prints_the_semantic_report(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -459,3 +514,14 @@ def test_regen_reports_regenerates_and_refreshes_golden(
     )
     argv = ["--specs", str(project / "specs"), "--out", str(project / "generated"), "--check"]
     assert codegen_main(argv) == 0
+
+
+def test_regen_rewrites_a_damaged_committed_spec_module(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_module = project / "generated" / "coldsend" / "spec.py"
+    spec_module.write_text(spec_module.read_text()[:500])
+    assert regenerate(project) == 0
+    out = capsys.readouterr().out
+    assert "unknown: generated/coldsend/spec.py cannot be read: not valid Python" in out
+    assert committed_spec(spec_module)["paths"].keys() == BASE["coldsend"]["paths"].keys()

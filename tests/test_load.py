@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -9,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -16,7 +18,12 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
+
+from generated.coldsend.client import ADD_LEAD
+from leadkit.cli import main
+from leadkit.commands.load import UsageError, _path_params, register
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "cs_live_load_test"
@@ -58,6 +65,12 @@ def _stored_emails(sandbox: str, campaign: str) -> Counter[str]:
     with urllib.request.urlopen(f"{sandbox}/_sandbox/leads?api=coldsend") as response:
         leads = json.load(response)
     return Counter(lead["email"].strip().lower() for lead in leads if campaign in json.dumps(lead))
+
+
+def _load(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str]:
+    """`leadkit load ARGS` in this process: the exit code and stderr."""
+    code = main(["load", *map(str, args)])
+    return code, capsys.readouterr().err
 
 
 def _table_count(stdout: str, outcome: str) -> int:
@@ -107,12 +120,16 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     assert message in result.stderr
 
 
-def test_an_empty_file_exits_2(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.csv"
-    empty.write_bytes(b"")
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("empty.csv", "a CSV needs a header row"), ("empty.jsonl", "a JSONL file needs a row")],
+)
+def test_an_empty_file_exits_2(tmp_path: Path, name: str, message: str) -> None:
+    empty = tmp_path / name
+    empty.write_bytes(b"\n")
     result = _run("load", "breakcold", "--sandbox", empty)
     assert result.returncode == 2
-    assert "empty.csv: the file is empty: a CSV needs a header row" in result.stderr
+    assert f"{name}: the file is empty: {message}" in result.stderr
 
 
 def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
@@ -205,3 +222,127 @@ def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
     assert outcomes["created"] + outcomes["already_exists"] == len(valid)
     assert outcomes["invalid"] == len(range(0, 5000, 97))
     assert sum(r["resumed"] for r in results) >= 1400
+
+
+ONE_LEAD = '{"email": "one@x.io"}\n'
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--failures-out", "leads.jsonl"], "the input file and --failures-out are the same file"),
+        (["--report", "./sub/../leads.jsonl"], "the input file and --report are the same file"),
+        (["--journal", "link.jsonl"], "the input file and --journal are the same file"),
+        (["--report", "out", "--failures-out", "out"], "--failures-out and --report are the same"),
+        (
+            ["--report", "out", "--journal", "sub/../out"],
+            "--report and --journal are the same file",
+        ),
+    ],
+)
+def test_two_files_that_are_one_exit_2_before_anything_is_written(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("leads.jsonl").write_text(ONE_LEAD)
+    Path("sub").mkdir()
+    os.link("leads.jsonl", "link.jsonl")
+    code, stderr = _load(capsys, "breakcold", "--sandbox", "leads.jsonl", *flags)
+    assert code == 2
+    assert message in stderr
+    assert Path("leads.jsonl").read_text() == ONE_LEAD
+    assert not Path("out").exists()
+
+
+@pytest.mark.parametrize("flag", ["--report", "--failures-out"])
+def test_an_unwritable_output_exits_2_and_leaves_no_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    scratch, leads = tmp_path / "tmp", tmp_path / "leads.jsonl"
+    scratch.mkdir()
+    leads.write_text(ONE_LEAD)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    missing = tmp_path / "missing" / "out.jsonl"
+    code, stderr = _load(capsys, "breakcold", "--sandbox", leads, flag, missing)
+    assert code == 2
+    assert f"leadkit load: cannot write {missing}: No such file or directory" in stderr
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("api", "flags", "message"),
+    [
+        ("coldsend", ["--param", "campaign_id"], "--param campaign_id: expected NAME=VALUE"),
+        ("coldsend", ["--param", "=x"], "--param =x: expected NAME=VALUE"),
+        ("coldsend", ["--param", "campaign_id="], "--param campaign_id: the value is empty"),
+        ("coldsend", ["--param", "nope=1"], "no path parameter nope (it has: campaign_id)"),
+        ("breakcold", ["--campaign-id", "c"], "no path parameter campaign_id (it has: none)"),
+        ("coldsend", ["--campaign-id", "c", "--param", "campaign_id=d"], "given twice"),
+    ],
+)  # fmt: skip
+def test_bad_path_parameters_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], api: str, flags: list[str], message: str
+) -> None:
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(ONE_LEAD)
+    code, stderr = _load(capsys, api, "--sandbox", leads, *flags)
+    assert code == 2
+    assert message in stderr
+
+
+def _parse_load(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="leadkit")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["load", *argv])
+
+
+def test_path_parameters_come_only_from_their_own_options() -> None:
+    op = attrs.evolve(ADD_LEAD, path="/lists/{file}/{rate}/{api}/{campaign_id}")
+    args = _parse_load("coldsend", "leads.csv", "--rate", "5", "--campaign-id", "c", "--sandbox")
+    params = _path_params(op, args)
+    assert params["campaign_id"] == "c"
+    assert all(uuid.UUID(params[name]) for name in ("file", "rate", "api"))
+    with pytest.raises(UsageError, match=r"coldsend needs --param file=\.\.\."):
+        _path_params(op, _parse_load("coldsend", "leads.csv", "--campaign-id", "c"))
+
+
+def test_repeated_extra_columns_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("email,Notes,Notes\na@x.io,one,two\n")
+    code, stderr = _load(
+        capsys, "breakcold", "--sandbox", "--extra-columns-to", "attributes", leads
+    )
+    assert code == 2
+    assert "leads.csv: the header repeats a column: 'Notes', 'Notes'" in stderr
+
+
+def test_a_dry_run_says_it_leaves_the_journal_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads, journal = tmp_path / "leads.jsonl", tmp_path / "load.journal"
+    leads.write_text(ONE_LEAD)
+    code, stderr = _load(capsys, "breakcold", "--sandbox", "--dry-run", "--journal", journal, leads)
+    assert code == 0
+    assert f"leadkit load: --dry-run neither reads nor writes the journal {journal}" in stderr
+    assert not journal.exists()
+
+
+def test_a_row_no_request_can_carry_is_invalid_and_the_load_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads, failures = tmp_path / "leads.jsonl", tmp_path / "failures.jsonl"
+    leads.write_text(
+        ONE_LEAD + '{"email": "b\\ud800@x.io"}\n' + "[" * 200_000 + '\n{"email": "two@x.io"}\n'
+    )
+    args: list[str | Path] = ["breakcold", "--sandbox", "--sandbox-time-scale", "1000", leads]
+    code, _ = _load(capsys, *args, "--failures-out", failures)
+    assert code == 1
+    reasons = [json.loads(line)["_leadkit"]["reason"] for line in failures.read_text().splitlines()]
+    assert reasons == [
+        "line 2: the escape \\ud800 is half a surrogate pair, not a character",
+        "line 3: nested too deeply to read",
+    ]

@@ -3,7 +3,7 @@
 from .changes import Change, Location
 from .report import has_breaking, render_json, render_text
 from .spec_diff import diff_specs
-from .tree import committed_spec, tree_report
+from .tree import committed_spec, tree_report, tree_report_text
 
 __all__ = [
     "Change",
@@ -14,4 +14,5 @@ __all__ = [
     "render_json",
     "render_text",
     "tree_report",
+    "tree_report_text",
 ]

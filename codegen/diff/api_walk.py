@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..operations import key_env_var
 from .changes import Location
 from .schema_walk import SchemaWalker
 
@@ -51,8 +52,12 @@ def _diff_rate_limit(walker: SchemaWalker, old: Any, new: Any) -> None:
             walker.emit(kind, where, f"{old.get(key)} -> {new.get(key)}")
 
 
-def diff_api(walker: SchemaWalker) -> None:
-    """Report changes to the base URL, the security scheme and the rate-limit declaration."""
+def diff_api(walker: SchemaWalker, name: str | None) -> None:
+    """Report changes to the base URL, the security scheme and the rate-limit declaration.
+
+    `name` is the API's package name, from which the default key variable derives;
+    unknown (None), that default shows as ``<NAME>_API_KEY``.
+    """
     old, new = walker.old, walker.new
     if _base_url(old) != _base_url(new):
         detail = f"{_base_url(old)} -> {_base_url(new)}"
@@ -61,10 +66,14 @@ def diff_api(walker: SchemaWalker) -> None:
     for keys, kind in (
         (("type", "in", "scheme"), "auth.scheme_changed"),
         (("name",), "auth.header_changed"),
-        (("x-env-var",), "auth.env_var_changed"),
     ):
         before, after = ([auth.get(k) for k in keys] for auth in (old_auth, new_auth))
         if before != after:
             shown = " -> ".join(" ".join(str(v) for v in vs if v) for vs in (before, after))
             walker.emit(kind, Location("api", path="security"), shown)
+    old_var, new_var = (key_env_var(auth, name or "<name>") for auth in (old_auth, new_auth))
+    if old_var != new_var:
+        walker.emit(
+            "auth.env_var_changed", Location("api", path="security"), f"{old_var} -> {new_var}"
+        )
     _diff_rate_limit(walker, old.get("x-rate-limit"), new.get("x-rate-limit"))

@@ -164,9 +164,10 @@ class Change:
     reason: str
 
     def sort_key(self) -> tuple[Any, ...]:
-        """Order: API, then operations, then models; by name, path, direction, kind."""
+        """Order: API, then operations, then models; by name, path, direction, kind, detail."""
         where = self.location
-        return (_SCOPES.index(where.scope), where.name, where.path, where.direction, self.kind)
+        scope = _SCOPES.index(where.scope)
+        return (scope, where.name, where.path, where.direction, self.kind, self.detail)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

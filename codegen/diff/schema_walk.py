@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import pointer_parts
 from .changes import Change, Location, classify
 
 __all__ = ["SCHEMA_REF", "SchemaWalker", "deref", "show_type", "type_atoms"]
@@ -15,9 +16,20 @@ _MISSING = object()
 
 def _resolve(doc: Mapping[str, Any], ref: str) -> Any:
     node: Any = doc
-    for raw in ref[2:].split("/"):
-        node = node[raw.replace("~1", "/").replace("~0", "~")]
+    for part in pointer_parts(ref):
+        node = node[part]
     return node
+
+
+def _json_value(value: Any) -> object:
+    """A hashable stand-in, equal for equal JSON values: there `false` is not `0`."""
+    if isinstance(value, bool):
+        return (bool, value)
+    if isinstance(value, Mapping):
+        return (dict, frozenset((k, _json_value(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return (list, tuple(_json_value(v) for v in value))
+    return value
 
 
 def deref(doc: Mapping[str, Any], node: Any) -> Any:
@@ -132,18 +144,21 @@ class SchemaWalker:
             self.emit(kind, where, "now limited to enum values" if old is None else "enum dropped")
             return
         old_values, new_values = list(old["enum"]), list(new["enum"])
+        old_keys, new_keys = (
+            {_json_value(v) for v in values} for values in (old_values, new_values)
+        )
         for value in new_values:
-            if value not in old_values:
+            if _json_value(value) not in old_keys:
                 self.emit("enum.value_added", where, repr(value))
         for value in old_values:
-            if value not in new_values:
+            if _json_value(value) not in new_keys:
                 self.emit("enum.value_removed", where, repr(value))
 
     def _default(self, old: Any, new: Any, where: Location) -> None:
         before, after = (
             s.get("default", _MISSING) if isinstance(s, Mapping) else _MISSING for s in (old, new)
         )
-        if before != after:
+        if _json_value(before) != _json_value(after):
             shown = ("none" if v is _MISSING else repr(v) for v in (before, after))
             self.emit("default.changed", where, " -> ".join(shown))
 

@@ -9,24 +9,40 @@ from typing import Any
 from ..errors import SpecError
 from ..load import load_spec
 from .changes import Change, Location, classify
+from .report import render_text
 from .spec_diff import diff_specs
 
-__all__ = ["committed_spec", "tree_report"]
+__all__ = ["committed_spec", "tree_report", "tree_report_text"]
 
 
-def committed_spec(spec_module: Path) -> dict[str, Any]:
-    """The `SPEC` dict literal of a generated `spec.py`, read without importing it."""
-    for node in ast.parse(spec_module.read_text(encoding="utf-8")).body:
+def _spec_literal(source: bytes) -> ast.expr | None:
+    """The value of the module's `SPEC: ... = value` statement, if it has one."""
+    for node in ast.parse(source).body:
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)
             and node.target.id == "SPEC"
-            and node.value is not None
         ):
-            value = ast.literal_eval(node.value)
-            if isinstance(value, dict):
-                return value
-    raise SpecError(str(spec_module), "#", "no `SPEC: dict[str, Any] = {...}` literal found")
+            return node.value
+    return None
+
+
+def committed_spec(spec_module: Path, label: str | None = None) -> dict[str, Any]:
+    """The `SPEC` dict literal of a generated `spec.py`, read without importing it.
+
+    A damaged file raises SpecError naming `label` (default: the path).
+    """
+    label = label or str(spec_module)
+    try:
+        node = _spec_literal(spec_module.read_bytes())
+        value = None if node is None else ast.literal_eval(node)
+    except SyntaxError as exc:
+        raise SpecError(label, "#", f"not valid Python (line {exc.lineno}: {exc.msg})") from None
+    except (ValueError, TypeError):
+        value = None
+    if not isinstance(value, dict):
+        raise SpecError(label, "#", "no `SPEC: dict[str, Any] = {...}` literal found")
+    return value
 
 
 def tree_report(spec_dir: Path, generated_dir: Path) -> dict[str, tuple[Change, ...]]:
@@ -42,5 +58,14 @@ def tree_report(spec_dir: Path, generated_dir: Path) -> dict[str, tuple[Change, 
         else:
             label = specs[name].relative_to(spec_dir.parent).as_posix()
             new = load_spec(specs[name], label).document
-            report[name] = diff_specs(committed_spec(committed[name]), new)
+            old_label = f"{generated_dir.name}/{name}/spec.py"
+            report[name] = diff_specs(committed_spec(committed[name], old_label), new, name)
     return report
+
+
+def tree_report_text(spec_dir: Path, generated_dir: Path) -> str:
+    """`tree_report` as text, or why the committed tree cannot be compared."""
+    try:
+        return render_text(tree_report(spec_dir, generated_dir))
+    except SpecError as exc:
+        return f"unknown: {exc.file} cannot be read: {exc.message}; regenerating rewrites it"
