@@ -282,6 +282,8 @@ CASES = [
          before=drop(*BC_OP, "x-dedupe")),
     case("dedupe-removed", "breakcold", drop(*BC_OP, "x-dedupe"),
          ("dedupe.removed", "operation create_lead.x-dedupe", False)),
+    case("dedupe-not-a-mapping", "breakcold", put(*BC_OP, "x-dedupe", value="email"),
+         ("dedupe.changed", "operation create_lead.x-dedupe", False)),
     # the API as a whole
     case("server-changed", "coldsend", put("servers", 0, "url", value="https://api.coldsend.io"),
          ("server.base_url_changed", "api servers", False)),
@@ -436,6 +438,15 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "created_at",
     )
     assert change["direction"] == "response"
+
+
+def test_cli_reads_the_default_key_variable_from_the_new_spec_file_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    implicit = edited("coldsend", drop("components", "securitySchemes", "ApiKeyAuth", "x-env-var"))
+    new = _write(implicit, tmp_path / "coldsend.yaml")
+    assert leadkit_main(["diff", str(ROOT / "specs" / "coldsend.yaml"), str(new)]) == 0
+    assert "no API changes" in capsys.readouterr().out
 
 
 def test_cli_compatible_change_passes_fail_on_breaking(tmp_path: Path) -> None:

@@ -113,11 +113,13 @@ def _responses(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> Non
 def _dedupe(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:
     at = where.at("x-dedupe")
     before, after = old.spec.get("x-dedupe"), new.spec.get("x-dedupe")
-    if before is None or after is None:
-        if before is not after:
-            walker.emit(
-                "dedupe.removed" if after is None else "dedupe.added", at, str(after or before)
-            )
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):  # absent or odd
+        if before is None or after is None:
+            if before is not after:
+                kind = "dedupe.removed" if after is None else "dedupe.added"
+                walker.emit(kind, at, str(after or before))
+        elif before != after:
+            walker.emit("dedupe.changed", at, f"{before} -> {after}")
         return
     for key in sorted(before.keys() | after.keys()):
         if before.get(key) != after.get(key):

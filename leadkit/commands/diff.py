@@ -10,10 +10,17 @@ __all__ = ["register"]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from codegen.diff import diff_specs, has_breaking, render_json, render_text
-    from codegen.errors import SpecError
-    from codegen.load import load_spec
-
+    try:
+        from codegen.diff import diff_specs, has_breaking, render_json, render_text
+        from codegen.errors import SpecError
+        from codegen.load import load_spec
+    except ImportError as exc:  # PyYAML and the validator come with the codegen extra
+        print(
+            f"leadkit diff: needs the generator's dependencies ({exc}); "
+            "install them with: pip install -e '.[codegen]'",
+            file=sys.stderr,
+        )
+        return 2
     try:
         old, new = load_spec(args.old_spec), load_spec(args.new_spec)
     except (SpecError, OSError) as exc:
@@ -24,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    reports = {f"{old.label} -> {new.label}": diff_specs(old.document, new.document)}
+    reports = {f"{old.label} -> {new.label}": diff_specs(old.document, new.document, new.name)}
     print(render_json(reports) if args.format == "json" else render_text(reports))
     return 1 if args.fail_on_breaking and has_breaking(reports) else 0
 
