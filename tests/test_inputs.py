@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generated.breakcold.client import API as BREAKCOLD
 from generated.breakcold.client import CREATE_LEAD
 from generated.coldsend.client import ADD_LEAD
 from generated.coldsend.client import API as COLDSEND
-from leadkit.bulk.inputs import InputFileError, InputRow, open_input, request_fields, snake_case
+from leadkit.bulk.inputs import (
+    MAX_RECORD_LINES,
+    InputFileError,
+    InputRow,
+    open_input,
+    request_fields,
+    snake_case,
+)
 
 COLDSEND_FIELDS = request_fields(COLDSEND, ADD_LEAD.body_type)
 BREAKCOLD_FIELDS = request_fields(BREAKCOLD, CREATE_LEAD.body_type)
@@ -78,9 +90,13 @@ def test_malformed_rows_are_numbered_and_the_good_rows_survive(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
-def test_an_empty_file_is_an_error(tmp_path: Path, content: bytes) -> None:
-    with pytest.raises(InputFileError, match="the file is empty: a CSV needs a header row"):
-        _rows(_write(tmp_path, "empty.csv", content))
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("empty.csv", "a CSV needs a header row"), ("empty.jsonl", "a JSONL file needs a row")],
+)
+def test_an_empty_file_is_an_error(tmp_path: Path, content: bytes, name: str, message: str) -> None:
+    with pytest.raises(InputFileError, match=f"empty.*: the file is empty: {message}"):
+        open_input(_write(tmp_path, name, content), COLDSEND_FIELDS)
 
 
 def test_a_header_only_file_has_no_rows(tmp_path: Path) -> None:
@@ -133,3 +149,154 @@ def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
 def test_other_file_types_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=r"expected a \.csv or \.jsonl file"):
         _rows(_write(tmp_path, "leads.xlsx", b"x"))
+
+
+def test_a_quote_inside_an_unquoted_field_loses_no_row(tmp_path: Path) -> None:
+    content = b'email,company\na@x.io,5" Displays\nb@x.io,7" Screens\nc@x.io,Acme\n'
+    rows = _rows(_write(tmp_path, "q.csv", content))
+    assert [(row.line, row.data) for row in rows] == [
+        (2, {"email": "a@x.io", "company": '5" Displays'}),
+        (3, {"email": "b@x.io", "company": '7" Screens'}),
+        (4, {"email": "c@x.io", "company": "Acme"}),
+    ]
+
+
+def test_a_quote_inside_the_header_loses_no_row(tmp_path: Path) -> None:
+    content = b'email,Size"\na@x.io,5\nb@x.io,7" x\nc@x.io,1\n'
+    rows = _rows(_write(tmp_path, "h.csv", content), extra_columns_to="custom_fields")
+    assert [(row.line, row.data) for row in rows] == [
+        (2, {"email": "a@x.io", "custom_fields": {'Size"': "5"}}),
+        (3, {"email": "b@x.io", "custom_fields": {'Size"': '7" x'}}),
+        (4, {"email": "c@x.io", "custom_fields": {'Size"': "1"}}),
+    ]
+
+
+def test_a_multiline_record_with_wrong_columns_is_one_invalid_row(tmp_path: Path) -> None:
+    content = b'email,first_name,company\na@x.io,"Two\nlines"\nb@x.io,Bo,Acme\n'
+    rows = _rows(_write(tmp_path, "m.csv", content))
+    assert [(row.line, row.error) for row in rows] == [
+        (2, "line 2: 2 columns, the header has 3"),
+        (4, None),
+    ]
+    assert rows[0].raw == 'a@x.io,"Two\nlines"\n'
+
+
+def test_an_unclosed_quote_is_cut_after_max_record_lines(tmp_path: Path) -> None:
+    body = "".join(f"r{i}@x.io,Acme\n" for i in range(MAX_RECORD_LINES + 5))
+    rows = _rows(_write(tmp_path, "u.csv", f'email,company\n"open@x.io,Acme\n{body}'.encode()))
+    assert rows[0].error == "line 2: bad CSV quoting (unexpected end of data)"
+    assert [row.line for row in rows[1:]] == list(range(3, MAX_RECORD_LINES + 8))
+
+
+def _physical_lines(text: str) -> list[str]:
+    """The lines the reader sees: split after \\n, \\r\\n or \\r, nothing translated."""
+    return io.StringIO(text, newline="").readlines()
+
+
+def _record_starts(lines: list[str]) -> list[tuple[int, list[str]]] | None:
+    """(index of first line, cells) of each non-blank record csv.reader finds; None on an error."""
+    reader = csv.reader(iter(lines), strict=True)
+    records, start = [], 0
+    try:
+        for cells in reader:
+            if "".join(lines[start : reader.line_num]).strip():
+                records.append((start, cells))
+            start = reader.line_num
+    except csv.Error:
+        return None
+    return records
+
+
+def _written(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(row)
+    return out.getvalue()
+
+
+_TEXT = 'ab ,"\n\r'
+"""Quotes, commas and line ends: the characters that decide where CSV records end."""
+_WRITTEN = st.lists(st.lists(st.text(_TEXT, max_size=5), min_size=1, max_size=3), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.one_of(_WRITTEN.map(lambda rows: "".join(map(_written, rows))), st.text(_TEXT)))
+def test_every_line_is_in_exactly_one_row(
+    tmp_path_factory: pytest.TempPathFactory, body: str
+) -> None:
+    """A row is a record csv.reader reads whole, or one line whose quoting is broken.
+
+    So for any text, the lines from one row's first line to the next row's (blank lines
+    aside) are exactly one csv record, or one line reported as badly quoted: no line is
+    skipped, no record swallows its neighbour. Where csv.reader reads the whole text, the
+    rows start where its non-blank records start.
+    """
+    path = tmp_path_factory.mktemp("p") / "p.csv"
+    path.write_bytes(("email,company\n" + body).encode())
+    rows = _rows(path)
+    lines = _physical_lines(body)
+    starts = [row.line - 2 for row in rows]
+    assert starts == sorted(set(starts))
+    bounds = [*starts, len(lines)]
+    assert not "".join(lines[: bounds[0]]).strip()
+    for row, (start, end) in zip(rows, itertools.pairwise(bounds), strict=True):
+        span = lines[start:end]
+        while not span[-1].strip():
+            span.pop()
+        if row.error is not None and "bad CSV quoting" in row.error:
+            assert len(span) == 1, (row, span)
+            continue
+        records = _record_starts(span)
+        assert records is not None and len(records) == 1, (row, span)
+        if row.data is not None:
+            assert row.data == {
+                k: v for k, v in zip(("email", "company"), records[0][1], strict=True) if v
+            }
+    whole = _record_starts(lines)
+    if whole is not None and len(lines) < MAX_RECORD_LINES:
+        assert starts == [start for start, _ in whole]
+
+
+def test_repeated_extra_columns_are_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "d.csv", b"email,Notes,notes\na@x.io,1,2\n")
+    with pytest.raises(InputFileError, match="the header repeats a column: 'Notes', 'notes'"):
+        _rows(path, extra_columns_to="custom_fields")
+
+
+def test_repeated_request_columns_are_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="the header repeats a column: 'Email', 'email'"):
+        _rows(_write(tmp_path, "d.csv", b"Email, email \na@x.io,b@x.io\n"))
+
+
+DEEP = "[" * 200_000
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"email": "b\\ud800@x.io"}', "the escape \\ud800 is half a surrogate pair"),
+        ('{"email": "a@x.io", "tags": ["\\udfff"]}', "the escape \\udfff is half a surrogate"),
+        (DEEP, "nested too deeply"),
+    ],
+)
+def test_jsonl_rows_no_request_can_carry_are_invalid(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    content = f'{{"email": "a@x.io"}}\n{line}\n{{"email": "\\ud83d\\ude00@x.io"}}\n'
+    rows = _rows(_write(tmp_path, "s.jsonl", content.encode()))
+    assert [row.line for row in rows] == [1, 2, 3]
+    assert rows[1].error is not None and rows[1].error.startswith(f"line 2: {reason}")
+    assert rows[2].data == {"email": "\U0001f600@x.io"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        ('"{""a"": ""\\ud800""}"', "column 'custom_fields': the escape \\ud800 is half"),
+        ("[" * 100_000, "column 'custom_fields': nested too deeply"),
+    ],
+)
+def test_csv_cells_no_request_can_carry_are_invalid(tmp_path: Path, cell: str, reason: str) -> None:
+    content = f"email,custom_fields\na@x.io,{cell}\nb@x.io,{{}}\n".encode()
+    rows = _rows(_write(tmp_path, "c.csv", content))
+    assert rows[0].error is not None and rows[0].error.startswith(f"line 2: {reason}")
+    assert rows[1].data == {"email": "b@x.io", "custom_fields": {}}

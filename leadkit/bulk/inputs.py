@@ -1,16 +1,20 @@
 """Input files -> rows: CSV and JSONL, each row with its line number or its error.
 
 A bad row never stops the file: bad quoting, a wrong number of columns, bytes that are
-not UTF-8 or a line that is not JSON become an `InputRow` with `error` set, and the rows
-around it are read as usual. Problems of the whole file (it is empty, its header repeats a
-column or names columns the model does not have) raise `InputFileError` before any row.
+not UTF-8, a line that is not JSON, or a value no request can carry (a lone surrogate
+escape such as ``\\ud800``, nesting too deep to read) become an `InputRow` with `error` set,
+and the rows around it are read as usual. Problems of the whole file (it is empty, its
+header repeats a column or names columns the model does not have) raise `InputFileError`
+before any row.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import enum
 import io
+import itertools
 import json
 import re
 import types
@@ -42,12 +46,18 @@ MAX_RECORD_LINES = 100
 """A quoted CSV field may span lines, but an unclosed quote is reported after this many."""
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
 
 
 class InputFileError(ValueError):
     """The input file as a whole cannot be read (no rows were produced)."""
+
+
+class _BadRow(Exception):
+    """A row that was read but cannot be sent as it is; the message says why."""
 
 
 @attrs.frozen
@@ -96,7 +106,10 @@ def _members(tp: Any) -> list[Any]:
 
 
 def _coerce(text: str, tp: Any) -> Any:
-    """Turn a CSV cell into the field's type; a cell that does not parse is left as text."""
+    """Turn a CSV cell into the field's type; a cell that does not parse is left as text.
+
+    JSON that no request can carry (see `_loads`) raises _BadRow.
+    """
     members = _members(tp)
     origins = {typing.get_origin(m) or m for m in members}
     if str in origins or any(isinstance(m, type) and issubclass(m, enum.Enum) for m in origins):
@@ -113,9 +126,22 @@ def _coerce(text: str, tp: Any) -> Any:
     if list in origins and not text.lstrip().startswith("["):
         return [part.strip() for part in text.split(";") if part.strip()]
     try:
-        return json.loads(text)
+        return _loads(text)
     except ValueError:
         return text
+
+
+def _loads(text: str) -> Any:
+    """JSON text -> value; ValueError if it is not JSON, _BadRow if no request can carry it."""
+    try:
+        value = json.loads(text)
+        shown = json.dumps(value, ensure_ascii=False) if _SURROGATE_ESCAPE.search(text) else ""
+    except RecursionError:
+        raise _BadRow("nested too deeply to read") from None
+    if (lone := _SURROGATE.search(shown)) is not None:
+        code = f"\\u{ord(lone.group()):04x}"
+        raise _BadRow(f"the escape {code} is half a surrogate pair, not a character")
+    return value
 
 
 def _not_utf8(text: str) -> str | None:
@@ -125,39 +151,53 @@ def _not_utf8(text: str) -> str | None:
     return f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02X})"
 
 
-class _Records:
-    """Physical lines -> the lines of each CSV record (a quoted field may span lines).
+@attrs.frozen
+class _Record:
+    """One CSV record: its first line number, its source text, its cells or its problem."""
 
-    A record ends when its quotes balance, at MAX_RECORD_LINES lines or at the end of the
-    file; `reread` gives lines back, so that after an unclosed quote only its first line is
-    lost.
+    line: int
+    text: str
+    cells: list[str] | None = None
+    problem: str | None = None
+
+
+class _Records:
+    """Physical lines -> CSV records, each as csv.reader reads it (a quoted field may span lines).
+
+    When a record's quoting is broken (a csv error, or a quote still open after
+    MAX_RECORD_LINES lines or at the end of the file), only its first line is taken, as a
+    record with a problem, and the lines after it are read again. So every line is in
+    exactly one record: one csv.reader reads whole, or a single badly quoted line.
     """
 
     def __init__(self, lines: Iterator[str]) -> None:
         self._numbered = enumerate(lines, start=1)
         self._pushback: list[tuple[int, str]] = []
 
-    def next(self) -> list[tuple[int, str]]:
-        """The (line number, text) lines of the next record; empty at the end."""
-        pending: list[tuple[int, str]] = []
-        quotes = 0
-        while len(pending) < MAX_RECORD_LINES:
-            item = self._pushback.pop() if self._pushback else next(self._numbered, None)
-            if item is None:
-                break
-            pending.append(item)
-            quotes += item[1].count('"')
-            if quotes % 2 == 0:
-                break
-        return pending
+    def _take(self) -> tuple[int, str] | None:
+        return self._pushback.pop() if self._pushback else next(self._numbered, None)
 
-    def reread(self, lines: list[tuple[int, str]]) -> None:
-        """Read these lines again, first to last."""
-        self._pushback.extend(reversed(lines))
+    def next(self, limit: int = MAX_RECORD_LINES) -> _Record | None:
+        """The next record, of at most `limit` lines; None at the end."""
+        taken: list[tuple[int, str]] = []
 
+        def feed() -> Iterator[str]:
+            while len(taken) < limit and (item := self._take()) is not None:
+                taken.append(item)
+                yield item[1]
 
-def _parse_record(text: str) -> list[str]:
-    return next(csv.reader(io.StringIO(text), strict=True), [])
+        try:
+            cells = next(csv.reader(feed(), strict=True), None)
+        except csv.Error as exc:
+            if len(taken) > 1:
+                self._pushback.extend(reversed(taken))
+                return self.next(limit=1)
+            return _Record(*taken[0], problem=f"bad CSV quoting ({exc})")
+        if not taken:
+            return None
+        text = "".join(text for _, text in taken)
+        problem = _not_utf8(text)
+        return _Record(taken[0][0], text, cells=None if problem else cells, problem=problem)
 
 
 class _CsvColumns:
@@ -165,18 +205,15 @@ class _CsvColumns:
 
     def __init__(self, header: list[str], fields: RequestFields, extra_to: str | None) -> None:
         known = fields.by_header()
+        names = [snake_case(column) for column in header]
+        counts = collections.Counter(names)
+        if repeated := [
+            repr(c.strip()) for c, n in zip(header, names, strict=True) if counts[n] > 1
+        ]:
+            raise InputFileError(f"the header repeats a column: {', '.join(repeated)}")
         self.header = header
-        self.targets: list[str | None] = []
-        extras: list[str] = []
-        for column in header:
-            wire = known.get(snake_case(column))
-            self.targets.append(wire)
-            if wire is None:
-                extras.append(column)
-        seen = [t for t in self.targets if t is not None]
-        if len(seen) != len(set(seen)):
-            dup = sorted({t for t in seen if seen.count(t) > 1})
-            raise InputFileError(f"the header maps several columns to {', '.join(dup)}")
+        self.targets = [known.get(name) for name in names]
+        extras = [c for c, wire in zip(header, self.targets, strict=True) if wire is None]
         if extra_to is not None and extra_to not in fields.types:
             raise InputFileError(f"--extra-columns-to {extra_to!r} is not a field of the request")
         if extras and extra_to is None:
@@ -188,6 +225,9 @@ class _CsvColumns:
         self.types = fields.types
 
     def row(self, cells: list[str]) -> dict[str, Any]:
+        """The row dict of a record's cells; _BadRow if a cell or their number is wrong."""
+        if len(cells) != len(self.header):
+            raise _BadRow(f"{len(cells)} columns, the header has {len(self.header)}")
         data: dict[str, Any] = {}
         extras: dict[str, str] = {}
         for column, wire, cell in zip(self.header, self.targets, cells, strict=True):
@@ -195,8 +235,11 @@ class _CsvColumns:
                 continue
             if wire is None:
                 extras[column.strip()] = cell
-            else:
+                continue
+            try:
                 data[wire] = _coerce(cell, self.types[wire])
+            except _BadRow as exc:
+                raise _BadRow(f"column {column.strip()!r}: {exc}") from None
         if extras and self.extra_to is not None:
             target = data.setdefault(self.extra_to, {})
             if isinstance(target, dict):
@@ -208,65 +251,54 @@ def _read_csv(
     handle: io.TextIOWrapper, fields: RequestFields, extra_to: str | None
 ) -> Iterator[InputRow]:
     records = _Records(iter(handle.readline, ""))
-    while (lines := records.next()) and not "".join(text for _, text in lines).strip():
+    while (header := records.next()) is not None and not header.text.strip():
         pass
-    if not lines:
+    if header is None:
         raise InputFileError("the file is empty: a CSV needs a header row")
-    start, text = lines[0][0], "".join(text for _, text in lines)
-    if (problem := _not_utf8(text)) is not None:
-        raise InputFileError(f"line {start}: the header is {problem}")
-    try:
-        header = _parse_record(text)
-    except csv.Error as exc:
-        raise InputFileError(f"line {start}: cannot read the header ({exc})") from None
-    return _csv_rows(records, _CsvColumns(header, fields, extra_to))
-
-
-def _csv_row(line: int, text: str, columns: _CsvColumns) -> InputRow:
-    if (problem := _not_utf8(text)) is not None:
-        return InputRow(line=line, error=f"line {line}: {problem}", raw=text)
-    try:
-        cells = _parse_record(text)
-    except csv.Error as exc:
-        return InputRow(line=line, error=f"line {line}: bad CSV quoting ({exc})", raw=text)
-    if len(cells) != len(columns.header):
-        return InputRow(
-            line=line,
-            error=f"line {line}: {len(cells)} columns, the header has {len(columns.header)}",
-            raw=text,
-        )
-    return InputRow(line=line, data=columns.row(cells))
+    if header.cells is None:
+        raise InputFileError(f"line {header.line}: cannot read the header: {header.problem}")
+    return _csv_rows(records, _CsvColumns(header.cells, fields, extra_to))
 
 
 def _csv_rows(records: _Records, columns: _CsvColumns) -> Iterator[InputRow]:
-    while lines := records.next():
-        line, text = lines[0][0], "".join(text for _, text in lines)
-        if not text.strip():
-            continue
-        row = _csv_row(line, text, columns)
-        if row.error is not None and len(lines) > 1:
-            row = _csv_row(line, lines[0][1], columns)
-            records.reread(lines[1:])
-        yield row
+    while (record := records.next()) is not None:
+        if record.text.strip():
+            yield _csv_row(record, columns)
+
+
+def _csv_row(record: _Record, columns: _CsvColumns) -> InputRow:
+    problem = record.problem
+    if record.cells is not None:
+        try:
+            return InputRow(line=record.line, data=columns.row(record.cells))
+        except _BadRow as exc:
+            problem = str(exc)
+    return InputRow(line=record.line, error=f"line {record.line}: {problem}", raw=record.text)
 
 
 def _read_jsonl(handle: io.TextIOWrapper) -> Iterator[InputRow]:
-    for line, text in enumerate(iter(handle.readline, ""), start=1):
-        if not text.strip():
-            continue
-        if (problem := _not_utf8(text)) is not None:
-            yield InputRow(line=line, error=f"line {line}: {problem}", raw=text)
-            continue
+    lines = enumerate(iter(handle.readline, ""), start=1)
+    rows = ((line, text) for line, text in lines if text.strip())
+    if (first := next(rows, None)) is None:
+        raise InputFileError("the file is empty: a JSONL file needs a row")
+    return itertools.starmap(_jsonl_row, itertools.chain([first], rows))
+
+
+def _jsonl_row(line: int, text: str) -> InputRow:
+    problem = _not_utf8(text)
+    if problem is None:
         try:
-            data = json.loads(text)
+            data = _loads(text)
         except ValueError as exc:
-            yield InputRow(line=line, error=f"line {line}: not JSON ({exc})", raw=text)
-            continue
-        if not isinstance(data, dict):
-            yield InputRow(line=line, error=f"line {line}: expected a JSON object", raw=text)
-            continue
-        data.pop(META_KEY, None)
-        yield InputRow(line=line, data=data)
+            problem = f"not JSON ({exc})"
+        except _BadRow as exc:
+            problem = str(exc)
+        else:
+            if isinstance(data, dict):
+                data.pop(META_KEY, None)
+                return InputRow(line=line, data=data)
+            problem = "expected a JSON object"
+    return InputRow(line=line, error=f"line {line}: {problem}", raw=text)
 
 
 def open_input(

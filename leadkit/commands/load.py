@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
+import os
 import pkgutil
 import re
 import secrets
@@ -39,6 +41,8 @@ def _generated_apis() -> list[str]:
 
 
 _SANDBOX_KEY_PREFIX = "cs_live_sandbox_"
+_PATH_OPTIONS = {"campaign_id": "--campaign-id"}
+"""Path parameters with an option of their own, whose dest is the parameter's name."""
 
 
 class UsageError(Exception):
@@ -78,19 +82,69 @@ def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
     return client, creates[0]
 
 
+def _given_params(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(name, value, option) of each path parameter given on the command line."""
+    given = [
+        (name, value, flag)
+        for name, flag in _PATH_OPTIONS.items()
+        if (value := getattr(args, name)) is not None
+    ]
+    for item in args.param:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise UsageError(f"--param {item}: expected NAME=VALUE")
+        given.append((name, value, f"--param {name}"))
+    return given
+
+
 def _path_params(op: OperationSpec[Any], args: argparse.Namespace) -> dict[str, str]:
-    """The operation's path parameters from the command line (a sandbox invents a campaign)."""
+    """The operation's path parameters from the command line (a sandbox invents missing ones)."""
+    names = re.findall(r"{(\w+)}", op.path)
     params: dict[str, str] = {}
-    given = dict(item.partition("=")[::2] for item in args.param)
-    for name in re.findall(r"{(\w+)}", op.path):
-        value = getattr(args, name, None) or given.get(name)
-        if value is None and args.sandbox:
-            value = str(uuid.uuid4())
-        if value is None:
-            flag = "--" + name.replace("_", "-") if name == "campaign_id" else f"--param {name}=..."
-            raise UsageError(f"{args.api} needs {flag}")
+    for name, value, flag in _given_params(args):
+        if name not in names:
+            takes = ", ".join(names) or "none"
+            raise UsageError(f"{flag}: {args.api} has no path parameter {name} (it has: {takes})")
+        if name in params:
+            raise UsageError(f"{flag}: {name} is given twice")
+        if not value:
+            raise UsageError(f"{flag}: the value is empty")
         params[name] = value
+    for name in names:
+        if name not in params and not args.sandbox:
+            raise UsageError(f"{args.api} needs {_PATH_OPTIONS.get(name, f'--param {name}=...')}")
+        params.setdefault(name, str(uuid.uuid4()))
     return params
+
+
+def _refuse_shared_files(args: argparse.Namespace) -> None:
+    """Refuse when two of the input, --failures-out, --report and --journal are one file."""
+    named = {
+        "the input file": args.file,
+        "--failures-out": args.failures_out,
+        "--report": args.report,
+        "--journal": args.journal,
+    }
+    files = [(name, path) for name, path in named.items() if path is not None]
+    for (one, first), (other, second) in itertools.combinations(files, 2):
+        if _same_file(first, second):
+            raise UsageError(f"{one} and {other} are the same file ({second}); give each its own")
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return first.resolve() == second.resolve()
+
+
+@contextlib.contextmanager
+def _writable() -> Iterator[None]:
+    """Turn an OSError while opening an output file into a usage error naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
 def _rate_policy(
@@ -223,6 +277,10 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     err = Console(stderr=True)
     out = Console()
     async with contextlib.AsyncExitStack() as stack:
+        report: TextIO | None = None
+        if args.report:
+            with _writable():
+                report = stack.enter_context(args.report.open("w", encoding="utf-8"))
         api_key, base_url, time_scale = None, args.base_url, 1.0
         if args.sandbox:
             from leadkit.sandbox import Sandbox, SandboxConfig
@@ -240,20 +298,18 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
         except (ValueError, MissingApiKeyError) as exc:
             raise UsageError(str(exc)) from None
         await stack.enter_async_context(client)
-        run = bulk_create(
-            client,
-            op,
-            rows,
-            path_params=params,
-            concurrency=args.concurrency,
-            ordered=args.ordered,
-            journal=args.journal,
-            failures_out=args.failures_out,
-            dry_run=args.dry_run,
-        )
-        report: TextIO | None = (
-            stack.enter_context(args.report.open("w", encoding="utf-8")) if args.report else None
-        )
+        with _writable():
+            run = bulk_create(
+                client,
+                op,
+                rows,
+                path_params=params,
+                concurrency=args.concurrency,
+                ordered=args.ordered,
+                journal=args.journal,
+                failures_out=args.failures_out,
+                dry_run=args.dry_run,
+            )
         label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
         with _signals(run, args.grace, err), _Progress(err, args.total, label) as progress:
             async for result in run:
@@ -276,6 +332,10 @@ def _run(args: argparse.Namespace) -> int:
     from leadkit.bulk import InputFileError, JournalError, open_input, request_fields
 
     try:
+        _refuse_shared_files(args)
+        if args.dry_run and args.journal:
+            note = f"--dry-run neither reads nor writes the journal {args.journal}"
+            print(f"leadkit load: {note}", file=sys.stderr)
         client_class, op = _target(args.api)
         fields = request_fields(client_class.api, op.body_type)
         rows = open_input(args.file, fields, extra_columns_to=args.extra_columns_to)
