@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,21 @@ def test_unknown_columns_are_one_error_unless_sent_to_a_dict_field(tmp_path: Pat
         _rows(path)
     rows = _rows(path, extra_columns_to="custom_fields")
     assert rows[0].data == {"email": "a@x.io", "custom_fields": {"Job Title": "CTO"}}
-    with pytest.raises(InputFileError, match="'nope' is not a field of the request"):
+    with pytest.raises(InputFileError, match="'nope' is not a request field"):
+        _rows(path, extra_columns_to="nope")
+
+
+def test_unknown_jsonl_keys_go_to_the_dict_field_when_asked(tmp_path: Path) -> None:
+    lines = [
+        {"email": "a@x.io", "Job Title": "CTO", "custom_fields": {"tier": 1}},
+        {"email": "b@x.io", "Job Title": "CEO", "custom_fields": "not an object"},
+    ]
+    path = _write(tmp_path, "x.jsonl", "\n".join(json.dumps(x) for x in lines).encode())
+    assert [r.data for r in _rows(path)] == lines, "without the option, validation names them"
+    rows = _rows(path, extra_columns_to="custom_fields")
+    assert rows[0].data == {"email": "a@x.io", "custom_fields": {"tier": 1, "Job Title": "CTO"}}
+    assert rows[1].data == lines[1], "kept beside a field that is not an object"
+    with pytest.raises(InputFileError, match="'nope' is not a request field"):
         _rows(path, extra_columns_to="nope")
 
 

@@ -214,8 +214,6 @@ class _CsvColumns:
         self.header = header
         self.targets = [known.get(name) for name in names]
         extras = [c for c, wire in zip(header, self.targets, strict=True) if wire is None]
-        if extra_to is not None and extra_to not in fields.types:
-            raise InputFileError(f"--extra-columns-to {extra_to!r} is not a field of the request")
         if extras and extra_to is None:
             raise InputFileError(
                 f"columns not in the request: {', '.join(extras)} "
@@ -240,11 +238,17 @@ class _CsvColumns:
                 data[wire] = _coerce(cell, self.types[wire])
             except _BadRow as exc:
                 raise _BadRow(f"column {column.strip()!r}: {exc}") from None
-        if extras and self.extra_to is not None:
-            target = data.setdefault(self.extra_to, {})
-            if isinstance(target, dict):
-                target.update(extras)
+        if self.extra_to is not None:
+            _gather_extras(data, extras, self.extra_to)
         return data
+
+
+def _gather_extras(data: dict[str, Any], extras: dict[str, Any], extra_to: str) -> None:
+    """Put `extras` into the object field `extra_to` of `data`; when that field holds
+    something else, leave them beside it, where validation names them."""
+    if extras:
+        target = data.setdefault(extra_to, {})
+        (target if isinstance(target, dict) else data).update(extras)
 
 
 def _read_csv(
@@ -276,15 +280,19 @@ def _csv_row(record: _Record, columns: _CsvColumns) -> InputRow:
     return InputRow(line=record.line, error=f"line {record.line}: {problem}", raw=record.text)
 
 
-def _read_jsonl(handle: io.TextIOWrapper) -> Iterator[InputRow]:
+def _read_jsonl(
+    handle: io.TextIOWrapper, fields: RequestFields, extra_to: str | None
+) -> Iterator[InputRow]:
     lines = enumerate(iter(handle.readline, ""), start=1)
     rows = ((line, text) for line, text in lines if text.strip())
     if (first := next(rows, None)) is None:
         raise InputFileError("the file is empty: a JSONL file needs a row")
-    return itertools.starmap(_jsonl_row, itertools.chain([first], rows))
+    return (
+        _jsonl_row(line, text, fields, extra_to) for line, text in itertools.chain([first], rows)
+    )
 
 
-def _jsonl_row(line: int, text: str) -> InputRow:
+def _jsonl_row(line: int, text: str, fields: RequestFields, extra_to: str | None) -> InputRow:
     problem = _not_utf8(text)
     if problem is None:
         try:
@@ -296,6 +304,9 @@ def _jsonl_row(line: int, text: str) -> InputRow:
         else:
             if isinstance(data, dict):
                 data.pop(META_KEY, None)
+                if extra_to is not None:
+                    unknown = [key for key in data if key not in fields.types]
+                    _gather_extras(data, {key: data.pop(key) for key in unknown}, extra_to)
                 return InputRow(line=line, data=data)
             problem = "expected a JSON object"
     return InputRow(line=line, error=f"line {line}: {problem}", raw=text)
@@ -308,19 +319,23 @@ def open_input(
 
     CSV headers are matched to wire names after snake_casing both; empty cells are left
     out; cells are turned into the field's type (booleans, numbers, ';'-separated lists,
-    JSON for objects). Columns that match no field go into the dict field
-    `extra_columns_to` when given, else they are an error.
+    JSON for objects). Columns (or JSONL keys) that match no field go into the dict field
+    `extra_columns_to` when given, else they are an error (a JSONL row's is reported then).
     """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise InputFileError(f"{path}: expected a .csv or .jsonl file")
+    if extra_columns_to is not None and extra_columns_to not in fields.types:
+        raise InputFileError(f"--extra-columns-to {extra_columns_to!r} is not a request field")
     try:
         handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as exc:
         raise InputFileError(f"{path}: {exc.strerror}") from None
     try:
         rows = (
-            _read_csv(handle, fields, extra_columns_to) if suffix == ".csv" else _read_jsonl(handle)
+            _read_csv(handle, fields, extra_columns_to)
+            if suffix == ".csv"
+            else _read_jsonl(handle, fields, extra_columns_to)
         )
     except InputFileError as exc:
         handle.close()
