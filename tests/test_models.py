@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
@@ -153,3 +154,15 @@ def test_numbers_are_not_coerced_from_strings_or_bools() -> None:
         conv.structure({"latitude": "1", "longitude": 2.5}, bc.Location)
     with pytest.raises(cattrs.ClassValidationError):
         conv.structure({"latitude": True, "longitude": 2.5}, bc.Location)
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_are_refused_as_json_has_neither(number: float) -> None:
+    conv = bc_converter.request_converter
+    with pytest.raises(RequestValidationError) as caught:
+        validate_request(conv, {"latitude": number, "longitude": 2.5}, bc.Location)
+    assert caught.value.problems == [
+        f"expected a finite number, got {number}: JSON has no NaN or infinity @ $.latitude"
+    ]
+    with pytest.raises(RequestValidationError, match="JSON has no NaN"):
+        validate_request(conv, {"email": "a@b.c", "contract_value": number}, bc.CreateLeadRequest)

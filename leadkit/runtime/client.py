@@ -67,7 +67,7 @@ logger = logging.getLogger("leadkit")
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
 _NO_BODY: Any = object()
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 """One encoder for every body: json.dumps with options builds a new one per call."""
 _STATIC_HEADERS = {
     "Accept": "application/json",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import types
 import typing
 import uuid
@@ -72,7 +73,7 @@ def _strict_primitive(expected: type, enum_hook: EnumHook) -> Callable[[Any, Any
 
     def structure(value: Any, cls: Any) -> Any:
         if type(value) is expected and cls is expected:
-            return value
+            return _finite(value) if expected is float else value
         if cls is not expected and issubclass(cls, enum.Enum):
             return enum_hook(value, cls)
         if isinstance(value, bool) and expected is not bool:
@@ -81,9 +82,15 @@ def _strict_primitive(expected: type, enum_hook: EnumHook) -> Callable[[Any, Any
             return float(value)
         if not isinstance(value, expected):
             raise TypeError(f"expected {expected.__name__}, got {type(value).__name__}")
-        return value
+        return _finite(value) if expected is float else value
 
     return structure
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}: JSON has no NaN or infinity")
+    return value
 
 
 def _structure_datetime(value: Any, _: Any) -> dt.datetime:
@@ -169,7 +176,7 @@ def _union_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
         if kind in exact or (value is None and nullable):
             return value
         if takes_float and (kind is float or kind is int):
-            return float(value)
+            return _finite(float(value))
         for member, could_be, hook in others:
             if could_be(value):
                 try:

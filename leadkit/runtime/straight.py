@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import types
 import typing
 import uuid
@@ -163,7 +164,8 @@ def _check_one(src: _Source, conv: cattrs.Converter, kind: Any, var: str, indent
         src.add(indent, f"if type({var}) is not {src.bind('k', kind)}: raise TypeError")
     elif kind is float:
         src.add(indent, f"if type({var}) is int: {var} = float({var})")
-        src.add(indent, f"elif type({var}) is not float: raise TypeError")
+        finite = src.bind("isfinite", math.isfinite)
+        src.add(indent, f"elif type({var}) is not float or not {finite}({var}): raise TypeError")
     elif kind in _PARSED:
         src.add(indent, f"if type({var}) is not str: raise TypeError")
         src.add(indent, f"{var} = {src.bind('p', _PARSED[kind])}({var})")
