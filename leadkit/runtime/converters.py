@@ -87,7 +87,8 @@ def _strict_primitive(expected: type, enum_hook: EnumHook) -> Callable[[Any, Any
     return structure
 
 
-def _finite(value: float) -> float:
+def _finite(value: Any) -> Any:
+    """`value`, a float, unless it is NaN or infinite: JSON cannot carry those."""
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {value}: JSON has no NaN or infinity")
     return value
