@@ -27,6 +27,10 @@ class ModelInfo:
     """False for enums and type aliases."""
     renames: tuple[tuple[str, str], ...]
     """(python name, wire name) for each field whose names differ."""
+    in_responses: bool
+    """Whether a response body can contain it (`codegen.reach`). Only such a class has the
+    `additional_properties` attribute for undeclared fields: the request converter refuses
+    them, so a request-only class has none. A class built with `allOf` inherits its base's."""
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from .errors import SpecError, json_pointer, pointer_parts
 
-__all__ = ["LoadedSpec", "load_spec"]
+__all__ = ["LoadedSpec", "iter_refs", "load_spec", "resolve"]
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
@@ -41,29 +41,39 @@ class LoadedSpec:
     sha256: str
 
 
-def _refs(
+def iter_refs(
     node: Any, path: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string `$ref` inside `node`, with its holder's path (relative to `node`)."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str):
             yield path, ref
         for key, value in node.items():
-            yield from _refs(value, (*path, key))
+            yield from iter_refs(value, (*path, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _refs(value, (*path, index))
+            yield from iter_refs(value, (*path, index))
 
 
-def _resolves(document: Any, ref: str) -> bool:
+def resolve(document: Any, ref: str) -> Any:
+    """The node a local JSON pointer (``#/a/0/b``) names; LookupError when it names nothing."""
     node = document
     for part in pointer_parts(ref):
-        if isinstance(node, dict) and part in node:
+        if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return False
+            raise LookupError(ref)
+    return node
+
+
+def _resolves(document: Any, ref: str) -> bool:
+    try:
+        resolve(document, ref)
+    except LookupError:
+        return False
     return True
 
 
@@ -87,7 +97,7 @@ def _locate(document: Any, suffix: tuple[Any, ...], instance: Any) -> tuple[Any,
 
 
 def _check_refs(label: str, document: Any) -> None:
-    for path, ref in _refs(document):
+    for path, ref in iter_refs(document):
         where = json_pointer((*path, "$ref"))
         if not ref.startswith("#"):
             raise SpecError(label, where, f"external $ref {ref!r} is not supported; inline it")

@@ -15,6 +15,7 @@ from datamodel_code_generator.format import DatetimeClassType, PythonVersion
 from .errors import SpecError
 from .ir import ModelInfo
 from .load import LoadedSpec
+from .reach import response_schemas
 
 __all__ = ["generate_models"]
 
@@ -23,6 +24,12 @@ _NO_MODELS = "Models not found"  # datamodel-code-generator's word for a spec wi
 RESERVED_FIELD = "additional_properties"
 _DATACLASS_IMPORT = re.compile(r"^from dataclasses import .*$", re.MULTILINE)
 _ATTRS_CLASS = re.compile(r"^@attrs\.define\(kw_only=True\)\nclass (\w+)", re.MULTILINE)
+_EXTRAS_MARKER = f"    # leadkit: {RESERVED_FIELD} of "
+_EXTRAS = re.compile(
+    rf"^{_EXTRAS_MARKER}(\w+)\n(    {RESERVED_FIELD}: .*\n    \"\"\".*\"\"\"\n?)", re.MULTILINE
+)
+"""The template's marked `additional_properties` attribute of one class (dataclass.jinja2):
+the class name, then the attribute and its docstring."""
 _RUNTIME_IMPORTS = (
     "from typing import Any\n\nimport attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
 )
@@ -75,6 +82,7 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
                 return "", ()
             raise SpecError(spec.label, "#/components/schemas", message) from None
     attrs_classes = set(_ATTRS_CLASS.findall(source))
+    in_responses = response_schemas(spec.document)
     infos = []
     for model in metadata:
         fields = model["fields"]
@@ -92,7 +100,21 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
             for f in fields
             if f.get("original_name") and f["original_name"] != f["name"]
         )
-        name = str(model["class_name"])
-        infos.append(ModelInfo(name, str(model["source_ref"]), name in attrs_classes, renames))
+        name, source_ref = str(model["class_name"]), str(model["source_ref"])
+        infos.append(
+            ModelInfo(name, source_ref, name in attrs_classes, renames, source_ref in in_responses)
+        )
     source = _DATACLASS_IMPORT.sub(_RUNTIME_IMPORTS, _strip_banner(source), count=1)
-    return source, tuple(infos)
+    return _keep_extras(source, {i.class_name for i in infos if i.in_responses}), tuple(infos)
+
+
+def _keep_extras(source: str, in_responses: set[str]) -> str:
+    """Keep the `additional_properties` attribute on the classes a response can contain only.
+
+    The request converter refuses undeclared keys, so on a class only requests use the
+    attribute would be a trap: setting it always fails the request.
+    """
+    kept = _EXTRAS.sub(lambda m: m[2] if m[1] in in_responses else "", source)
+    if _EXTRAS_MARKER in kept:  # the template and _EXTRAS disagree
+        raise RuntimeError(f"unmatched {RESERVED_FIELD} marker in the generated models")
+    return kept

@@ -12,7 +12,7 @@ from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
 from .errors import SpecError, json_pointer, pointer_parts
 from .ir import Api, Auth, Dedupe, ModelInfo, Operation, Param, ResponseCase
-from .load import LoadedSpec
+from .load import LoadedSpec, resolve
 
 __all__ = ["build_api", "key_env_var"]
 
@@ -112,10 +112,7 @@ class _Builder:
         raise self.fail((*path, "type"), f"cannot generate a type for {name!r} here")
 
     def _resolve(self, ref: str) -> Any:
-        node: Any = self.doc
-        for part in pointer_parts(ref):
-            node = node[part]
-        return node
+        return resolve(self.doc, ref)
 
     def _deref(self, node: Any) -> Any:
         while isinstance(node, Mapping) and "$ref" in node:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 from scripted_server import Reply, ScriptedServer, scripted_server
 from spec_examples import example
@@ -180,6 +181,34 @@ async def test_wrong_type_fails_before_anything_is_sent(coldsend: Any) -> None:
     with pytest.raises(RequestValidationError, match=r"\$\.company"):
         await client.add_lead(CAMPAIGN, body=bad_model)
     assert server.received == []
+
+
+async def test_request_models_have_no_additional_properties_and_still_refuse_unknown_keys(
+    coldsend: Any, breakcold: Any
+) -> None:
+    """Requests refuse undeclared fields, so a request-only model has no attribute for them
+    (it could only make the request fail); response models keep theirs."""
+    assert "additional_properties" in attrs.fields_dict(cs.LeadResponse)
+    for model in (cs.ManualLeadRequest, bc.CreateLeadRequest, bc.Location):
+        assert "additional_properties" not in attrs.fields_dict(model)
+    with pytest.raises(TypeError, match="additional_properties"):
+        cs.ManualLeadRequest(email="a@example.com", additional_properties={"phone": "1"})  # type: ignore[call-arg]
+    (cs_server, cs_client), (bc_server, bc_client) = coldsend, breakcold
+    with pytest.raises(RequestValidationError) as caught:
+        await cs_client.add_lead(CAMPAIGN, body={"email": "a@example.com", "phone": "1"})
+    assert str(caught.value) == "invalid ManualLeadRequest: unknown field(s) ['phone'] @ $"
+    with pytest.raises(RequestValidationError) as caught:
+        await bc_client.create_lead(body={"email": "a@example.com", "nickname": "A"})
+    assert str(caught.value) == "invalid CreateLeadRequest: unknown field(s) ['nickname'] @ $"
+    assert cs_server.received == [] and bc_server.received == []
+    # a model is sent as before: declared fields only, extras go in a declared object field
+    cs_server.replies.append(lead_reply())
+    body = cs.ManualLeadRequest(email="a@example.com", custom_fields={"phone": "1"})
+    assert isinstance(await cs_client.add_lead(CAMPAIGN, body=body), cs.LeadResponse)
+    assert cs_server.received[0]["json"] == {
+        "email": "a@example.com",
+        "custom_fields": {"phone": "1"},
+    }
 
 
 async def test_breakcold_create_maps_wire_names_and_nested_values(breakcold: Any) -> None:

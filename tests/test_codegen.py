@@ -10,12 +10,14 @@ import sys
 import warnings
 from pathlib import Path
 
+import attrs
 import pytest
 import yaml
 
 from codegen.__main__ import main as codegen_main
 from codegen.errors import SpecError
 from codegen.load import load_spec
+from codegen.models import generate_models
 from codegen.operations import build_api
 from codegen.pipeline import generate_tree
 from codegen.write import format_sources
@@ -417,3 +419,133 @@ def test_a_ref_into_paths_gives_pointers_escaped_once(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         build_api(load_spec(spec), "", ())  # as if no model had been made for x-shared
     assert caught.value.pointer == "#/paths/~1a~1b/x-shared/type"
+
+
+REACH_SPEC = MINIMAL.replace(
+    "components:\n",
+    """\
+components:
+  responses:
+    Problem:
+      description: bad request
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/Problem'}
+""",
+) + (
+    """\
+  schemas:
+    NewThing:
+      type: object
+      properties:
+        tag: {$ref: '#/components/schemas/Tag'}
+        shared: {$ref: '#/components/schemas/Shared'}
+    Tag: {type: object, properties: {label: {type: string}}}
+    Shared: {type: object, properties: {x: {type: integer}}}
+    Thing:
+      type: object
+      properties:
+        shared: {$ref: '#/components/schemas/Shared'}
+        parts: {type: array, items: {$ref: '#/components/schemas/Part'}}
+        either: {anyOf: [{$ref: '#/components/schemas/Either'}, {type: string}]}
+        one: {oneOf: [{$ref: '#/components/schemas/One'}, {type: integer}]}
+        meta: {type: object, additionalProperties: {$ref: '#/components/schemas/Meta'}}
+        based: {$ref: '#/components/schemas/Based'}
+        inline: {type: object, properties: {y: {type: string}}}
+    Part:
+      type: object
+      properties:
+        parts: {type: array, items: {$ref: '#/components/schemas/Part'}}
+    Either: {type: object, properties: {a: {type: string}}}
+    One: {type: object, properties: {b: {type: string}}}
+    Meta: {type: object, properties: {c: {type: string}}}
+    Based:
+      allOf:
+        - $ref: '#/components/schemas/Base'
+        - {type: object, properties: {d: {type: string}}}
+    Base: {type: object, properties: {e: {type: string}}}
+    Problem: {type: object, properties: {title: {type: string}}}
+    Unused: {type: object, properties: {z: {type: string}}}
+paths:
+  /things:
+    post:
+      operationId: create_thing
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/NewThing'}
+      responses:
+        '201':
+          description: created
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+        '400': {$ref: '#/components/responses/Problem'}
+    patch:
+      operationId: tag_things
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                tags: {type: array, items: {$ref: '#/components/schemas/Tag'}}
+      responses:
+        '204': {description: done}
+"""
+)
+RESPONSE_MODELS = {
+    # $ref'd from a response: directly, through a components/responses object, a property,
+    # items (itself too), anyOf, oneOf, additionalProperties, an allOf base, inline
+    "Thing": True,
+    "Problem": True,
+    "Shared": True,  # in a request body as well: a model used both ways keeps it
+    "Part": True,
+    "Either": True,
+    "One": True,
+    "Meta": True,
+    "Based": True,
+    "Base": True,
+    "Inline": True,
+    # only in request bodies (directly, nested, in an inline body's items), or nowhere
+    "NewThing": False,
+    "Tag": False,
+    "ThingsPatchRequest": False,
+    "Unused": False,
+}
+
+
+def _models_keeping_extras(source: str, name: str) -> dict[str, bool]:
+    """Each attrs class of a generated models module -> whether it has additional_properties
+    (declared or inherited)."""
+    namespace: dict[str, object] = {"__name__": name}
+    exec(compile(source, name, "exec"), namespace)
+    return {
+        key: "additional_properties" in attrs.fields_dict(value)
+        for key, value in namespace.items()
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == name
+    }
+
+
+def test_only_models_a_response_can_contain_keep_undeclared_fields(tmp_path: Path) -> None:
+    spec = tmp_path / "reach.yaml"
+    spec.write_text(REACH_SPEC)
+    _, infos = generate_models(load_spec(spec))
+    assert {i.class_name: i.in_responses for i in infos} == RESPONSE_MODELS
+    source = generate_tree(tmp_path)["reach/models.py"]
+    assert _models_keeping_extras(source, "reach_models") == RESPONSE_MODELS
+    assert "leadkit:" not in source  # the template's marker never reaches the output
+
+
+def test_request_only_models_of_the_committed_trees_have_no_additional_properties() -> None:
+    request_only = {
+        "coldsend": {"ManualLeadRequest"},
+        "breakcold": {"CreateLeadRequest", "Location"},  # Location: only in request attributes
+        "inventory": {"ItemsItemIdPatchRequest"},  # NewItem is Item's allOf base: it keeps it
+    }
+    trees = {"coldsend": ROOT / "generated", "breakcold": ROOT / "generated"}
+    trees["inventory"] = GOLDEN / "expected"
+    for api, root in trees.items():
+        source = (root / api / "models.py").read_text()
+        keeps = _models_keeping_extras(source, f"committed_{api}")
+        assert {name for name, kept in keeps.items() if not kept} == request_only[api]
