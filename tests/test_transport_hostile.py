@@ -10,6 +10,7 @@ from transport_support import CAMPAIGN, KEY, coldsend, lead_json, serve
 from generated.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.runtime import errors
 from leadkit.runtime.api import RateLimitPolicy, Window
+from leadkit.runtime.client import MAX_RESPONSE_BYTES
 from leadkit.runtime.retry import server_delay
 
 BODY = {"email": "ada@example.com"}
@@ -138,3 +139,37 @@ def test_a_reset_already_past_falls_back_to_the_body_then_backoff() -> None:
     assert server_delay(past, "", policy, NOW) is None
     skewed = {"X-RateLimit-Reset": str(NOW + 3600)}  # capped at the longest window
     assert server_delay(skewed, "", policy, NOW) == 60.0
+
+
+@pytest.mark.parametrize("how", ["declared", "chunked", "gzip"])
+@pytest.mark.parametrize("status", [201, 500])
+async def test_a_body_too_long_to_read_is_a_typed_error_not_a_memory_blowup(
+    how: str, status: int
+) -> None:
+    huge = b'{"detail": "' + b"x" * (MAX_RESPONSE_BYTES + 10) + b'"}'
+
+    async def flood(request: web.Request) -> web.StreamResponse:
+        if how == "declared":
+            return web.Response(status=status, body=huge, content_type="application/json")
+        response = web.StreamResponse(status=status, headers={"Content-Type": "application/json"})
+        if how == "gzip":
+            response.enable_compression(web.ContentCoding.gzip)
+        else:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(huge), 1 << 20):
+            await response.write(huge[start : start + (1 << 20)])
+        await response.write_eof()
+        return response
+
+    async with serve(flood) as url, coldsend(url) as client:
+        with pytest.raises(errors.APIError) as caught:
+            await client.add_lead(CAMPAIGN, body=BODY)
+    error = caught.value
+    if status == 201:
+        assert isinstance(error, errors.ResponseValidationError)
+        assert "too long to read" in str(error)
+    else:
+        assert isinstance(error, errors.OutcomeUnknownError)
+        assert isinstance(error.cause, errors.InternalServerError)
+        assert "too long to read" in str(error.cause) and error.cause.body is None

@@ -106,6 +106,34 @@ class _Request(Generic[T]):
         return f"{self.op.method} {self.op.path}"
 
 
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""A body longer than this is not read further; the call fails with a typed error."""
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+    """The body, or its first bytes past MAX_RESPONSE_BYTES; whether it was read whole.
+
+    A body of a declared, small enough length and no content coding is read at once;
+    any other (chunked, compressed: a decompression bomb) is read chunk by chunk up to
+    the limit.
+    """
+    length = response.content_length
+    if (
+        length is not None
+        and length <= MAX_RESPONSE_BYTES
+        and not response.headers.get("Content-Encoding")
+    ):
+        return await response.read(), True
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            return b"".join(chunks), False
+    return b"".join(chunks), True
+
+
 def _limiter_policy(
     declared: RateLimitPolicy | None, override: RateLimitPolicy | Literal[False] | None
 ) -> RateLimitPolicy | None:
@@ -352,7 +380,7 @@ class BaseClient:
             if request.before_send is not None:
                 request.before_send()
             self._emit(RequestSent, operation=label, attempt=attempt, url=request.url)
-            status, response_headers, raw = await self._exchange(request)
+            status, response_headers, raw, whole = await self._exchange(request)
         except APIConnectionError as error:
             logger.debug("%s attempt %d failed: %s", label, attempt, error)
             self._emit(
@@ -366,7 +394,7 @@ class BaseClient:
         self._emit(
             ResponseReceived, operation=label, attempt=attempt, status=status, elapsed=elapsed
         )
-        parsed = parse_response(self.api, request.op, label, status, response_headers, raw)
+        parsed = parse_response(self.api, request.op, label, status, response_headers, raw, whole)
         return ApiResponse(
             status=status,
             headers=response_headers,
@@ -375,8 +403,9 @@ class BaseClient:
             attempts=attempt,
         )
 
-    async def _exchange(self, request: _Request[Any]) -> tuple[int, Mapping[str, str], bytes]:
-        """One HTTP exchange; transport failures become errors saying whether it was sent."""
+    async def _exchange(self, request: _Request[Any]) -> tuple[int, Mapping[str, str], bytes, bool]:
+        """One HTTP exchange: status, headers, body and whether the body was read whole;
+        transport failures become errors saying whether the request was sent."""
         label = request.label
         session = self._ensure_session()
         try:
@@ -390,7 +419,8 @@ class BaseClient:
                 allow_redirects=False,  # a redirect would carry the API key to another host
                 raise_for_status=False,  # even on a session made with True: errors are typed here
             ) as response:
-                return response.status, response.headers, await response.read()
+                raw, whole = await _read_body(response)
+                return response.status, response.headers, raw, whole
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(f"connect timeout ({exc})", operation=label, sent=False) from None
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:

@@ -27,16 +27,34 @@ def parse_response(
     status: int,
     headers: Mapping[str, str],
     raw: bytes,
+    whole: bool = True,
 ) -> Any:
     """The success body structured as the spec says, or raise the status's APIError.
 
     A success status the spec does not declare raises ResponseValidationError: the call
-    succeeded, but there is no body of the declared type to return.
+    succeeded, but there is no body of the declared type to return; so does a success body
+    that was not read whole (`whole`: too long), while an error status then keeps its class.
     An error body is parsed into the spec's model for that status when it matches, and
     kept as decoded JSON (or None) when it does not: a hostile or HTML error page still
     gives an error with its status and first bytes.
     """
     converter = api.response_converter
+    if not whole:  # too long to read: nothing in it is trusted, only its status
+        if 200 <= status < 300:
+            raise ResponseValidationError(
+                "the success body is too long to read",
+                operation=label,
+                status=status,
+                snippet=_snippet(raw),
+            )
+        raise error_class_for_status(status)(
+            operation=label,
+            status=status,
+            headers=headers,
+            body=None,
+            snippet=_snippet(raw),
+            summary="the error body is too long to read",
+        )
     if 200 <= status < 300 and status not in op.success:
         raise ResponseValidationError(
             f"the server answered {status}, a success the spec does not declare here",
