@@ -244,6 +244,19 @@ async def test_an_in_flight_row_is_resent_when_a_conflict_status_is_declared(
     assert server.requests == Counter({"flying@x.io": 1})
 
 
+async def test_an_in_flight_row_is_not_resent_when_the_conflict_status_is_not_trusted(
+    tmp_path: Path, server: LeadServer
+) -> None:
+    _in_flight_journal(tmp_path / "j", "coldsend", "add_lead", {"campaign_id": CAMPAIGN})
+    cautious = RetryPolicy(max_attempts=1, trust_conflict_status=False)
+    async with ColdsendClient(
+        api_key="cs_live_test", base_url=server.url, rate_limit=False, retry=cautious
+    ) as client:
+        results, _ = await _load(client, [{"email": "flying@x.io"}], journal=tmp_path / "j")
+    assert [(r.outcome, r.error) for r in results] == [(Outcome.FAILED, IN_FLIGHT_REASON)]
+    assert server.requests == Counter()
+
+
 async def test_an_in_flight_row_is_not_resent_without_a_conflict_status(
     tmp_path: Path, server: LeadServer, breakcold: BreakcoldClient
 ) -> None:

@@ -75,6 +75,7 @@ def test_failure_kind_says_whether_the_server_may_have_acted(error: APIError, ki
 
 def test_ambiguous_failures_are_repeated_only_when_that_is_safe() -> None:
     assert retries_ambiguous(ADD_LEAD)  # Coldsend declares 409 for a duplicate email
+    assert not retries_ambiguous(ADD_LEAD, RetryPolicy(trust_conflict_status=False))
     assert not retries_ambiguous(CREATE_LEAD)  # Breakcold declares no conflict status
     assert retries_ambiguous(GET_LEAD)
 

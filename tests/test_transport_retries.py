@@ -9,6 +9,7 @@ import time
 from email.utils import formatdate
 
 import aiohttp
+import attrs
 import pytest
 from aiohttp import web
 
@@ -30,7 +31,15 @@ from leadkit.runtime.errors import (
     InternalServerError,
     RateLimitError,
 )
-from tests.transport_support import CAMPAIGN, Recorder, breakcold, coldsend, lead_json, serve
+from tests.transport_support import (
+    CAMPAIGN,
+    FAST,
+    Recorder,
+    breakcold,
+    coldsend,
+    lead_json,
+    serve,
+)
 
 SHORT_READ = aiohttp.ClientTimeout(total=5, connect=1, sock_read=0.2)
 BODY = {"email": "ada@example.com"}
@@ -95,6 +104,20 @@ async def test_coldsend_retries_an_ambiguous_failure_and_reports_its_own_duplica
             assert isinstance(caught.value, ConflictError)
             assert "earlier ambiguous attempt" in str(caught.value)
     assert server.emails == ["ada@example.com"]
+
+
+async def test_an_untrusted_conflict_status_means_no_repeat_after_an_ambiguous_failure() -> None:
+    server = Store("reset-after-store")
+    cautious = attrs.evolve(FAST, trust_conflict_status=False)
+    async with (
+        serve(server.handle) as url,
+        coldsend(url, retry=cautious, timeout=SHORT_READ) as client,
+    ):
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await client.add_lead(CAMPAIGN, body=BODY)
+    assert caught.value.attempts == 1
+    assert server.emails == ["ada@example.com"]
+    assert len(server.arrivals) == 1, "the create was not repeated"
 
 
 async def test_a_conflict_without_an_ambiguous_attempt_stays_a_plain_conflict() -> None:

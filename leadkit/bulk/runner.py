@@ -34,6 +34,7 @@ from ..runtime.errors import (
     RateLimitError,
     ResponseValidationError,
 )
+from ..runtime.retry import conflict_status, retries_ambiguous
 from .concurrency import AIMDLimiter
 from .failures import FailuresWriter
 from .inputs import InputRow, request_fields
@@ -115,7 +116,9 @@ class BulkRun:
         self._journal = journal
         self._failures = failures
         self._dry_run = dry_run
-        self._conflict = op.dedupe.conflict_status if op.dedupe else None
+        self._conflict = conflict_status(op)
+        self._resend_in_flight = retries_ambiguous(op, client._retry)
+        """A row left in flight may be sent again: a repeat cannot make a duplicate."""
         fields = request_fields(client.api, op.body_type)
         self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
@@ -301,7 +304,7 @@ class BulkRun:
         if entry.state in _OUTCOME_OF_STATE:
             self._journal.set(job.journal_key, entry.state, position=job.index)
             return self._result(job, _OUTCOME_OF_STATE[entry.state], resumed=True)
-        if entry.state in (State.SENT, State.UNKNOWN) and not self._conflict:
+        if entry.state in (State.SENT, State.UNKNOWN) and not self._resend_in_flight:
             reason = entry.reason or IN_FLIGHT_REASON
             self._journal.set(job.journal_key, State.UNKNOWN, position=job.index, reason=reason)
             return self._result(job, Outcome.FAILED, error=reason, resumed=True)
@@ -403,7 +406,8 @@ def bulk_create(
     below it); pacing is the client's shared rate limiter. `ordered` yields results in input
     order instead of completion order. `journal` is a file that records each key's state:
     a rerun with it skips rows already created and never resends a row that was in flight,
-    unless `op` declares a conflict status (then a resend is answered "already exists").
+    unless `op` declares a conflict status (then a resend is answered "already exists") and
+    the client's RetryPolicy trusts it (`trust_conflict_status`).
     `failures_out` receives every unsuccessful row as JSONL input. `dry_run` validates and
     de-duplicates without sending (valid rows are reported `valid`).
     """

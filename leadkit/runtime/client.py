@@ -297,7 +297,7 @@ class BaseClient:
     async def _send(self, request: _Request[T]) -> ApiResponse[T]:
         """Attempt `request` until it succeeds or `leadkit.runtime.retry` says to stop."""
         op, label = request.op, request.label
-        safe = retries_ambiguous(op)
+        safe = retries_ambiguous(op, self._retry)
         ambiguous_seen = False
         first_sent: float | None = None
         attempt = 0

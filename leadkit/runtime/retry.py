@@ -52,6 +52,7 @@ __all__ = [
     "RetryPolicy",
     "backoff_delay",
     "body_delay",
+    "conflict_status",
     "decide",
     "failure_kind",
     "header_value",
@@ -77,12 +78,19 @@ class RetryPolicy:
     `max_elapsed` bounds the seconds from the first attempt to the start of the last;
     the wait for a rate-limit slot before the first attempt is not counted, so calls
     queued behind a paced limiter do not fail for waiting their turn.
+
+    `trust_conflict_status`: a create whose spec declares a conflict status (x-dedupe) is
+    repeated after an ambiguous failure, trusting the server to answer a repeat of a
+    record it already made with that status; the bulk loader likewise resends rows left
+    in flight. False never repeats a create that may have been applied, for an API whose
+    duplicate answer is not trusted (Coldsend's 409 for a duplicate email is inferred).
     """
 
     max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     max_elapsed: float = attrs.field(default=300.0, validator=attrs.validators.ge(0))
     backoff_base: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     backoff_cap: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
+    trust_conflict_status: bool = True
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -123,18 +131,23 @@ def failure_kind(error: APIError) -> FailureKind:
     return "final"
 
 
-def retries_ambiguous(op: OperationSpec[Any]) -> bool:
+def retries_ambiguous(op: OperationSpec[Any], policy: RetryPolicy = DEFAULT_RETRY) -> bool:
     """Whether repeating `op` after an ambiguous failure can neither duplicate nor drop."""
     if op.method.upper() in IDEMPOTENT_METHODS:
         return True
-    return op.dedupe is not None and op.dedupe.conflict_status is not None
+    return policy.trust_conflict_status and conflict_status(op) is not None
+
+
+def conflict_status(op: OperationSpec[Any]) -> int | None:
+    """The status by which `op`'s server says "this record already exists", if declared."""
+    return op.dedupe.conflict_status if op.dedupe else None
 
 
 def is_own_duplicate(
     error: APIError, op: OperationSpec[Any], ambiguous_before: bool
 ) -> TypeGuard[APIStatusError]:
     """Whether `error` is the dedupe conflict caused by an earlier ambiguous attempt."""
-    conflict = op.dedupe.conflict_status if op.dedupe else None
+    conflict = conflict_status(op)
     return (
         ambiguous_before
         and conflict is not None
