@@ -110,8 +110,10 @@ def test_unknown_columns_are_one_error_unless_sent_to_a_dict_field(tmp_path: Pat
         _rows(path)
     rows = _rows(path, extra_columns_to="custom_fields")
     assert rows[0].data == {"email": "a@x.io", "custom_fields": {"Job Title": "CTO"}}
-    with pytest.raises(InputFileError, match="'nope' is not a request field"):
+    with pytest.raises(InputFileError, match="'nope' is not an object field"):
         _rows(path, extra_columns_to="nope")
+    with pytest.raises(InputFileError, match="'first_name' is not an object field"):
+        _rows(path, extra_columns_to="first_name")
 
 
 def test_unknown_jsonl_keys_go_to_the_dict_field_when_asked(tmp_path: Path) -> None:
@@ -124,7 +126,7 @@ def test_unknown_jsonl_keys_go_to_the_dict_field_when_asked(tmp_path: Path) -> N
     rows = _rows(path, extra_columns_to="custom_fields")
     assert rows[0].data == {"email": "a@x.io", "custom_fields": {"tier": 1, "Job Title": "CTO"}}
     assert rows[1].data == lines[1], "kept beside a field that is not an object"
-    with pytest.raises(InputFileError, match="'nope' is not a request field"):
+    with pytest.raises(InputFileError, match="'nope' is not an object field"):
         _rows(path, extra_columns_to="nope")
 
 

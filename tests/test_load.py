@@ -224,6 +224,25 @@ def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
     assert sum(r["resumed"] for r in results) >= 1400
 
 
+def test_a_stopped_sandbox_load_says_how_to_resume_with_the_campaign_it_made_up(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    args = ["load", "coldsend", "--sandbox", "--rate", "20", "--journal", journal]
+    args += ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
+    process = _leadkit(*args)
+    time.sleep(3)  # the import, the sandbox, then a few rows
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    said = " ".join(stdout.split())  # rich wraps long lines
+    hint = re.search(rf"again with --journal {journal} --campaign-id (\S+) to resume", said)
+    assert hint is not None, stdout
+    resumed = _run(*args, "--campaign-id", hint.group(1))
+    assert resumed.returncode == 1, resumed.stderr  # the example's invalid rows
+    assert _table_count(resumed.stdout, "from the journal") > 0
+
+
 ONE_LEAD = '{"email": "one@x.io"}\n'
 
 

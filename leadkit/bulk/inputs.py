@@ -325,8 +325,12 @@ def open_input(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise InputFileError(f"{path}: expected a .csv or .jsonl file")
-    if extra_columns_to is not None and extra_columns_to not in fields.types:
-        raise InputFileError(f"--extra-columns-to {extra_columns_to!r} is not a request field")
+    if extra_columns_to is not None and not any(
+        (typing.get_origin(m) or m) is dict for m in _members(fields.types.get(extra_columns_to))
+    ):
+        raise InputFileError(
+            f"--extra-columns-to {extra_columns_to!r} is not an object field of the request"
+        )
     try:
         handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as exc:

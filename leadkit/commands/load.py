@@ -117,6 +117,13 @@ def _path_params(op: OperationSpec[Any], args: argparse.Namespace) -> dict[str, 
     return params
 
 
+def _path_option(name: str, value: str) -> str:
+    """The command-line words that give path parameter `name` the `value`."""
+    if name in _PATH_OPTIONS:
+        return f" {_PATH_OPTIONS[name]} {value}"
+    return f" --param {name}={value}"
+
+
 def _refuse_shared_files(args: argparse.Namespace) -> None:
     """Refuse when two of the input, --failures-out, --report and --journal are one file."""
     named = {
@@ -324,7 +331,11 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     if args.failures_out and not summary.all_succeeded:
         out.print(f"rows that did not succeed: {args.failures_out} (fix them and load that file)")
     if args.journal and summary.unread_from is not None:
-        out.print(f"run the same command again with --journal {args.journal} to resume")
+        given = {name for name, _, _ in _given_params(args)}
+        made_up = "".join(  # a sandbox made these up; the journal is tied to them
+            _path_option(name, value) for name, value in params.items() if name not in given
+        )
+        out.print(f"run the same command again with --journal {args.journal}{made_up} to resume")
     return 0 if summary.all_succeeded else 1
 
 
@@ -367,7 +378,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--extra-columns-to",
         metavar="FIELD",
-        help="send CSV columns that match no field inside this object field "
+        help="send CSV columns (or JSONL keys) that match no field inside this object field "
         "(custom_fields for Coldsend, attributes for Breakcold)",
     )
     parser.add_argument("--dry-run", action="store_true", help="validate every row, send none")
