@@ -10,7 +10,13 @@ import cattrs
 
 from .api import ApiDescription, OperationSpec
 from .converters import describe_error
-from .errors import SNIPPET_BYTES, ResponseValidationError, error_class_for_status
+from .errors import (
+    SNIPPET_BYTES,
+    APIStatusError,
+    FieldError,
+    ResponseValidationError,
+    error_class_for_status,
+)
 from .field_errors import field_errors_of, summary_of
 
 __all__ = ["parse_response"]
@@ -39,40 +45,20 @@ def parse_response(
     gives an error with its status and first bytes.
     """
     converter = api.response_converter
+    success = 200 <= status < 300
     if not whole:  # too long to read: nothing in it is trusted, only its status
-        if 200 <= status < 300:
-            raise ResponseValidationError(
-                "the success body is too long to read",
-                operation=label,
-                status=status,
-                snippet=_snippet(raw),
-            )
-        raise error_class_for_status(status)(
-            operation=label,
-            status=status,
-            headers=headers,
-            body=None,
-            snippet=_snippet(raw),
-            summary="the error body is too long to read",
-        )
-    if 200 <= status < 300 and status not in op.success:
-        raise ResponseValidationError(
-            f"the server answered {status}, a success the spec does not declare here",
-            operation=label,
-            status=status,
-            snippet=_snippet(raw),
-        )
+        if success:
+            raise _invalid("the success body is too long to read", label, status, raw)
+        raise _status_error(label, status, headers, raw, None, "the error body is too long to read")
+    if success and status not in op.success:
+        message = f"the server answered {status}, a success the spec does not declare here"
+        raise _invalid(message, label, status, raw)
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         data = None
         if status in op.success and op.success[status] is not None:
-            raise ResponseValidationError(
-                "the success body is not JSON",
-                operation=label,
-                status=status,
-                snippet=_snippet(raw),
-            ) from None
+            raise _invalid("the success body is not JSON", label, status, raw) from None
     if status in op.success:
         kind = op.success[status]
         if kind is None:
@@ -85,12 +71,8 @@ def parse_response(
                 if isinstance(exc, cattrs.BaseValidationError)
                 else str(exc)
             )
-            raise ResponseValidationError(
-                f"the success body does not match the spec: {problems}",
-                operation=label,
-                status=status,
-                snippet=_snippet(raw),
-            ) from None
+            message = f"the success body does not match the spec: {problems}"
+            raise _invalid(message, label, status, raw) from None
     kind = op.errors.get(status, op.default_error)
     body: Any = data
     if kind is not None and data is not None:
@@ -98,12 +80,28 @@ def parse_response(
             body = converter.structure(data, kind)
         except (cattrs.BaseValidationError, TypeError, ValueError):
             body = data
-    raise error_class_for_status(status)(
+    raise _status_error(label, status, headers, raw, body, summary_of(data), field_errors_of(data))
+
+
+def _invalid(message: str, label: str, status: int, raw: bytes) -> ResponseValidationError:
+    return ResponseValidationError(message, operation=label, status=status, snippet=_snippet(raw))
+
+
+def _status_error(
+    label: str,
+    status: int,
+    headers: Mapping[str, str],
+    raw: bytes,
+    body: Any,
+    summary: str,
+    field_errors: tuple[FieldError, ...] = (),
+) -> APIStatusError:
+    return error_class_for_status(status)(
         operation=label,
         status=status,
         headers=headers,
         body=body,
         snippet=_snippet(raw),
-        field_errors=field_errors_of(data),
-        summary=summary_of(data),
+        field_errors=field_errors,
+        summary=summary,
     )
