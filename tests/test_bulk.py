@@ -477,3 +477,17 @@ async def test_the_generated_bulk_method_loads_into_the_sandbox(sandbox: Sandbox
     assert [(lead["email"], lead["campaign_id"]) for lead in stored] == [
         ("a@example.com", campaign)
     ]
+
+
+async def test_a_run_never_iterated_can_be_closed_and_frees_its_journal(
+    tmp_path: Path, coldsend: ColdsendClient
+) -> None:
+    journal, failures = tmp_path / "j", tmp_path / "failures.jsonl"
+    params = {"campaign_id": CAMPAIGN}
+    run = bulk_create(coldsend, ADD_LEAD, [], path_params=params, journal=journal,
+                      failures_out=failures)  # fmt: skip
+    run.close()
+    run.close()  # twice is harmless
+    again = bulk_create(coldsend, ADD_LEAD, [{"email": "a@x.io"}], path_params=params,
+                        journal=journal)  # fmt: skip
+    assert [r.outcome async for r in again] == [Outcome.CREATED], "the journal lock was freed"

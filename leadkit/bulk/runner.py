@@ -153,6 +153,16 @@ class BulkRun:
         self.stop(0.0, self.stop_reason or "aborted")
         self._cancel_workers()
 
+    def close(self) -> None:
+        """Release the journal (its lock; a temporary one is deleted) and the failures file.
+
+        An iterated run does this when it ends; call it for a run that will not be iterated.
+        Closing again does nothing.
+        """
+        self._journal.close()
+        if self._failures is not None:
+            self._failures.close()
+
     def _cancel_workers(self) -> None:
         for worker in self._workers:
             worker.cancel()
@@ -184,9 +194,7 @@ class BulkRun:
             if not finished:
                 self.abort()
             await asyncio.gather(supervisor, *self._workers, return_exceptions=True)
-            self._journal.close()
-            if self._failures is not None:
-                self._failures.close()
+            self.close()
             unread = None if self._exhausted else self._next_index
             self.summary = builder.build(unread, self.stop_reason)
 

@@ -317,6 +317,7 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
                 failures_out=args.failures_out,
                 dry_run=args.dry_run,
             )
+        stack.callback(run.close)  # if anything fails before the run is iterated
         label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
         with _signals(run, args.grace, err), _Progress(err, args.total, label) as progress:
             async for result in run:
