@@ -432,6 +432,17 @@ async def test_an_authentication_error_stops_the_run(
     assert "401" in (summary.stop_reason or "")
 
 
+async def test_a_404_stops_the_run_only_when_the_path_names_the_missing_resource(
+    server: LeadServer, coldsend: ColdsendClient, breakcold: BreakcoldClient
+) -> None:
+    server.status_for.update({"gone@x.io": 404})
+    rows = [{"email": "gone@x.io"}, *({"email": f"r{i}@x.io"} for i in range(20))]
+    _, summary = await _load(breakcold, rows, ordered=True)
+    assert summary.unread_from is None and summary.counts[Outcome.CREATED] == 20
+    _, summary = await _load(coldsend, rows, ordered=True)  # the campaign does not exist
+    assert summary.unread_from is not None and "404" in (summary.stop_reason or "")
+
+
 async def test_a_dry_run_sends_nothing(server: LeadServer, coldsend: ColdsendClient) -> None:
     rows = [{"email": "a@x.io"}, {"email": "A@x.io"}, {}]
     results, summary = await _load(coldsend, rows, dry_run=True, ordered=True)

@@ -48,8 +48,10 @@ Row = Any
 
 IN_FLIGHT_REASON = "in flight when interrupted; may exist — not resent to avoid a duplicate"
 NOT_SENT_REASON = "stopped before it was sent; a rerun with the journal sends it"
-_FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError)
-"""Errors that every later row would meet too: the run stops reading input."""
+_FATAL = (AuthenticationError, PermissionDeniedError)
+"""Errors that every later row would meet too: the run stops reading input. A 404 joins
+them when the operation's path names a resource (Coldsend's campaign): every row shares
+it; without path parameters (Breakcold) a 404 is about something in the row."""
 _OUTCOME_OF_STATE = {State.CREATED: Outcome.CREATED, State.ALREADY_EXISTS: Outcome.ALREADY_EXISTS}
 
 
@@ -116,6 +118,7 @@ class BulkRun:
         self._journal = journal
         self._failures = failures
         self._dry_run = dry_run
+        self._fatal = (*_FATAL, NotFoundError) if "{" in op.path else _FATAL
         self._conflict = conflict_status(op)
         self._resend_in_flight = retries_ambiguous(op, client._retry)
         """A row left in flight may be sent again: a repeat cannot make a duplicate."""
@@ -365,7 +368,7 @@ class BulkRun:
                 latency=time.monotonic() - started,
             )
             self._journal.set(job.journal_key, state, position=job.index, reason=str(error))
-            if isinstance(error, _FATAL):
+            if isinstance(error, self._fatal):
                 self.stop(None, f"stopped after a fatal error: {error}")
         else:
             congested = response.attempts > 1
