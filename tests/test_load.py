@@ -22,6 +22,7 @@ import attrs
 import pytest
 
 from generated.coldsend.client import ADD_LEAD
+from leadkit.bulk.journal import Journal, State
 from leadkit.cli import main
 from leadkit.commands.load import UsageError, _path_params, register
 
@@ -365,3 +366,20 @@ def test_a_row_no_request_can_carry_is_invalid_and_the_load_goes_on(
         "line 2: the escape \\ud800 is half a surrogate pair, not a character",
         "line 3: nested too deeply to read",
     ]
+
+
+@pytest.mark.parametrize(("flags", "outcome"), [([], "created"), (["--never-resend"], "failed")])
+def test_never_resend_leaves_a_row_that_was_in_flight_alone(
+    flags: list[str], outcome: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign, journal = str(uuid.uuid4()), tmp_path / "j.sqlite"
+    scope = {"api": "coldsend", "operation": "add_lead", "path_params": {"campaign_id": campaign}}
+    flying = Journal(journal, scope)
+    flying.set("key:flying@x.io", State.SENT, position=0)
+    flying.close()
+    leads, report = tmp_path / "leads.jsonl", tmp_path / "report.jsonl"
+    leads.write_text('{"email": "flying@x.io"}\n')
+    args = ["load", "coldsend", "--sandbox", "--campaign-id", campaign, "--journal", journal]
+    assert main([*map(str, args), "--report", str(report), *flags, str(leads)]) in (0, 1)
+    [result] = [json.loads(line) for line in report.read_text().splitlines()]
+    assert result["outcome"] == outcome

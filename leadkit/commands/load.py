@@ -277,6 +277,7 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     from rich.console import Console
 
     from leadkit.bulk import bulk_create
+    from leadkit.runtime import RetryPolicy
     from leadkit.runtime.errors import MissingApiKeyError
 
     client_class, op = _target(args.api)
@@ -301,7 +302,10 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
             err.print(f"sandbox: {args.api} at {base_url}, path parameters {params}")
         policy = _rate_policy(client_class.api.rate_limit, args.rate, time_scale)
         try:
-            client = client_class(api_key=api_key, base_url=base_url, rate_limit=policy)
+            retry = RetryPolicy(trust_conflict_status=not args.never_resend)
+            client = client_class(
+                api_key=api_key, base_url=base_url, rate_limit=policy, retry=retry
+            )
         except (ValueError, MissingApiKeyError) as exc:
             raise UsageError(str(exc)) from None
         await stack.enter_async_context(client)
@@ -405,6 +409,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--report", type=Path, help="JSONL of every row's result")
     parser.add_argument("--ordered", action="store_true", help="report results in input order")
+    parser.add_argument(
+        "--never-resend",
+        action="store_true",
+        help="never send a row again that may have reached the server, even where the spec "
+        "declares a conflict status (Coldsend's 409 for a duplicate email is inferred)",
+    )
     parser.add_argument(
         "--grace",
         type=_positive(float),
