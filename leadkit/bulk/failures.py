@@ -24,7 +24,6 @@ class FailuresWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file = path.open("w", encoding="utf-8", buffering=1)
-        self.written = 0
 
     def write(self, result: RowResult) -> None:
         """Write `result` if its row did not succeed."""
@@ -40,7 +39,6 @@ class FailuresWriter:
             meta["raw"] = result.raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         line = {**(result.body or {}), META_KEY: meta}
         self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-        self.written += 1
 
     def close(self) -> None:
         """Close the file."""

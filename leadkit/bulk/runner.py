@@ -307,11 +307,8 @@ class BulkRun:
         entry = self._journal.claim(job.journal_key, position=job.index)
         if entry is None:
             return self._result(job, Outcome.VALID) if self._dry_run else job
-        if entry.run == self._journal.run:
+        if entry.run == self._journal.run:  # always, in a dry run: its journal is new
             return self._result(job, Outcome.SKIPPED_DUPLICATE, error="same key as an earlier row")
-        if self._dry_run:
-            self._journal.set(job.journal_key, State.QUEUED, position=job.index)
-            return self._result(job, Outcome.VALID)
         if entry.state in _OUTCOME_OF_STATE:
             self._journal.set(job.journal_key, entry.state, position=job.index)
             return self._result(job, _OUTCOME_OF_STATE[entry.state], resumed=True)
