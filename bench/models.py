@@ -8,6 +8,7 @@ peers are datamodel-code-generator's pydantic v2 models (``model_validate`` and
 
 from __future__ import annotations
 
+import functools
 import importlib
 import timeit
 from collections.abc import Callable
@@ -44,7 +45,8 @@ Codec = tuple[Callable[[dict[str, Any]], Any], Callable[[Any], Any]]
 
 def _ours(name: str) -> Codec:
     cls = getattr(models, name)
-    return (lambda data: response_converter.structure(data, cls)), response_converter.unstructure
+    structure = functools.partial(response_converter.structure, cl=cls)  # no extra frame
+    return structure, response_converter.unstructure
 
 
 def _pydantic(name: str, module: Any) -> Codec:

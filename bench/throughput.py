@@ -56,11 +56,13 @@ def _timed(n: int, job: Job) -> Callable[[], float]:
     return sample
 
 
-def _bare(url: str) -> Job:
+def _bare(url: str, n: int) -> Job:
     headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
+    # serialised before any timing: the baseline does only the HTTP work
+    payloads = [json.dumps(row, separators=(",", ":")).encode() for row in lead_rows(n)]
 
-    async def job(n: int) -> int:
-        payloads = [json.dumps(row, separators=(",", ":")).encode() for row in lead_rows(n)]
+    async def job(count: int) -> int:
+        assert count == len(payloads)
         connector = aiohttp.TCPConnector(limit=WORKERS)
         async with aiohttp.ClientSession(url, connector=connector) as session:
 
@@ -137,7 +139,7 @@ def _ogen(url: str, peers: Peers) -> Job | str:
 def run(url: str, n: int, rounds: int, peers: Peers | None) -> tuple[list[Row], list[Target]]:
     """Measure every contender; peers only when `peers` is given (not in quick mode)."""
     jobs: list[tuple[str, Job | str]] = [
-        ("(a) bare aiohttp pool, pre-serialised JSON", _bare(url)),
+        ("(a) bare aiohttp pool, pre-serialised JSON", _bare(url, n)),
         ("(b) leadkit bulk helper, generated client", _ours(url)),
     ]
     if peers is not None:

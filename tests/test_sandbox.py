@@ -32,7 +32,7 @@ from leadkit.runtime.errors import (
 )
 from leadkit.runtime.retry import RetryPolicy
 from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
-from leadkit.sandbox.dialects import retry_after_text
+from leadkit.sandbox.dialects import FastApiDialect, retry_after_text
 from leadkit.sandbox.ratelimit import Clock, RateLimiter
 from leadkit.sandbox.spec import load_api, read_api
 
@@ -376,6 +376,19 @@ async def test_latency_delays_and_can_time_out() -> None:
         assert isinstance(transport_error(caught.value), APITimeoutError)
 
 
+async def test_a_reset_starts_the_seeded_faults_again(http: aiohttp.ClientSession) -> None:
+    async with faulty(seed=3, error_5xx=0.5) as sb:
+
+        async def statuses() -> list[int]:
+            body, headers = {"email": "a@x.io"}, {"X-API-Key": CS_KEY}
+            return [(await post(http, cs_url(sb), body, headers))[0] for _ in range(10)]
+
+        first = await statuses()
+        sb.reset()
+        assert await statuses() == first
+        assert len(set(first)) > 1
+
+
 async def test_faults_repeat_with_the_seed(http: aiohttp.ClientSession) -> None:
     async def statuses(seed: int) -> list[int]:
         async with faulty(seed=seed, error_5xx=0.3, malformed=0.2) as sb:
@@ -447,3 +460,29 @@ async def test_a_spec_change_reaches_the_sandbox(http: aiohttp.ClientSession) ->
         assert (status, response_headers["X-RateLimit-Limit"]) == (200, "2")
         assert (await post(http, url, {"email": "y"}, headers))[0] == 429
         assert (await post(http, url, {"email": "y"}))[0] == 401
+
+
+@pytest.mark.parametrize(
+    "raw", [b"[" * 100_000, b'{"email": "a@x.io", "custom_fields": {"a": NaN}}', b"Infinity"]
+)
+async def test_a_body_json_cannot_carry_is_a_422_not_a_crash_nor_an_echo(
+    sandbox: Sandbox, http: aiohttp.ClientSession, raw: bytes
+) -> None:
+    status, _, body = await post(http, cs_url(sandbox), raw, {"X-API-Key": CS_KEY})
+    assert status == 422, body
+    assert body["detail"][0]["type"] == "json_invalid"
+    assert sandbox.leads("coldsend") == []
+
+
+async def test_a_campaign_id_in_capitals_is_the_same_campaign(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    campaign, body, headers = uuid.uuid4(), {"email": "a@x.io"}, {"X-API-Key": CS_KEY}
+    assert (await post(http, cs_url(sandbox, campaign), body, headers))[0] == 200
+    assert (await post(http, cs_url(sandbox, str(campaign).upper()), body, headers))[0] == 409
+
+
+def test_the_coldsend_429_text_is_the_documented_one() -> None:
+    pattern = COLDSEND_SPEC["x-rate-limit"]["retry-after-body-pattern"]
+    body = FastApiDialect().rate_limited(None, retry_after=retry_after_text(pattern, 60))  # type: ignore[arg-type]
+    assert body == {"detail": "Rate limit exceeded. Retry after 60 seconds."}

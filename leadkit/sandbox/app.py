@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -46,6 +47,7 @@ class SandboxState:
         """Forget the leads, the counters and the rate-limit windows."""
         self.store.clear()
         self.stats.clear()
+        self.faults = FaultPlan(self.config.faults)  # the seeded sequence starts again
         for limiter in self.limiters:
             limiter.reset()
 
@@ -164,11 +166,19 @@ class ApiService:
         value = body.get(op.dedupe_field) if op.dedupe_field else None
         key = value.strip().lower() if isinstance(value, str) else None
         unique = op.conflict_status is not None or self.duplicates == "reject"
-        scope = "/".join(params[name] for name in sorted(params))
+        scope = "/".join(_canonical(params[name]) for name in sorted(params))
         record = {**response, **params}
         stored = self.state.store.insert(self.api.name, scope, key, record, unique=unique)
         self.state.stats["created"] += stored
         return stored
+
+
+def _canonical(value: str) -> str:
+    """A UUID in one spelling (the server reads 9B1D… and 9b1d… as one campaign)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
 
 
 def _inspection_routes(state: SandboxState, apis: list[str]) -> web.RouteTableDef:

@@ -110,7 +110,8 @@ class FastApiDialect:
         return {"detail": "Resource already exists"}
 
     def rate_limited(self, op: Operation, *, retry_after: str) -> Body:
-        return {"detail": " ".join(filter(None, ("Rate limit exceeded.", retry_after)))}
+        said = f"{retry_after}." if retry_after else ""  # documented: "... 60 seconds."
+        return {"detail": " ".join(filter(None, ("Rate limit exceeded.", said)))}
 
     def server_error(self, op: Operation, status: int) -> Body:
         return {"detail": _SERVER_ERRORS.get(status, _SERVER_ERRORS[500])[1]}

@@ -57,6 +57,11 @@ def _location_order(loc: tuple[str | int, ...]) -> tuple[bool, list[str]]:
     return loc[0] != "path", [str(part) for part in loc]
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON, though Python's json module reads them."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 class OperationValidator:
     """Checks the path parameters and the JSON body of one operation."""
 
@@ -77,9 +82,10 @@ class OperationValidator:
         body: Any = None
         if self._body is not None:
             try:
-                body = json.loads(raw) if raw.strip() else MISSING
-            except ValueError as exc:
-                problems[("body",)] = Problem(("body",), "json", None, raw, str(exc))
+                body = json.loads(raw, parse_constant=_no_constant) if raw.strip() else MISSING
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+                message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+                problems[("body",)] = Problem(("body",), "json", None, raw, message)
                 return None, list(problems.values())
             if body is MISSING:
                 problems[("body",)] = Problem(("body",), "missing", "object", MISSING, "no body")

@@ -69,7 +69,7 @@ class Sandbox:
         return self.state.store.leads(api)
 
     def reset(self) -> None:
-        """Forget leads, counters and rate-limit windows."""
+        """Forget leads, counters and rate-limit windows; the seeded faults start again."""
         self.state.reset()
 
     async def start(self) -> None:
