@@ -42,6 +42,11 @@ class RateLimitPolicy:
     reset_kind: ResetKind = "delta-seconds"
     retry_after_body_pattern: str | None = None
 
+    @property
+    def horizon(self) -> float:
+        """The longest declared window (infinite without one): no reset comes later."""
+        return max((w.seconds for w in self.windows), default=float("inf"))
+
 
 RESET_KINDS: tuple[ResetKind, ...] = ("unix-timestamp", "delta-seconds")
 

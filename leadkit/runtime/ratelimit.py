@@ -65,7 +65,7 @@ class RateLimiter:
     ) -> None:
         self.policy = policy
         self._windows = policy.windows if policy else ()
-        self._horizon = max((w.seconds for w in self._windows), default=float("inf"))
+        self._horizon = policy.horizon if policy else float("inf")
         """No declared window resets later than this: caps a skewed Reset timestamp."""
         self._clock = clock
         self._wall = wall

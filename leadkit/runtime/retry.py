@@ -229,8 +229,7 @@ def server_delay(
     reset = header_value(headers, reset_name) if rate_limited else None
     kind = policy.reset_kind if policy else None
     if reset is not None and (delay := reset_delay(reset, kind, now)):
-        horizon = max((w.seconds for w in policy.windows), default=delay) if policy else delay
-        return min(delay, horizon)
+        return min(delay, policy.horizon) if policy else delay
     return body_delay(body_text, policy.retry_after_body_pattern if policy else None)
 
 
