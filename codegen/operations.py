@@ -161,8 +161,15 @@ class _Builder:
         )
 
     def json_type(self, holder: Any, path: tuple[Any, ...]) -> str | None:
-        """Type of the JSON body of a request body or response object (None: no body)."""
-        content = self._deref(holder).get("content") or {}
+        """Type of the JSON body of a request body or response object (None: no body).
+
+        A `$ref`ed holder (``#/components/responses/...``) is read where it is defined, as
+        the models of its inline schemas are named after that place.
+        """
+        while isinstance(holder, Mapping) and isinstance(holder.get("$ref"), str):
+            path = tuple(pointer_parts(holder["$ref"]))
+            holder = self._resolve(holder["$ref"])
+        content = holder.get("content") or {}
         if not content:
             return None
         if JSON not in content:

@@ -419,6 +419,29 @@ def test_a_ref_into_paths_gives_pointers_escaped_once(tmp_path: Path) -> None:
     assert caught.value.pointer == "#/paths/~1a~1b/x-shared/type"
 
 
+def test_an_inline_schema_in_a_shared_response_object_gets_its_model(tmp_path: Path) -> None:
+    body = "content: {application/json: {schema: {type: object, properties: {%s: {type: string}}}}}"
+    spec = tmp_path / "shared.yaml"
+    spec.write_text(
+        MINIMAL
+        + "  responses:\n"
+        + f"    Created: {{description: created, {body % 'id'}}}\n"
+        + f"    Problem: {{description: problem, {body % 'detail'}}}\n"
+        + "paths:\n  /things:\n    post:\n      operationId: create_thing\n      responses:\n"
+        + "        '201': {$ref: '#/components/responses/Created'}\n"
+        + "        '400': {$ref: '#/components/responses/Problem'}\n"
+    )
+    loaded = load_spec(spec)
+    source, infos = generate_models(loaded)
+    by_ref = {info.source_ref: info.class_name for info in infos}
+    (operation,) = build_api(loaded, source, infos).operations
+    schema = "content/application~1json/schema"
+    created = by_ref[f"#/components/responses/Created/{schema}"]
+    problem = by_ref[f"#/components/responses/Problem/{schema}"]
+    assert [(c.status, c.type_expr) for c in operation.success] == [(201, f"models.{created}")]
+    assert [(c.status, c.type_expr) for c in operation.errors] == [(400, f"models.{problem}")]
+
+
 REACH_SPEC = MINIMAL.replace(
     "components:\n",
     """\
