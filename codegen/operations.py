@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import pprint
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -352,5 +353,5 @@ def build_api(spec: LoadedSpec, models_source: str, models: tuple[ModelInfo, ...
         models=models,
         models_source=models_source,
         stdlib_imports=tuple(sorted(builder.stdlib)),
-        spec_literal=pprint.pformat(spec.document, sort_dicts=True, width=100),
+        spec_literal=pprint.pformat(spec.document, sort_dicts=True, width=sys.maxsize),
     )

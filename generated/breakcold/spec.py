@@ -42,10 +42,7 @@ SPEC: dict[str, Any] = {
                     {"$ref": "#/components/schemas/Location"},
                     {"type": "null"},
                 ],
-                "description": "A custom attribute value: text, "
-                "number, boolean, an option ID, a "
-                "list of option IDs, an ISO date "
-                "string, a lead ID or a location.",
+                "description": "A custom attribute value: text, number, boolean, an option ID, a list of option IDs, an ISO date string, a lead ID or a location.",
             },
             "ContractCurrency": {
                 "description": "Contract currency",
@@ -70,21 +67,7 @@ SPEC: dict[str, Any] = {
                 "properties": {
                     "attributes": {
                         "additionalProperties": {"$ref": "#/components/schemas/AttributeValue"},
-                        "description": "Custom "
-                        "attribute "
-                        "values "
-                        "keyed "
-                        "by "
-                        "attribute "
-                        "ID; "
-                        "a "
-                        "wrong "
-                        "value "
-                        "is "
-                        "rejected "
-                        "by "
-                        "the "
-                        "server",
+                        "description": "Custom attribute values keyed by attribute ID; a wrong value is rejected by the server",
                         "type": "object",
                     },
                     "auto_assign_owner": {
@@ -155,18 +138,10 @@ SPEC: dict[str, Any] = {
                 "type": "object",
             },
             "ErrorBody": {
-                "description": "Error body, observed: {message, code, "
-                "data: {code, httpStatus, path}}; "
-                "validation failures add issues.",
+                "description": "Error body, observed: {message, code, data: {code, httpStatus, path}}; validation failures add issues.",
                 "properties": {
                     "code": {
-                        "description": "NOT_FOUND, "
-                        "BAD_REQUEST, "
-                        "UNAUTHORIZED, "
-                        "FORBIDDEN, "
-                        "TOO_MANY_REQUESTS, "
-                        "INTERNAL_SERVER_ERROR, "
-                        "...",
+                        "description": "NOT_FOUND, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, TOO_MANY_REQUESTS, INTERNAL_SERVER_ERROR, ...",
                         "type": "string",
                     },
                     "data": {"$ref": "#/components/schemas/ErrorData"},
@@ -216,13 +191,7 @@ SPEC: dict[str, Any] = {
                     },
                     "contract_name": {"type": ["string", "null"]},
                     "contract_value": {
-                        "description": "Contract "
-                        "value (an "
-                        "integer or "
-                        "null in the "
-                        "vendor's "
-                        "response "
-                        "schema)",
+                        "description": "Contract value (an integer or null in the vendor's response schema)",
                         "type": ["integer", "null"],
                     },
                     "created_at": {"type": "string"},
@@ -339,10 +308,7 @@ SPEC: dict[str, Any] = {
         },
     },
     "info": {
-        "description": "Breakcold sales CRM (v3 REST API): create a lead.\n"
-        "Hand-written from the vendor's reference page; see shared/API_FACTS.md "
-        "for the\n"
-        "documented, observed and inferred facts encoded here.\n",
+        "description": "Breakcold sales CRM (v3 REST API): create a lead.\nHand-written from the vendor's reference page; see shared/API_FACTS.md for the\ndocumented, observed and inferred facts encoded here.\n",
         "title": "Breakcold REST API",
         "version": "3.0.0",
     },
@@ -350,8 +316,7 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/lead": {
             "post": {
-                "description": "Create a lead in the CRM; custom attribute values go "
-                "in `attributes`.",
+                "description": "Create a lead in the CRM; custom attribute values go in `attributes`.",
                 "operationId": "create_lead",
                 "requestBody": {
                     "content": {

@@ -59,13 +59,7 @@ SPEC: dict[str, Any] = {
                 "description": "A key without the required scopes.",
                 "properties": {
                     "detail": {
-                        "description": "What is "
-                        "missing, "
-                        "e.g. "
-                        "Missing "
-                        "required "
-                        "scopes: "
-                        "campaigns:write",
+                        "description": "What is missing, e.g. Missing required scopes: campaigns:write",
                         "type": "string",
                     },
                     "error": {
@@ -87,8 +81,7 @@ SPEC: dict[str, Any] = {
                 "type": "object",
             },
             "HTTPError": {
-                "description": "FastAPI error body; detail is a message "
-                "or a list of validation failures.",
+                "description": "FastAPI error body; detail is a message or a list of validation failures.",
                 "properties": {
                     "detail": {
                         "anyOf": [
@@ -158,25 +151,7 @@ SPEC: dict[str, Any] = {
                         "type": "integer",
                     },
                     "status": {
-                        "description": "Lead "
-                        "status. "
-                        "Documented "
-                        "values: "
-                        "PENDING, "
-                        "QUEUED, "
-                        "SENT, "
-                        "OPENED, "
-                        "REPLIED, "
-                        "FAILED, "
-                        "BOUNCED, "
-                        "UNSUBSCRIBED, "
-                        "EXTERNAL; "
-                        "typed as a "
-                        "plain "
-                        "string "
-                        "because new "
-                        "values "
-                        "appear.",
+                        "description": "Lead status. Documented values: PENDING, QUEUED, SENT, OPENED, REPLIED, FAILED, BOUNCED, UNSUBSCRIBED, EXTERNAL; typed as a plain string because new values appear.",
                         "examples": [
                             "PENDING",
                             "QUEUED",
@@ -260,10 +235,7 @@ SPEC: dict[str, Any] = {
         },
     },
     "info": {
-        "description": "Coldsend cold-email campaigns: add a single lead to a campaign.\n"
-        "Hand-written from the vendor's reference page; see shared/API_FACTS.md "
-        "for the\n"
-        "documented, observed and inferred facts encoded here.\n",
+        "description": "Coldsend cold-email campaigns: add a single lead to a campaign.\nHand-written from the vendor's reference page; see shared/API_FACTS.md for the\ndocumented, observed and inferred facts encoded here.\n",
         "title": "Coldsend Public API",
         "version": "1.0.0",
     },
@@ -271,18 +243,7 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/api/public/v1/campaigns/{campaign_id}/leads/manual": {
             "post": {
-                "description": "Add "
-                "one "
-                "lead "
-                "to a "
-                "campaign. "
-                "Needs "
-                "an API "
-                "key "
-                "with "
-                "the "
-                "`leads:create` "
-                "scope.",
+                "description": "Add one lead to a campaign. Needs an API key with the `leads:create` scope.",
                 "operationId": "add_lead",
                 "parameters": [
                     {
@@ -322,19 +283,7 @@ SPEC: dict[str, Any] = {
                                 "schema": {"$ref": "#/components/schemas/LeadResponse"}
                             }
                         },
-                        "description": "Lead "
-                        "added "
-                        "successfully "
-                        "(the "
-                        "status "
-                        "code "
-                        "is "
-                        "not "
-                        "documented; "
-                        "201 "
-                        "is "
-                        "accepted "
-                        "too)",
+                        "description": "Lead added successfully (the status code is not documented; 201 is accepted too)",
                         "headers": {
                             "X-RateLimit-Limit": {"$ref": "#/components/headers/RateLimitLimit"},
                             "X-RateLimit-Remaining": {
@@ -362,8 +311,7 @@ SPEC: dict[str, Any] = {
     "security": [{"ApiKeyAuth": []}],
     "servers": [
         {
-            "description": "Production (some vendor pages say api.coldsend.io; the base URL is "
-            "configurable)",
+            "description": "Production (some vendor pages say api.coldsend.io; the base URL is configurable)",
             "url": "https://api.coldsend.pro",
         }
     ],

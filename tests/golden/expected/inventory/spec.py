@@ -73,9 +73,7 @@ SPEC: dict[str, Any] = {
                 "operationId": "list_items",
                 "parameters": [
                     {
-                        "description": "Most items to return; the server "
-                        "picks a page size when it is "
-                        "omitted.",
+                        "description": "Most items to return; the server picks a page size when it is omitted.",
                         "in": "query",
                         "name": "limit",
                         "schema": {"type": "integer"},
