@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
 from leadkit.sandbox.dialects import FastApiDialect, retry_after_text
 from leadkit.sandbox.ratelimit import Clock, RateLimiter
 from leadkit.sandbox.spec import load_api, read_api
+from leadkit.sandbox.storage import SqliteStore
 
 CS_KEY = "cs_live_test"
 BC_KEY = "bc_test"
@@ -82,10 +86,14 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def post(
     http: aiohttp.ClientSession, url: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
-    """POST JSON (or raw bytes) and return status, headers and the decoded body."""
+    """POST JSON (or raw bytes, labelled JSON unless `headers` say otherwise).
+
+    Return status, headers and the decoded body.
+    """
     data = body if isinstance(body, bytes) else None
     payload = None if isinstance(body, bytes) else body
-    async with http.post(url, json=payload, data=data, headers=headers or {}) as response:
+    sent = {"Content-Type": "application/json", **(headers or {})} if data else headers or {}
+    async with http.post(url, json=payload, data=data, headers=sent) as response:
         return response.status, dict(response.headers), await response.json()
 
 
@@ -168,6 +176,22 @@ async def test_coldsend_readonly_key_is_403(sandbox: Sandbox) -> None:
     assert sandbox.leads("coldsend") == []
 
 
+async def test_a_readonly_key_is_read_only_for_its_own_api_only() -> None:
+    config = SandboxConfig(readonly_keys={"breakcold": frozenset({"bc_readonly"})})
+    async with Sandbox() as sb, breakcold(sb, key="cs_live_readonly") as client:
+        created = await client.create_lead(body={"email": "a@b.co"})
+    assert created.email == "a@b.co"  # the Coldsend read-only key is just a key to Breakcold
+    async with Sandbox(config) as sb:
+        async with breakcold(sb, key="bc_readonly") as client:
+            with pytest.raises(PermissionDeniedError) as caught:
+                await client.create_lead(body={"email": "a@b.co"})
+        async with coldsend(sb, key="cs_live_readonly") as client:
+            await client.add_lead(uuid.uuid4(), body={"email": "a@b.co"})
+        assert caught.value.body.code == "FORBIDDEN"
+        assert [lead["email"] for lead in sb.leads("coldsend")] == ["a@b.co"]
+        assert sb.leads("breakcold") == []
+
+
 # --- duplicates --------------------------------------------------------------------------------
 
 
@@ -243,6 +267,53 @@ async def test_breakcold_400_issues(sandbox: Sandbox, http: aiohttp.ClientSessio
     assert conforms("breakcold", "ErrorBody", body) == []
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_body_not_labelled_json_is_refused_as_each_api_would(
+    sandbox: Sandbox, http: aiohttp.ClientSession, content_type: str | None
+) -> None:
+    raw = b'{"email": "a@x.io"}'
+    label = {"Content-Type": content_type} if content_type else {}
+    skip = () if content_type else ("Content-Type",)  # aiohttp would add octet-stream
+
+    async def send(url: str, key: dict[str, str]) -> tuple[int, Any]:
+        async with http.post(url, data=raw, headers=key | label, skip_auto_headers=skip) as sent:
+            return sent.status, await sent.json()
+
+    status, body = await send(cs_url(sandbox), {"X-API-Key": CS_KEY})
+    assert (status, body) == (
+        422,
+        {
+            "detail": [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ["body"],
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                    "input": raw.decode(),
+                }
+            ]
+        },
+    )
+    status, body = await send(sandbox.base_url("breakcold") + "/lead", {"X-API-KEY": BC_KEY})
+    said = f'Unsupported content-type "{content_type}"' if content_type else None
+    assert (status, body["code"]) == (400, "BAD_REQUEST")
+    assert body["issues"] == [
+        {"code": "custom", "path": [], "message": said or "Missing content-type header"}
+    ]
+    assert conforms("breakcold", "ErrorBody", body) == []
+    assert sandbox.leads("coldsend") == sandbox.leads("breakcold") == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", "application/x+json"]
+)
+async def test_every_json_content_type_is_read(
+    sandbox: Sandbox, http: aiohttp.ClientSession, content_type: str
+) -> None:
+    headers = {"X-API-Key": CS_KEY, "Content-Type": content_type}
+    status, _, body = await post(http, cs_url(sandbox), b'{"email": "a@x.io"}', headers)
+    assert (status, body["email"]) == (200, "a@x.io")
+
+
 # --- rate limits -------------------------------------------------------------------------------
 
 
@@ -297,6 +368,26 @@ def test_hourly_window_outlasts_the_minute_window() -> None:
     assert decision.reset_after == pytest.approx(3000.0)
     now[0] = 3600.0
     assert limiter.hit("k").allowed
+
+
+def test_the_limiter_forgets_a_key_once_all_its_windows_ended() -> None:
+    now = [0.0]
+    policy = load_api("coldsend").rate_limit  # 100 a minute, 1,000 an hour
+    assert policy is not None
+    limiter = RateLimiter(policy, Clock(monotonic=lambda: now[0]))
+    for i in range(50):
+        limiter.hit(f"seen-once-{i}")
+    now[0] = 1.0
+    limiter.hit("hourly")
+    now[0] = 3599.0
+    assert all(limiter.hit("busy").allowed for _ in range(100))
+    assert limiter.tracked == 52
+    now[0] = 3600.0  # every window of the seen-once keys has ended; hourly's hour has not
+    assert not limiter.hit("busy").allowed  # busy's minute is still full
+    assert limiter.tracked == 2
+    now[0] = 3601.0
+    assert limiter.hit("seen-once-0").remaining == 99  # a forgotten key starts afresh
+    assert limiter.tracked == 3
 
 
 def test_retry_after_text_follows_the_spec_pattern() -> None:
@@ -426,6 +517,68 @@ async def test_sqlite_storage_survives_a_restart(tmp_path: Path) -> None:
         assert [lead["email"] for lead in sb.leads("coldsend")] == ["kept@example.com"]
         with pytest.raises(ConflictError):
             await client.add_lead(campaign, body={"email": "kept@example.com"})
+
+
+def test_two_stores_sharing_a_file_keep_a_lead_once(tmp_path: Path) -> None:
+    path = tmp_path / "leads.sqlite"
+    stores = [SqliteStore(path) for _ in range(2)]
+    writer = sqlite3.connect(path, isolation_level=None)  # a third process, mid-write
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            inserts = [
+                pool.submit(store.insert, "coldsend", "c", "a@x.io", {"n": n}, unique=True)
+                for n, store in enumerate(stores)
+            ]
+            time.sleep(0.3)  # both wait for the writer (a check-then-insert has checked by now)
+            writer.execute("ROLLBACK")
+            stored = sorted(insert.result() for insert in inserts)
+        assert stored == [False, True]
+        assert len(stores[0].leads("coldsend")) == 1
+    finally:
+        writer.close()
+        for store in stores:
+            store.close()
+
+
+async def test_a_storage_file_from_before_the_key_table_still_refuses_its_duplicates(
+    tmp_path: Path,
+) -> None:
+    path, campaign = tmp_path / "old.sqlite", uuid.uuid4()
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old.execute(
+            "CREATE TABLE leads (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " api TEXT NOT NULL, scope TEXT NOT NULL, key TEXT, record TEXT NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO leads (api, scope, key, record) VALUES (?, ?, ?, ?)",
+            ("coldsend", str(campaign), "kept@example.com", '{"email": "kept@example.com"}'),
+        )
+        old.commit()
+    async with Sandbox(SandboxConfig(storage=path)) as sb, coldsend(sb) as client:
+        with pytest.raises(ConflictError):
+            await client.add_lead(campaign, body={"email": "kept@example.com"})
+        assert sb.leads("coldsend") == [{"email": "kept@example.com"}]
+
+
+async def test_stats_count_crashes_and_too_large_bodies(
+    sandbox: Sandbox, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = {"X-API-Key": CS_KEY, "Content-Type": "application/json"}
+    huge = b" " * (1024**2 + 1)  # aiohttp's default client_max_size is 1 MiB
+    async with http.post(cs_url(sandbox), data=huge, headers=headers) as response:
+        assert response.status == 413
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(sandbox.state.store, "insert", crash)
+    async with http.post(cs_url(sandbox), json={"email": "a@x.io"}, headers=headers) as response:
+        assert response.status == 500
+    async with http.get(sandbox.url + "/_sandbox/stats") as response:
+        stats = await response.json()
+    assert (stats["status:413"], stats["status:500"]) == (1, 1)
+    assert stats["requests"] == sum(n for name, n in stats.items() if name.startswith("status:"))
 
 
 async def test_inspection_endpoints(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:

@@ -51,8 +51,11 @@ def test_the_other_settings_have_flags(tmp_path: Path) -> None:
             "--breakcold-duplicates",
             "reject",
             "--no-rate-limits",
+            "--readonly-key",
+            "cs_live_ro",
         )
     )
+    assert config.readonly_keys == {"coldsend": frozenset({"cs_live_readonly", "cs_live_ro"})}
     assert config.faults.latency_ms == (20, 80)
     assert (config.time_scale, config.storage, config.rate_limits) == (60.0, tmp_path / "db", False)
     assert config.breakcold_duplicates == "reject"
@@ -63,6 +66,26 @@ def test_impossible_values_are_refused() -> None:
         parse("--fault-5xx", "1.5")
     with pytest.raises(ValueError, match="add up to"):
         config_from_args(parse("--fault-5xx", "0.7", "--fault-malformed", "0.7"))
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [("missing-directory/leads.sqlite", "there is no directory"), ("", "it is a directory")],
+)
+def test_an_unusable_storage_path_is_a_one_line_usage_error(
+    tmp_path: Path, where: str, reason: str
+) -> None:
+    storage = tmp_path / where
+    done = subprocess.run(
+        [sys.executable, "-m", "leadkit.cli", "sandbox", "--port", "0", "--storage", str(storage)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"leadkit sandbox: cannot use {storage} as SQLite storage: {reason}")
+    assert done.stdout == ""
 
 
 async def test_the_command_serves_faults_until_ctrl_c(tmp_path: Path) -> None:

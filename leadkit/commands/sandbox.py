@@ -62,20 +62,26 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         faults=faults,
         storage=args.storage,
         breakcold_duplicates=args.breakcold_duplicates,
-        readonly_keys=frozenset(args.readonly_key),
+        readonly_keys={"coldsend": frozenset(args.readonly_key)},
     )
 
 
+def _usage_error(exc: Exception) -> int:
+    print(f"leadkit sandbox: {exc}", file=sys.stderr)
+    return 2
+
+
 def _run(args: argparse.Namespace) -> int:
-    from leadkit.sandbox import Sandbox
+    from leadkit.sandbox import Sandbox, StorageError
 
     try:
         config = config_from_args(args)
     except ValueError as exc:
-        print(f"leadkit sandbox: {exc}", file=sys.stderr)
-        return 2
+        return _usage_error(exc)
     try:
         asyncio.run(_serve(Sandbox(config, port=args.port)))
+    except StorageError as exc:  # --storage names no usable SQLite file
+        return _usage_error(exc)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     except OSError as exc:

@@ -7,5 +7,6 @@ SQLite), enforces the specs' rate limits and injects the faults of ``FaultConfig
 
 from .config import FaultConfig, SandboxConfig
 from .server import Sandbox, running_in_thread
+from .storage import StorageError
 
-__all__ = ["FaultConfig", "Sandbox", "SandboxConfig", "running_in_thread"]
+__all__ = ["FaultConfig", "Sandbox", "SandboxConfig", "StorageError", "running_in_thread"]

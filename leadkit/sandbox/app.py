@@ -74,6 +74,7 @@ class ApiService:
         self.state = state
         self.dialect: Dialect = dialect_for(api)
         self.key_prefix = state.config.key_prefixes.get(api.name, "")
+        self.readonly_keys = state.config.readonly_keys.get(api.name, frozenset())
         self.limiter = RateLimiter(api.rate_limit, state.clock) if api.rate_limit else None
         if self.limiter is not None:
             state.limiters.append(self.limiter)
@@ -109,7 +110,7 @@ class ApiService:
         if not key or not key.startswith(self.key_prefix):
             body = self.dialect.unauthorized(op, header=self.api.auth_header, missing=not key)
             return self._json(401, body)
-        if key in self.state.config.readonly_keys:
+        if key in self.readonly_keys:
             required = list(op.scopes) or [DEFAULT_SCOPE]
             granted = [scope.split(":")[0] + ":read" for scope in required]
             return self._json(403, self.dialect.forbidden(op, required=required, granted=granted))
@@ -127,9 +128,21 @@ class ApiService:
         return self._rate_limited(op, decision)
 
     async def handle(self, route: _Route, request: web.Request) -> web.StreamResponse:
-        """Answer one request the way the real API would, faults included."""
-        op, stats = route.op, self.state.stats
+        """Answer one request the way the real API would, counting every answer's status."""
+        stats = self.state.stats
         stats["requests"] += 1
+        try:
+            return await self._answer(route, request)
+        except web.HTTPException as exc:  # aiohttp's own answers, e.g. 413 for too large a body
+            stats[f"status:{exc.status}"] += 1
+            raise
+        except Exception:  # aiohttp answers 500
+            stats["status:500"] += 1
+            raise
+
+    async def _answer(self, route: _Route, request: web.Request) -> web.StreamResponse:
+        """The answer, faults included; _json and _fault count the statuses."""
+        op, stats = route.op, self.state.stats
         draw = self.state.faults.draw()
         if draw.latency:
             await asyncio.sleep(draw.latency)
@@ -146,7 +159,8 @@ class ApiService:
         if decision is not None and not decision.allowed:
             return self._rate_limited(op, decision)
         params = dict(request.match_info)
-        body, problems = route.validator.check(params, await request.read())
+        raw, content_type = await request.read(), request.headers.get("Content-Type")
+        body, problems = route.validator.check(params, raw, content_type)
         if problems:
             invalid = self.dialect.invalid(op, problems)
             return self._json(self.dialect.validation_status, invalid, decision)

@@ -15,6 +15,9 @@ DuplicatePolicy = Literal["allow", "reject"]
 DEFAULT_KEY_PREFIXES: Mapping[str, str] = {"coldsend": "cs_live_"}
 """Keys an API accepts start with this prefix; an API not listed accepts any non-empty key."""
 
+DEFAULT_READONLY_KEYS: Mapping[str, frozenset[str]] = {"coldsend": frozenset({"cs_live_readonly"})}
+"""Per API, keys that authenticate but lack the write scope; an API not listed has none."""
+
 DEFAULT_ASSIGNED: Mapping[str, Mapping[str, Any]] = {"coldsend": {"status": "PENDING"}}
 """Values the server assigns that the spec gives no default or example for."""
 
@@ -76,8 +79,8 @@ class SandboxConfig:
     """A SQLite file that keeps the leads across restarts; None keeps them in memory."""
     breakcold_duplicates: DuplicatePolicy = "allow"
     """Breakcold documents no duplicate handling: allow, or reject with 409 CONFLICT."""
-    readonly_keys: frozenset[str] = frozenset({"cs_live_readonly"})
-    """Keys that authenticate but lack the write scope: 403."""
+    readonly_keys: Mapping[str, frozenset[str]] = DEFAULT_READONLY_KEYS
+    """Per API, keys that authenticate but lack the write scope: 403 from that API only."""
     key_prefixes: Mapping[str, str] = DEFAULT_KEY_PREFIXES
     assigned: Mapping[str, Mapping[str, Any]] = DEFAULT_ASSIGNED
 

@@ -90,6 +90,11 @@ class FastApiDialect:
         elif problem.kind == "json":
             item.update(type="json_invalid", loc=["body", 0], msg="JSON decode error")
             item["ctx"] = {"error": problem.message}
+        elif problem.kind == "media_type":  # inferred: Pydantic given the body's raw bytes
+            item.update(
+                type="model_attributes_type",
+                msg="Input should be a valid dictionary or object to extract fields from",
+            )
         elif problem.kind == "type" and problem.expected in _PY_TYPES:
             kind, words = _PY_TYPES[problem.expected]
             item.update(type=kind, msg=f"Input should be {words}")

@@ -66,9 +66,32 @@ class RateLimiter:
         self._clock = clock
         self._windows: dict[str, list[tuple[float, int]]] = {}
         """key -> [(window start, count)] in policy.windows order."""
+        self._longest = max((w.seconds for w in policy.windows), default=0)
+        self._swept = clock.now()
+
+    @property
+    def tracked(self) -> int:
+        """How many keys the limiter keeps windows for."""
+        return len(self._windows)
+
+    def _sweep(self, now: float) -> None:
+        """Once per longest window, drop the keys whose windows have all ended.
+
+        Such a key's windows would all restart at its next request, just as a new key's do.
+        """
+        if now - self._swept < self._longest:
+            return
+        self._swept = now
+        windows = self.policy.windows
+        self._windows = {
+            key: state
+            for key, state in self._windows.items()
+            if any(now - start < w.seconds for w, (start, _) in zip(windows, state, strict=True))
+        }
 
     def _current(self, key: str) -> list[tuple[float, int]]:
         now = self._clock.now()
+        self._sweep(now)
         state = self._windows.setdefault(key, [(now, 0)] * len(self.policy.windows))
         for i, (window, (start, _)) in enumerate(zip(self.policy.windows, state, strict=True)):
             if now - start >= window.seconds:

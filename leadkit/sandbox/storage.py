@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["LeadStore", "MemoryStore", "SqliteStore", "open_store"]
+__all__ = ["LeadStore", "MemoryStore", "SqliteStore", "StorageError", "open_store"]
 
 Record = dict[str, Any]
 
@@ -65,31 +65,64 @@ class MemoryStore:
         """Nothing to release."""
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leads (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    api TEXT NOT NULL, scope TEXT NOT NULL, key TEXT, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lead_keys (api TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY (api, scope, key));
+INSERT OR IGNORE INTO lead_keys SELECT api, scope, key FROM leads WHERE key IS NOT NULL;
+"""
+"""`lead_keys` holds each dedupe key once; its primary key is what refuses a duplicate, even
+one sent to another sandbox process sharing the file. The INSERT fills it from a file written
+before it existed."""
+
+
+class StorageError(Exception):
+    """The storage file cannot be opened or used as a SQLite database."""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The database at `path` with the current schema; StorageError naming `path` otherwise."""
+    db: sqlite3.Connection | None = None
+    try:
+        db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
+        db.executescript(_SCHEMA)
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        reason = str(exc)
+        if path.is_dir():
+            reason = "it is a directory"
+        elif not path.parent.is_dir():
+            reason = f"there is no directory {path.parent}"
+        raise StorageError(f"cannot use {path} as SQLite storage: {reason}") from None
+    return db
+
+
 class SqliteStore:
     """Leads in a SQLite file: a restarted sandbox still has them."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS leads (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " api TEXT NOT NULL, scope TEXT NOT NULL, key TEXT, record TEXT NOT NULL)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS leads_key ON leads (api, scope, key)")
+        self._db = _connect(path)
 
     def insert(
         self, api: str, scope: str, key: str | None, record: Record, *, unique: bool
     ) -> bool:
         """Store `record`; with `unique`, refuse (return False) when `key` exists in `scope`."""
-        if unique and key is not None:
-            found = self._db.execute(
-                "SELECT 1 FROM leads WHERE api = ? AND scope = ? AND key = ?", (api, scope, key)
-            ).fetchone()
-            if found:
-                return False
-        self._db.execute(
-            "INSERT INTO leads (api, scope, key, record) VALUES (?, ?, ?, ?)",
-            (api, scope, key, json.dumps(record)),
-        )
+        with self._db:  # one transaction: a key is never claimed without its record
+            if key is not None:
+                claim = "INSERT" if unique else "INSERT OR IGNORE"
+                try:
+                    self._db.execute(
+                        f"{claim} INTO lead_keys (api, scope, key) VALUES (?, ?, ?)",
+                        (api, scope, key),
+                    )
+                except sqlite3.IntegrityError:  # taken, perhaps by another sandbox process
+                    return False
+            self._db.execute(
+                "INSERT INTO leads (api, scope, key, record) VALUES (?, ?, ?, ?)",
+                (api, scope, key, json.dumps(record)),
+            )
         return True
 
     def leads(self, api: str) -> list[Record]:
@@ -99,7 +132,9 @@ class SqliteStore:
 
     def clear(self) -> None:
         """Forget every record."""
-        self._db.execute("DELETE FROM leads")
+        with self._db:
+            self._db.execute("DELETE FROM leads")
+            self._db.execute("DELETE FROM lead_keys")
 
     def close(self) -> None:
         """Close the database file."""
@@ -107,5 +142,5 @@ class SqliteStore:
 
 
 def open_store(path: Path | None) -> LeadStore:
-    """A SqliteStore on `path`, or a MemoryStore when it is None."""
+    """A SqliteStore on `path` (StorageError if unusable), or a MemoryStore when it is None."""
     return MemoryStore() if path is None else SqliteStore(path)
