@@ -80,6 +80,11 @@ def _table_count(stdout: str, outcome: str) -> int:
     return int(match.group(1))
 
 
+def _listed_failures(stdout: str) -> list[str]:
+    """The lines printed above the summary table."""
+    return stdout.split("leadkit load coldsend: summary")[0].rstrip().splitlines()
+
+
 def _coldsend(sandbox: str, campaign: str, *args: str | Path) -> list[str | Path]:
     return ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, "--rate",
             "100000", *args]  # fmt: skip
@@ -155,6 +160,29 @@ def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
         "line 5: not valid UTF-8 (byte 0xC9)",
     ]
     assert _stored_emails(sandbox, campaign) == {"one@x.io": 1, "five@x.io": 1}
+    listed = _listed_failures(result.stdout)
+    assert listed == [
+        "rows that did not succeed (3):",
+        "  line 3: invalid: bad CSV quoting (',' expected after '\"')",
+        "  line 4: invalid: 1 columns, the header has 2",
+        "  line 5: invalid: not valid UTF-8 (byte 0xC9)",
+    ]
+
+
+def test_without_a_failures_file_the_first_ten_bad_rows_are_listed(
+    sandbox: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("email,first_name\n" + "".join(f",Nobody{i}\n" for i in range(12)))
+    result = _run(*_coldsend(sandbox, str(uuid.uuid4()), path))
+    assert result.returncode == 1, result.stderr
+    listed = _listed_failures(result.stdout)
+    assert listed[0] == "rows that did not succeed (12):"
+    assert listed[1:11] == [
+        f"  line {line}: invalid: required field missing @ $.email" for line in range(2, 12)
+    ]
+    hint = "--failures-out FILE writes every one, with its data, to fix and load again"
+    assert listed[11:] == [f"  … and 2 more; {hint}"]
 
 
 def test_a_dry_run_sends_nothing(sandbox: str) -> None:

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .failure_list import FailureList
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -323,13 +325,17 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
             )
         stack.callback(run.close)  # if anything fails before the run is iterated
         label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
+        failures = FailureList()
         with _signals(run, args.grace, err), _Progress(err, args.total, label) as progress:
             async for result in run:
                 progress.advance(result)
+                failures.add(result)
                 if report is not None:
                     report.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
     summary = run.summary
     assert summary is not None
+    for line in failures.lines(failures_file=args.failures_out is not None):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     out.print(_summary_table(summary, args.api))
     if summary.stop_reason:
         out.print(f"[yellow]{summary.stop_reason}")
