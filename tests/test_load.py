@@ -169,6 +169,19 @@ def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
     ]
 
 
+def test_brackets_in_names_are_printed_as_they_are(sandbox: str, tmp_path: Path) -> None:
+    """Rich would read "[/x]" as a closing tag: a crash after the whole load."""
+    folder = tmp_path / "a [" / "x] b"  # its path holds "[/x]"
+    folder.mkdir(parents=True)
+    path, failures = folder / "leads.csv", folder / "failed.jsonl"
+    path.write_text("email,first_name\n,Ann\n")
+    result = _run(*_coldsend(sandbox, str(uuid.uuid4()), path, "--failures-out", failures))
+    assert result.returncode == 1, result.stderr
+    assert f"rows that did not succeed: {failures} (fix them and load that file)" in " ".join(
+        result.stdout.split()
+    )
+
+
 def test_without_a_failures_file_the_first_ten_bad_rows_are_listed(
     sandbox: str, tmp_path: Path
 ) -> None:

@@ -197,10 +197,10 @@ class _Progress:
         )
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[speed]}/s ETA"),
+            TextColumn("{task.fields[speed]}/s ETA", markup=False),
             TimeRemainingColumn(),
             console=console,
         )
@@ -257,12 +257,13 @@ def _signals(run: BulkRun, grace: float, console: Console) -> Iterator[None]:
         name = signal.Signals(signum).name
         if received == 1:
             console.print(
-                f"[yellow]{name}: stopping; in-flight requests get {grace:g}s to finish "
-                "(again to abort now)"
+                f"{name}: stopping; in-flight requests get {grace:g}s to finish "
+                "(again to abort now)",
+                style="yellow",
             )
             run.stop(grace, f"stopped by {name}")
         else:
-            console.print(f"[red]{name}: aborting")
+            console.print(f"{name}: aborting", style="red")
             run.abort()
 
     watched = (signal.SIGINT, signal.SIGTERM)
@@ -284,8 +285,9 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
 
     client_class, op = _target(args.api)
     params = _path_params(op, args)
-    err = Console(stderr=True)
-    out = Console()
+    # no markup: file names and server messages are printed as they are ("[/x]" included)
+    err = Console(stderr=True, markup=False, highlight=False)
+    out = Console(markup=False, highlight=False)
     async with contextlib.AsyncExitStack() as stack:
         report: TextIO | None = None
         if args.report:
@@ -335,10 +337,10 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     summary = run.summary
     assert summary is not None
     for line in failures.lines(failures_file=args.failures_out is not None):
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(line, soft_wrap=True)
     out.print(_summary_table(summary, args.api))
     if summary.stop_reason:
-        out.print(f"[yellow]{summary.stop_reason}")
+        out.print(summary.stop_reason, style="yellow")
     if args.failures_out and not summary.all_succeeded:
         out.print(f"rows that did not succeed: {args.failures_out} (fix them and load that file)")
     if args.journal and summary.unread_from is not None:
