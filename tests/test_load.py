@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import os
@@ -17,9 +18,11 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import attrs
 import pytest
+from aiohttp import web
 
 from generated.coldsend.client import ADD_LEAD
 from leadkit.bulk.journal import Journal, State
@@ -180,6 +183,32 @@ def test_brackets_in_names_are_printed_as_they_are(sandbox: str, tmp_path: Path)
     assert f"rows that did not succeed: {failures} (fix them and load that file)" in " ".join(
         result.stdout.split()
     )
+
+
+async def test_a_hostile_fatal_error_is_printed_inert(tmp_path: Path) -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"detail": "\x1b[2J[/x] go\naway"}, status=401)
+
+    app = web.Application()
+    app.router.add_post(ADD_LEAD.path, refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    path = tmp_path / "leads.csv"
+    path.write_text("email\na@x.io\n")
+    try:
+        args = _coldsend(f"http://127.0.0.1:{runner.addresses[0][1]}", str(uuid.uuid4()), path)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "leadkit.cli", *map(str, args), cwd=ROOT,
+            env={**os.environ, "COLDSEND_API_KEY": KEY}, stdout=PIPE, stderr=PIPE,
+        )  # fmt: skip
+        stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await runner.cleanup()
+    assert process.returncode == 1
+    (stop,) = [line for line in stdout.decode().splitlines() if line.startswith("stopped")]
+    assert stop.startswith("stopped after a fatal error: ")
+    assert stop.endswith("[2J[/x] go away")  # no escape character, no line break, no crash
 
 
 def test_without_a_failures_file_the_first_ten_bad_rows_are_listed(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from leadkit.bulk import RowResult
 
-__all__ = ["FailureList"]
+__all__ = ["FailureList", "one_line"]
 
 SHOWN = 10
 """Rows listed; the failures file has every one."""
@@ -54,5 +54,9 @@ def _row_line(result: RowResult) -> str:
     reason = (result.error or "no reason given").removeprefix(f"{where}: ")
     if len(reason) > REASON_CHARS:
         reason = reason[: REASON_CHARS - 1] + "…"
-    printable = "".join(c if c.isprintable() else " " for c in reason)  # no terminal escapes
-    return f"{where}: {result.outcome.value}: {' '.join(printable.split())}"
+    return f"{where}: {result.outcome.value}: {one_line(reason)}"
+
+
+def one_line(text: str) -> str:
+    """`text` on one line with no control characters: a server's text cannot move the cursor."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .failure_list import FailureList
+from .failure_list import FailureList, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -287,7 +287,7 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     params = _path_params(op, args)
     # no markup: file names and server messages are printed as they are ("[/x]" included)
     err = Console(stderr=True, markup=False, highlight=False)
-    out = Console(markup=False, highlight=False)
+    out = Console(markup=False, highlight=False, soft_wrap=True)  # a line per row, not cut
     async with contextlib.AsyncExitStack() as stack:
         report: TextIO | None = None
         if args.report:
@@ -337,10 +337,10 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     summary = run.summary
     assert summary is not None
     for line in failures.lines(failures_file=args.failures_out is not None):
-        out.print(line, soft_wrap=True)
+        out.print(line)
     out.print(_summary_table(summary, args.api))
     if summary.stop_reason:
-        out.print(summary.stop_reason, style="yellow")
+        out.print(one_line(summary.stop_reason), style="yellow")
     if args.failures_out and not summary.all_succeeded:
         out.print(f"rows that did not succeed: {args.failures_out} (fix them and load that file)")
     if args.journal and summary.unread_from is not None:
