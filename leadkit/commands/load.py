@@ -285,9 +285,10 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
 
     client_class, op = _target(args.api)
     params = _path_params(op, args)
-    # no markup: file names and server messages are printed as they are ("[/x]" included)
-    err = Console(stderr=True, markup=False, highlight=False)
-    out = Console(markup=False, highlight=False, soft_wrap=True)  # a line per row, not cut
+    # no markup: file names and server messages are printed as they are ("[/x]" included);
+    # no wrapping: a long line stays one line (a terminal wraps it, a log keeps it whole)
+    err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+    out = Console(markup=False, highlight=False, soft_wrap=True)
     async with contextlib.AsyncExitStack() as stack:
         report: TextIO | None = None
         if args.report:
