@@ -372,6 +372,7 @@ def test_an_unwritable_output_exits_2_and_leaves_no_journal(
         ("coldsend", ["--param", "nope=1"], "no path parameter nope (it has: campaign_id)"),
         ("breakcold", ["--campaign-id", "c"], "no path parameter campaign_id (it has: none)"),
         ("coldsend", ["--campaign-id", "c", "--param", "campaign_id=d"], "given twice"),
+        ("coldsend", ["--campaign-id", ".."], "campaign_id='..' would change the request's path"),
     ],
 )  # fmt: skip
 def test_bad_path_parameters_exit_2(

@@ -123,3 +123,21 @@ def test_a_reset_beyond_the_longest_window_is_capped() -> None:
     skewed = str(int(clock.wall()) + 3600)  # the server's clock runs an hour ahead
     rl.settle(slot, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": skewed})
     assert rl.reserve() == pytest.approx(160.0)
+
+
+def test_a_cancelled_reservation_gives_its_place_back() -> None:
+    rl, _ = limiter(Window(limit=2, seconds=2.0))
+    for slot in [rl.reserve(), rl.reserve()]:  # the window's two sends, at t=100
+        rl.settle(slot, None)
+    for slot in [rl.reserve() for _ in range(10)]:  # callers that give up waiting
+        rl.cancel(slot)
+    assert rl.reserve() == 102.0  # as if they had never asked, not 12 s later
+
+
+def test_a_cancelled_reservation_returns_the_servers_budget() -> None:
+    rl, _ = limiter(Window(limit=100, seconds=60.0))
+    first = rl.reserve()
+    rl.settle(first, {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "30"})
+    rl.cancel(rl.reserve())  # took the last request the server has left, then gave it up
+    assert rl.reserve() == 100.0  # still there to take
+    assert rl.reserve() == 130.0  # the budget is spent: after the reset

@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ..runtime.api import OperationSpec
-from ..runtime.client import BaseClient
+from ..runtime.client import BaseClient, expand_path, path_values
 from ..runtime.converters import CheckedBody, RequestValidationError, check_request
 from ..runtime.errors import (
     APIConnectionError,
@@ -420,6 +420,7 @@ def bulk_create(
     de-duplicates without sending (valid rows are reported `valid`).
     """
     params = dict(path_params or {})
+    expand_path(op.path, path_values(params))  # a bad value fails here, not on every row
     scope = {"api": client.api.name, "operation": op.name, "path_params": params}
     opened = Journal(None if journal is None or dry_run else Path(journal), scope)
     try:

@@ -101,6 +101,8 @@ def _given_params(args: argparse.Namespace) -> list[tuple[str, str, str]]:
 
 def _path_params(op: OperationSpec[Any], args: argparse.Namespace) -> dict[str, str]:
     """The operation's path parameters from the command line (a sandbox invents missing ones)."""
+    from leadkit.runtime.client import expand_path, path_values
+
     names = re.findall(r"{(\w+)}", op.path)
     params: dict[str, str] = {}
     for name, value, flag in _given_params(args):
@@ -116,6 +118,10 @@ def _path_params(op: OperationSpec[Any], args: argparse.Namespace) -> dict[str, 
         if name not in params and not args.sandbox:
             raise UsageError(f"{args.api} needs {_PATH_OPTIONS.get(name, f'--param {name}=...')}")
         params.setdefault(name, str(uuid.uuid4()))
+    try:
+        expand_path(op.path, path_values(params))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return params
 
 

@@ -60,7 +60,7 @@ from .retry import (
 )
 from .secret import Secret
 
-__all__ = ["DEFAULT_TIMEOUT", "ApiResponse", "BaseClient"]
+__all__ = ["DEFAULT_TIMEOUT", "ApiResponse", "BaseClient", "expand_path", "path_values"]
 
 T = TypeVar("T")
 logger = logging.getLogger("leadkit")
@@ -134,6 +134,16 @@ async def _read_body(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
     return b"".join(chunks), True
 
 
+def _pool_size(connector: aiohttp.BaseConnector | None) -> int:
+    """Connections the session may hold to one host at once (its limit and per-host limit)."""
+    limits = [n for n in (connector.limit, connector.limit_per_host) if n] if connector else []
+    return min(limits, default=_UNLIMITED_POOL)
+
+
+_UNLIMITED_POOL = 10_000
+"""A session without a connection limit: calls are bounded by the caller alone."""
+
+
 def _limiter_policy(
     declared: RateLimitPolicy | None, override: RateLimitPolicy | Literal[False] | None
 ) -> RateLimitPolicy | None:
@@ -160,10 +170,26 @@ def _query_value(value: Any) -> str:
     return str(value.value if hasattr(value, "value") else value)
 
 
+_DOT_SEGMENTS = ("", ".", "..")
+"""Path parameter values that percent-encoding leaves as they are and that would change the
+path itself (``..`` climbs a level), so the request would go to another endpoint."""
+
+
 @functools.lru_cache(maxsize=1024)
-def _expand(path: str, path_params: tuple[tuple[str, str], ...]) -> str:
-    """`path` with its parameters filled in and percent-encoded (cached: bulk loads repeat)."""
+def expand_path(path: str, path_params: tuple[tuple[str, str], ...]) -> str:
+    """`path` with its parameters filled in and percent-encoded (cached: bulk loads repeat).
+
+    Raises ValueError for a value that is empty, ``.`` or ``..``.
+    """
+    for name, value in path_params:
+        if value in _DOT_SEGMENTS:
+            raise ValueError(f"path parameter {name}={value!r} would change the request's path")
     return path.format(**{name: quote(value, safe="") for name, value in path_params})
+
+
+def path_values(path_params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Path parameters as `expand_path` takes them."""
+    return tuple((name, _query_value(value)) for name, value in path_params.items())
 
 
 class BaseClient:
@@ -218,6 +244,10 @@ class BaseClient:
         )
         self._session = session
         self._owns_session = session is None
+        self._closed = False
+        self._connections: asyncio.Semaphore | None = None
+        """As many as the session's pool holds: a call waits here, before it counts as sent,
+        and never inside aiohttp, where waiting would count against the connect timeout."""
         self._retry = retry
         self._limiter = RateLimiter(_limiter_policy(self.api.rate_limit, rate_limit))
         self._event_hooks = tuple(event_hooks)
@@ -226,6 +256,7 @@ class BaseClient:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     async def __aenter__(self) -> Self:
+        self._closed = False
         self._ensure_session()
         return self
 
@@ -238,16 +269,25 @@ class BaseClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the session if this client created it; a session passed in stays open."""
+        """Close the session if this client created it; a session passed in stays open.
+
+        Calls made later raise RuntimeError until `async with` opens the client again.
+        """
+        self._closed = True
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
 
     def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed; use it inside `async with`")
         if self._session is None or self._session.closed:
             if not self._owns_session:
                 raise RuntimeError("the aiohttp session passed to this client is closed")
             self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._connections = None
+        if self._connections is None:
+            self._connections = asyncio.Semaphore(_pool_size(self._session.connector))
         return self._session
 
     def _encode_body(self, op: OperationSpec[Any], body: Any) -> bytes:
@@ -287,8 +327,7 @@ class BaseClient:
             for item in (value if isinstance(value, list) else [value])
         ]
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        filled = tuple((name, _query_value(value)) for name, value in path_params.items())
-        url = self.base_url + _expand(op.path, filled)
+        url = self.base_url + expand_path(op.path, path_values(path_params))
         request = _Request(
             op, url, params or None, self._headers(headers), payload, before_send, unsent_again
         )
@@ -316,17 +355,20 @@ class BaseClient:
                     raise AlreadyExistsError.from_conflict(error) from error
                 kind = failure_kind(error)
                 ambiguous_seen = ambiguous_seen or kind == "ambiguous"
+                requested = self._requested_delay(error, kind)
                 decision = decide(
                     self._retry,
                     kind=kind,
                     safe_to_repeat=safe,
                     attempt=attempt,
                     elapsed=time.monotonic() - first_sent,
-                    requested=self._requested_delay(error, kind),
+                    requested=requested,
                     draw=random.random(),
                 )
                 logger.debug("%s attempt %d: %s -> %s", label, attempt, kind, decision)
                 if not decision.retry:
+                    if kind == "rate-limited" and requested:  # this call gives up; others wait
+                        self._limiter.pause(requested, f"429 on {label}")
                     if outcome_is_unknown(op.method, ambiguous_seen):
                         raise OutcomeUnknownError(error, attempts=attempt) from error
                     raise
@@ -368,19 +410,27 @@ class BaseClient:
                 self._emit(RateLimitWait, operation=label, delay=delay, reason=reason)
                 await asyncio.sleep(delay)
         except BaseException:
-            self._limiter.settle(slot, None)
+            self._limiter.cancel(slot)
             raise
 
     async def _attempt(self, request: _Request[T], attempt: int, slot: float) -> ApiResponse[T]:
         """Send `request` once in `slot`; parse the response or raise a typed error."""
         label = request.label
         response_headers: Mapping[str, str] | None = None
+        session = self._ensure_session()
+        connections = self._connections
+        assert connections is not None
+        try:
+            await connections.acquire()
+        except BaseException:  # cancelled while waiting for a connection: nothing was sent
+            self._limiter.cancel(slot)
+            raise
         started = time.monotonic()
         try:
             if request.before_send is not None:
                 request.before_send()
             self._emit(RequestSent, operation=label, attempt=attempt, url=request.url)
-            status, response_headers, raw, whole = await self._exchange(request)
+            status, response_headers, raw, whole = await self._exchange(session, request)
         except APIConnectionError as error:
             logger.debug("%s attempt %d failed: %s", label, attempt, error)
             self._emit(
@@ -388,6 +438,7 @@ class BaseClient:
             )
             raise
         finally:
+            connections.release()
             self._limiter.settle(slot, response_headers)
         elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
@@ -403,11 +454,11 @@ class BaseClient:
             attempts=attempt,
         )
 
-    async def _exchange(self, request: _Request[Any]) -> tuple[int, Mapping[str, str], bytes, bool]:
+    async def _exchange(
+        self, session: aiohttp.ClientSession, request: _Request[Any]
+    ) -> tuple[int, Mapping[str, str], bytes, bool]:
         """One HTTP exchange: status, headers, body and whether the body was read whole;
         transport failures become errors saying whether the request was sent."""
-        label = request.label
-        session = self._ensure_session()
         try:
             async with session.request(
                 request.op.method,
@@ -421,21 +472,23 @@ class BaseClient:
             ) as response:
                 raw, whole = await _read_body(response)
                 return response.status, response.headers, raw, whole
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(f"connect timeout ({exc})", operation=label, sent=False) from None
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise APITimeoutError(
-                f"timed out waiting for the response ({exc})", operation=label, sent=True
-            ) from None
-        except aiohttp.ClientSSLError as exc:
-            raise APITLSError(f"TLS failed ({exc.os_error})", operation=label, sent=False) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
-                f"cannot connect ({exc.os_error})", operation=label, sent=False
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(
-                f"connection failed after sending ({type(exc).__name__}: {exc})",
-                operation=label,
-                sent=True,
-            ) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            error = _transport_error(exc, request.label)
+        # raised out here, not in the except block: aiohttp's exception, which holds the
+        # request's headers and so the key, must not ride along as __context__
+        raise error
+
+
+def _transport_error(exc: BaseException, label: str) -> APIConnectionError:
+    """The typed error for an aiohttp failure, saying whether the request was sent."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(f"connect timeout ({exc})", operation=label, sent=False)
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        message = f"timed out waiting for the response ({exc})"
+        return APITimeoutError(message, operation=label, sent=True)
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return APITLSError(f"TLS failed ({exc.os_error})", operation=label, sent=False)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(f"cannot connect ({exc.os_error})", operation=label, sent=False)
+    message = f"connection failed after sending ({type(exc).__name__}: {exc})"
+    return APIConnectionError(message, operation=label, sent=True)

@@ -69,7 +69,10 @@ class RateLimiter:
         """No declared window resets later than this: caps a skewed Reset timestamp."""
         self._clock = clock
         self._wall = wall
-        self._log: deque[float] = deque(maxlen=max((w.limit for w in self._windows), default=1))
+        self._log: deque[float] = deque()
+        """Send times, sent or reserved, ascending: the last `_kept` besides those reserved,
+        so that a cancelled reservation leaves the windows all they need."""
+        self._kept = max((w.limit for w in self._windows), default=1)
         self._outstanding: list[float] = []
         """Slots reserved and not settled yet (waiting or in flight), ascending."""
         self._budget: int | None = None
@@ -92,6 +95,8 @@ class RateLimiter:
                 slot = next_slot(self._log, self._windows, self._budget_reset)
         self._log.append(slot)
         bisect.insort(self._outstanding, slot)
+        while len(self._log) > self._kept + len(self._outstanding):
+            self._log.popleft()
         return slot
 
     def delay_until(self, slot: float) -> tuple[float, str]:
@@ -112,8 +117,22 @@ class RateLimiter:
         if until > self._paused_until:
             self._paused_until, self._pause_reason = until, reason
             moved = (max(sent, until) if sent > now else sent for sent in self._log)
-            self._log = deque(moved, maxlen=self._log.maxlen)
+            self._log = deque(moved)
             logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
+
+    def cancel(self, slot: float) -> None:
+        """The attempt reserved for `slot` will not be sent: give its place back.
+
+        The windows stop counting it and the server's budget gets it back, so a caller
+        that gives up waiting (a cancelled task, its own timeout) delays no one else.
+        """
+        del self._outstanding[bisect.bisect_left(self._outstanding, slot)]
+        try:
+            self._log.remove(slot)
+        except ValueError:  # a pause moved it, or the log has dropped it
+            return
+        if self._budget is not None and slot < self._budget_reset:
+            self._budget += 1
 
     def settle(self, slot: float, headers: Mapping[str, str] | None) -> None:
         """The attempt sent in `slot` ended, with the response's headers or None."""
