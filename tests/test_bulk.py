@@ -30,6 +30,7 @@ from leadkit.bulk.journal import Journal, State
 from leadkit.runtime.api import RateLimitPolicy, Window
 from leadkit.runtime.retry import RetryPolicy
 from leadkit.sandbox import Sandbox
+from tests.transport_support import serve
 
 CAMPAIGN = "3f1c2a9e-0000-4000-8000-000000000001"
 NOW = "2026-01-01T00:00:00+00:00"
@@ -502,3 +503,19 @@ async def test_a_run_never_iterated_can_be_closed_and_frees_its_journal(
     again = bulk_create(coldsend, ADD_LEAD, [{"email": "a@x.io"}], path_params=params,
                         journal=journal)  # fmt: skip
     assert [r.outcome async for r in again] == [Outcome.CREATED], "the journal lock was freed"
+
+
+async def test_a_lone_surrogate_in_a_servers_message_is_written_and_read_back(
+    tmp_path: Path,
+) -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        text = '{"message": "name \\ud800 is invalid", "code": "BAD_REQUEST"}'  # valid JSON
+        return web.Response(status=400, text=text, content_type="application/json")
+
+    failures = tmp_path / "failures.jsonl"
+    async with serve(refuse) as url, BreakcoldClient(api_key="bc_test", base_url=url) as client:
+        results, _ = await _load(client, [{"email": "a@x.io"}], failures_out=failures)
+    (result,) = results
+    assert result.outcome is Outcome.FAILED and "\ud800" in (result.error or "")
+    (line,) = failures.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["_leadkit"]["reason"] == result.error

@@ -187,7 +187,7 @@ def test_brackets_in_names_are_printed_as_they_are(sandbox: str, tmp_path: Path)
 
 async def test_a_hostile_fatal_error_is_printed_inert(tmp_path: Path) -> None:
     async def refuse(request: web.Request) -> web.Response:
-        return web.json_response({"detail": "\x1b[2J[/x] go\naway"}, status=401)
+        return web.json_response({"detail": "\x1b[2J[/x] go\naway \ud800"}, status=401)
 
     app = web.Application()
     app.router.add_post(ADD_LEAD.path, refuse)
@@ -197,7 +197,8 @@ async def test_a_hostile_fatal_error_is_printed_inert(tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     path.write_text("email\na@x.io\n")
     try:
-        args = _coldsend(f"http://127.0.0.1:{runner.addresses[0][1]}", str(uuid.uuid4()), path)
+        url, report = f"http://127.0.0.1:{runner.addresses[0][1]}", tmp_path / "report.jsonl"
+        args = _coldsend(url, str(uuid.uuid4()), path, "--report", report)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "leadkit.cli", *map(str, args), cwd=ROOT,
             env={**os.environ, "COLDSEND_API_KEY": KEY}, stdout=PIPE, stderr=PIPE,
@@ -209,6 +210,8 @@ async def test_a_hostile_fatal_error_is_printed_inert(tmp_path: Path) -> None:
     (stop,) = [line for line in stdout.decode().splitlines() if line.startswith("stopped")]
     assert stop.startswith("stopped after a fatal error: ")
     assert stop.endswith("[2J[/x] go away")  # no escape character, no line break, no crash
+    (line,) = report.read_text(encoding="utf-8").splitlines()  # a lone surrogate, written
+    assert "[/x] go\naway \ud800" in json.loads(line)["error"]
 
 
 def test_without_a_failures_file_the_first_ten_bad_rows_are_listed(

@@ -15,7 +15,12 @@ from typing import Any
 from .inputs import META_KEY
 from .results import RowResult
 
-__all__ = ["FailuresWriter"]
+__all__ = ["JSON_SAFE", "FailuresWriter"]
+
+JSON_SAFE = "backslashreplace"
+"""The `errors=` for a JSONL file written with ``ensure_ascii=False``: a lone surrogate (in a
+server's message, say) cannot be UTF-8, and is written as its ``\\udXXX`` escape, which JSON
+reads back as the same character."""
 
 
 class FailuresWriter:
@@ -23,7 +28,7 @@ class FailuresWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = path.open("w", encoding="utf-8", buffering=1)
+        self._file = path.open("w", encoding="utf-8", errors=JSON_SAFE, buffering=1)
 
     def write(self, result: RowResult) -> None:
         """Write `result` if its row did not succeed."""

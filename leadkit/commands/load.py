@@ -286,6 +286,7 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
     from rich.console import Console
 
     from leadkit.bulk import bulk_create
+    from leadkit.bulk.failures import JSON_SAFE
     from leadkit.runtime import RetryPolicy
     from leadkit.runtime.errors import MissingApiKeyError
 
@@ -299,7 +300,9 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
         report: TextIO | None = None
         if args.report:
             with _writable():
-                report = stack.enter_context(args.report.open("w", encoding="utf-8"))
+                report = stack.enter_context(
+                    args.report.open("w", encoding="utf-8", errors=JSON_SAFE)
+                )
         api_key, base_url, time_scale = None, args.base_url, 1.0
         if args.sandbox:
             from leadkit.sandbox import Sandbox, SandboxConfig
