@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email.utils import formatdate
 from typing import Any
 
@@ -109,6 +110,8 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_delay(" 1.5 ", NOW) == 1.5
     assert retry_after_delay(formatdate(NOW + 30, usegmt=True), NOW) == pytest.approx(30.0)
     assert retry_after_delay(formatdate(NOW - 30, usegmt=True), NOW) == 0.0
+    asctime = time.asctime(time.gmtime(NOW + 30))  # "Sun Nov  6 08:49:37 1994", no zone
+    assert retry_after_delay(asctime, NOW) == pytest.approx(30.0)
     assert retry_after_delay("soon", NOW) is None
 
 

@@ -32,6 +32,7 @@ full jitter: uniform in [0, min(cap, base * 2**(attempt-1))).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Mapping
@@ -169,7 +170,8 @@ def backoff_delay(policy: RetryPolicy, attempt: int, draw: float) -> float:
 
 
 def retry_after_delay(value: str, now: float) -> float | None:
-    """Seconds asked by a ``Retry-After`` value: a number of seconds or an HTTP date."""
+    """Seconds asked by a ``Retry-After`` value: a number of seconds or an HTTP date (in any of
+    its three forms; all are GMT, the asctime one says so only by convention)."""
     value = value.strip()
     try:
         return max(0.0, float(value))
@@ -179,7 +181,7 @@ def retry_after_delay(value: str, now: float) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.timestamp() - now) if when.tzinfo else None
+    return max(0.0, when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() - now)
 
 
 def reset_delay(value: str, kind: ResetKind | None, now: float) -> float | None:
