@@ -519,3 +519,24 @@ async def test_a_lone_surrogate_in_a_servers_message_is_written_and_read_back(
     assert result.outcome is Outcome.FAILED and "\ud800" in (result.error or "")
     (line,) = failures.read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["_leadkit"]["reason"] == result.error
+
+
+async def test_a_consumer_that_stops_iterating_still_gets_every_read_row_counted(
+    tmp_path: Path,
+) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        email = json.loads(await request.read())["email"]
+        await asyncio.sleep(0.05 if email == "u0@x.io" else 1.0)
+        return web.json_response({"id": "1", "email": email}, status=200)
+
+    failures = tmp_path / "failures.jsonl"
+    rows = [{"email": f"u{i}@x.io"} for i in range(20)]
+    async with serve(slow) as url, BreakcoldClient(api_key="bc", base_url=url) as client:
+        run = bulk_create(client, CREATE_LEAD, rows, concurrency=4, failures_out=failures)
+        taken = []
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):  # the consumer gives up on the run
+                taken += [result async for result in run]
+    assert run.summary is not None and run.summary.unread_from is not None
+    assert run.summary.total == run.summary.unread_from > len(taken)  # none of those left out
+    assert len(failures.read_text().splitlines()) == run.summary.counts[Outcome.FAILED]

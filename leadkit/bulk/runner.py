@@ -197,9 +197,23 @@ class BulkRun:
             if not finished:
                 self.abort()
             await asyncio.gather(supervisor, *self._workers, return_exceptions=True)
+            self._count_unclaimed([*pending.values(), *self._drain()], builder)
             self.close()
             unread = None if self._exhausted else self._next_index
             self.summary = builder.build(unread, self.stop_reason)
+
+    def _drain(self) -> list[RowResult]:
+        """The results still queued: the consumer stopped iterating before taking them."""
+        items = [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+        return [item for item in items if isinstance(item, RowResult)]
+
+    def _count_unclaimed(self, results: list[RowResult], builder: SummaryBuilder) -> None:
+        """Count results no consumer took, so the summary and the failures file still
+        account for every row that was read."""
+        for result in results:
+            builder.add(result)
+            if self._failures is not None:
+                self._failures.write(result)
 
     async def _supervise(self) -> None:
         """Wait for every worker, then tell the consumer that all is done."""
