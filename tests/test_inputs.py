@@ -211,12 +211,13 @@ def _physical_lines(text: str) -> list[str]:
 
 
 def _record_starts(lines: list[str]) -> list[tuple[int, list[str]]] | None:
-    """(index of first line, cells) of each non-blank record csv.reader finds; None on an error."""
+    """(index of first line, cells) of each record csv.reader finds with a non-blank cell (a
+    row of empty cells is a spreadsheet's empty row); None on an error."""
     reader = csv.reader(iter(lines), strict=True)
     records, start = [], 0
     try:
         for cells in reader:
-            if "".join(lines[start : reader.line_num]).strip():
+            if any(cell.strip() for cell in cells):
                 records.append((start, cells))
             start = reader.line_num
     except csv.Error:
@@ -242,8 +243,9 @@ def test_every_line_is_in_exactly_one_row(
 ) -> None:
     """A row is a record csv.reader reads whole, or one line whose quoting is broken.
 
-    So for any text, the lines from one row's first line to the next row's (blank lines
-    aside) are exactly one csv record, or one line reported as badly quoted: no line is
+    So for any text, the lines from one row's first line to the next row's (blank lines and
+    rows of empty cells aside) are exactly one csv record, or one line reported as badly
+    quoted: no line is
     skipped, no record swallows its neighbour. Where csv.reader reads the whole text, the
     rows start where its non-blank records start.
     """
@@ -254,19 +256,19 @@ def test_every_line_is_in_exactly_one_row(
     starts = [row.line - 2 for row in rows]
     assert starts == sorted(set(starts))
     bounds = [*starts, len(lines)]
-    assert not "".join(lines[: bounds[0]]).strip()
+    assert _record_starts(lines[: bounds[0]]) == []
     for row, (start, end) in zip(rows, itertools.pairwise(bounds), strict=True):
         span = lines[start:end]
-        while not span[-1].strip():
-            span.pop()
         if row.error is not None and "bad CSV quoting" in row.error:
-            assert len(span) == 1, (row, span)
+            assert _record_starts(span[1:]) == [], (row, span)
             continue
         records = _record_starts(span)
         assert records is not None and len(records) == 1, (row, span)
         if row.data is not None:
             assert row.data == {
-                k: v for k, v in zip(("email", "company"), records[0][1], strict=True) if v
+                k: v.strip()
+                for k, v in zip(("email", "company"), records[0][1], strict=True)
+                if v.strip()
             }
     whole = _record_starts(lines)
     if whole is not None and len(lines) < MAX_RECORD_LINES:
@@ -317,3 +319,70 @@ def test_csv_cells_no_request_can_carry_are_invalid(tmp_path: Path, cell: str, r
     rows = _rows(_write(tmp_path, "c.csv", content))
     assert rows[0].error is not None and rows[0].error.startswith(f"line 2: {reason}")
     assert rows[1].data == {"email": "b@x.io", "custom_fields": {}}
+
+
+# --- what real spreadsheet exports look like ------------------------------------------------
+
+
+def test_a_quoted_field_of_many_lines_is_one_row(tmp_path: Path) -> None:
+    thread = "\n".join(f"> line {i}" for i in range(150)) + "\ncarol@forwarded.example,Carol"
+    content = f'email,company\na@x.io,"{thread}"\nb@x.io,Beta\n'.encode()
+    rows = _rows(_write(tmp_path, "t.csv", content))
+    assert [(row.line, row.data) for row in rows] == [
+        (2, {"email": "a@x.io", "company": thread}),
+        (153, {"email": "b@x.io", "company": "Beta"}),
+    ]
+
+
+def test_a_field_longer_than_csvs_default_limit_is_read(tmp_path: Path) -> None:
+    notes = "x" * 200_000
+    content = f'email,company\na@x.io,"{notes}"\nb@x.io,{notes}\n'.encode()
+    rows = _rows(_write(tmp_path, "b.csv", content))
+    assert [row.data for row in rows] == [
+        {"email": "a@x.io", "company": notes},
+        {"email": "b@x.io", "company": notes},
+    ]
+
+
+def test_empty_rows_are_skipped_and_cells_are_trimmed(tmp_path: Path) -> None:
+    content = b"email,company\r\n a@x.io , Acme \r\n,,\r\n , \r\nb@x.io,\r\n"
+    rows = _rows(_write(tmp_path, "e.csv", content))
+    assert [(row.line, row.data) for row in rows] == [
+        (2, {"email": "a@x.io", "company": "Acme"}),
+        (5, {"email": "b@x.io"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"email;company\r\na@x.io;Acme, Inc\r\n",
+        b"sep=;\r\nemail;company\r\na@x.io;Acme, Inc\r\n",
+        b"email\tcompany\na@x.io\tAcme, Inc\n",
+    ],
+)
+def test_a_semicolon_or_tab_separated_file_is_read(tmp_path: Path, content: bytes) -> None:
+    (row,) = _rows(_write(tmp_path, "s.csv", content))
+    assert row.data == {"email": "a@x.io", "company": "Acme, Inc"}
+
+
+def test_a_header_with_no_field_of_the_request_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "n.csv", b"Email Address,Given Name\na@x.io,Ann\n")
+    with pytest.raises(InputFileError, match="no column is a field of the request"):
+        _rows(path, extra_columns_to="custom_fields")
+
+
+def test_headers_in_any_script_and_unnamed_columns(tmp_path: Path) -> None:
+    content = "email,名前,会社,,\na@x.io,太郎,トヨタ,,\nb@x.io,花子,,,late\n".encode()
+    rows = _rows(_write(tmp_path, "u.csv", content), extra_columns_to="custom_fields")
+    assert rows[0].data == {"email": "a@x.io", "custom_fields": {"名前": "太郎", "会社": "トヨタ"}}
+    assert rows[1].error == "line 3: column 5 has a value but no name in the header"
+
+
+def test_a_utf16_file_is_read_and_a_cp1252_header_says_how_to_fix_it(tmp_path: Path) -> None:
+    utf16 = "email,company\r\na@x.io,Café\r\n".encode("utf-16")
+    (row,) = _rows(_write(tmp_path, "w.csv", utf16))
+    assert row.data == {"email": "a@x.io", "company": "Café"}
+    cp1252 = "email,Société\r\na@x.io,Acme\r\n".encode("cp1252")
+    with pytest.raises(InputFileError, match=r"save it as UTF-8 \(Excel: CSV UTF-8\)"):
+        _rows(_write(tmp_path, "c.csv", cp1252), extra_columns_to="custom_fields")

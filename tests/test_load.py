@@ -326,11 +326,16 @@ ONE_LEAD = '{"email": "one@x.io"}\n'
         (["--failures-out", "leads.jsonl"], "the input file and --failures-out are the same file"),
         (["--report", "./sub/../leads.jsonl"], "the input file and --report are the same file"),
         (["--journal", "link.jsonl"], "the input file and --journal are the same file"),
-        (["--report", "out", "--failures-out", "out"], "--failures-out and --report are the same"),
         (
-            ["--report", "out", "--journal", "sub/../out"],
+            ["--report", "out.jsonl", "--failures-out", "out.jsonl"],
+            "--failures-out and --report are the same",
+        ),
+        (
+            ["--report", "out.jsonl", "--journal", "sub/../out.jsonl"],
             "--report and --journal are the same file",
         ),
+        (["--failures-out", "out.csv"], "--failures-out out.csv: it is written as JSONL; name it"),
+        (["--report", "out"], "--report out: it is written as JSONL; name it .jsonl"),
     ],
 )
 def test_two_files_that_are_one_exit_2_before_anything_is_written(
@@ -348,7 +353,7 @@ def test_two_files_that_are_one_exit_2_before_anything_is_written(
     assert code == 2
     assert message in stderr
     assert Path("leads.jsonl").read_text() == ONE_LEAD
-    assert not Path("out").exists()
+    assert [p.name for p in Path().iterdir() if p.name.startswith("out")] == []
 
 
 @pytest.mark.parametrize("flag", ["--report", "--failures-out"])

@@ -42,8 +42,15 @@ __all__ = [
 META_KEY = "_leadkit"
 """Key of the metadata object in failures-file lines; the JSONL reader drops it."""
 
-MAX_RECORD_LINES = 100
-"""A quoted CSV field may span lines, but an unclosed quote is reported after this many."""
+MAX_RECORD_LINES = 10_000
+"""A quoted CSV field may span lines (an e-mail thread in a notes column), but an unclosed
+quote is reported after this many."""
+FIELD_CHARS = 16 * 1024 * 1024
+"""The longest CSV field read (csv's own default is 128 KiB)."""
+_DELIMITERS = ";\t|"
+"""Besides the comma, what a header may be separated by (European Excel writes ';')."""
+_EXCEL_SEP = re.compile(r"sep=(.)\s*")
+"""Excel's first line naming the delimiter: ``sep=;``."""
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -94,9 +101,9 @@ def request_fields(api: ApiDescription, model: type) -> RequestFields:
 
 
 def snake_case(name: str) -> str:
-    """'First Name', 'firstName', 'first-name' -> 'first_name'."""
+    """'First Name', 'firstName', 'first-name' -> 'first_name'; letters of any script stay."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
-    return re.sub(r"[^0-9a-z]+", "_", spaced.lower()).strip("_")
+    return re.sub(r"[\W_]+", "_", spaced.lower()).strip("_")
 
 
 def _members(tp: Any) -> list[Any]:
@@ -173,6 +180,7 @@ class _Records:
     def __init__(self, lines: Iterator[str]) -> None:
         self._numbered = enumerate(lines, start=1)
         self._pushback: list[tuple[int, str]] = []
+        self.delimiter = ","
 
     def _take(self) -> tuple[int, str] | None:
         return self._pushback.pop() if self._pushback else next(self._numbered, None)
@@ -187,7 +195,7 @@ class _Records:
                 yield item[1]
 
         try:
-            cells = next(csv.reader(feed(), strict=True), None)
+            cells = next(csv.reader(feed(), delimiter=self.delimiter, strict=True), None)
         except csv.Error as exc:
             if len(taken) > 1:
                 self._pushback.extend(reversed(taken))
@@ -206,14 +214,25 @@ class _CsvColumns:
     def __init__(self, header: list[str], fields: RequestFields, extra_to: str | None) -> None:
         known = fields.by_header()
         names = [snake_case(column) for column in header]
-        counts = collections.Counter(names)
+        counts = collections.Counter(name for name in names if name)
         if repeated := [
             repr(c.strip()) for c, n in zip(header, names, strict=True) if counts[n] > 1
         ]:
             raise InputFileError(f"the header repeats a column: {', '.join(repeated)}")
         self.header = header
         self.targets = [known.get(name) for name in names]
-        extras = [c for c, wire in zip(header, self.targets, strict=True) if wire is None]
+        self.unnamed = {i for i, name in enumerate(names) if not name}
+        """Columns without a name (a spreadsheet's empty trailing columns): must stay empty."""
+        if not any(self.targets):
+            raise InputFileError(
+                f"no column is a field of the request ({', '.join(fields.types)}); "
+                "a file separated by something other than ',' ';' tab or '|'?"
+            )
+        extras = [
+            c
+            for i, (c, wire) in enumerate(zip(header, self.targets, strict=True))
+            if wire is None and i not in self.unnamed
+        ]
         if extras and extra_to is None:
             raise InputFileError(
                 f"columns not in the request: {', '.join(extras)} "
@@ -228,9 +247,12 @@ class _CsvColumns:
             raise _BadRow(f"{len(cells)} columns, the header has {len(self.header)}")
         data: dict[str, Any] = {}
         extras: dict[str, str] = {}
-        for column, wire, cell in zip(self.header, self.targets, cells, strict=True):
+        for i, (column, wire, raw) in enumerate(zip(self.header, self.targets, cells, strict=True)):
+            cell = raw.strip()  # spaces around a cell are a spreadsheet's, not the data's
             if cell == "":
                 continue
+            if i in self.unnamed:
+                raise _BadRow(f"column {i + 1} has a value but no name in the header")
             if wire is None:
                 extras[column.strip()] = cell
                 continue
@@ -254,19 +276,35 @@ def _gather_extras(data: dict[str, Any], extras: dict[str, Any], extra_to: str) 
 def _read_csv(
     handle: io.TextIOWrapper, fields: RequestFields, extra_to: str | None
 ) -> Iterator[InputRow]:
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_CHARS))
     records = _Records(iter(handle.readline, ""))
-    while (header := records.next()) is not None and not header.text.strip():
-        pass
+    header = _next_nonblank(records)
+    if header is not None and (sep := _EXCEL_SEP.fullmatch(header.text)):
+        records.delimiter = sep.group(1)
+        header = _next_nonblank(records)
     if header is None:
         raise InputFileError("the file is empty: a CSV needs a header row")
     if header.cells is None:
-        raise InputFileError(f"line {header.line}: cannot read the header: {header.problem}")
-    return _csv_rows(records, _CsvColumns(header.cells, fields, extra_to))
+        hint = "; save it as UTF-8 (Excel: CSV UTF-8)" if "UTF-8" in str(header.problem) else ""
+        raise InputFileError(f"line {header.line}: cannot read the header: {header.problem}{hint}")
+    cells = header.cells
+    if len(cells) == 1 and (other := [d for d in _DELIMITERS if d in header.text]):
+        records.delimiter = max(other, key=header.text.count)
+        cells = next(csv.reader([header.text], delimiter=records.delimiter))
+    return _csv_rows(records, _CsvColumns(cells, fields, extra_to))
+
+
+def _next_nonblank(records: _Records) -> _Record | None:
+    while (record := records.next()) is not None and not record.text.strip():
+        pass
+    return record
 
 
 def _csv_rows(records: _Records, columns: _CsvColumns) -> Iterator[InputRow]:
+    """Every record but blank lines and rows of empty cells (a spreadsheet's empty rows)."""
     while (record := records.next()) is not None:
-        if record.text.strip():
+        cells = record.cells
+        if record.text.strip() and (cells is None or any(cell.strip() for cell in cells)):
             yield _csv_row(record, columns)
 
 
@@ -332,7 +370,10 @@ def open_input(
             f"--extra-columns-to {extra_columns_to!r} is not an object field of the request"
         )
     try:
-        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        with path.open("rb") as probe:
+            utf16 = probe.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode text"
+        encoding = "utf-16" if utf16 else "utf-8-sig"
+        handle = path.open(encoding=encoding, errors="surrogateescape", newline="")
     except OSError as exc:
         raise InputFileError(f"{path}: {exc.strerror}") from None
     try:

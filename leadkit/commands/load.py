@@ -132,6 +132,14 @@ def _path_option(name: str, value: str) -> str:
     return f" --param {name}={value}"
 
 
+def _refuse_other_suffixes(args: argparse.Namespace) -> None:
+    """Refuse a --failures-out or --report not named .jsonl: load reads a file by its suffix,
+    so a failures file named .csv would be read back as CSV."""
+    for flag, path in (("--failures-out", args.failures_out), ("--report", args.report)):
+        if path is not None and path.suffix.lower() not in (".jsonl", ".ndjson"):
+            raise UsageError(f"{flag} {path}: it is written as JSONL; name it .jsonl")
+
+
 def _refuse_shared_files(args: argparse.Namespace) -> None:
     """Refuse when two of the input, --failures-out, --report and --journal are one file."""
     named = {
@@ -366,6 +374,7 @@ def _run(args: argparse.Namespace) -> int:
     from leadkit.bulk import InputFileError, JournalError, open_input, request_fields
 
     try:
+        _refuse_other_suffixes(args)
         _refuse_shared_files(args)
         if args.dry_run and args.journal:
             note = f"--dry-run neither reads nor writes the journal {args.journal}"
