@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -67,8 +66,6 @@ logger = logging.getLogger("leadkit")
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
 _NO_BODY: Any = object()
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-"""One encoder for every body: json.dumps with options builds a new one per call."""
 _STATIC_HEADERS = {
     "Accept": "application/json",
     "Content-Type": "application/json",
@@ -291,9 +288,9 @@ class BaseClient:
         return self._session
 
     def _encode_body(self, op: OperationSpec[Any], body: Any) -> bytes:
-        if not isinstance(body, CheckedBody):
-            body = check_request(self.api.request_converter, body, op.body_type)
-        return _COMPACT_JSON.encode(body.data).encode()
+        if isinstance(body, CheckedBody):
+            return body.payload
+        return check_request(self.api.request_converter, body, op.body_type).payload
 
     def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth

@@ -269,8 +269,8 @@ def _value(src: _Source, conv: cattrs.Converter, tp: Any, var: str) -> str:
         hook = conv.get_unstructure_hook(kind)
         if hook is identity:
             return var
-        if _list_of_scalars(kind):
-            expr = f"list({var})"
+        if _list_of_scalars(kind):  # anything but a list stays, for the check to name
+            expr = f"list({var}) if type({var}) is list else {var}"
         elif _json_object(kind):
             passing = src.bind("prim", _passing(conv))
             value = f"x if type(x) in {passing} else {src.bind('u', conv.unstructure)}(x)"
