@@ -386,3 +386,18 @@ def test_a_utf16_file_is_read_and_a_cp1252_header_says_how_to_fix_it(tmp_path: P
     cp1252 = "email,Société\r\na@x.io,Acme\r\n".encode("cp1252")
     with pytest.raises(InputFileError, match=r"save it as UTF-8 \(Excel: CSV UTF-8\)"):
         _rows(_write(tmp_path, "c.csv", cp1252), extra_columns_to="custom_fields")
+
+
+def test_a_failures_file_row_that_was_never_read_stays_unread_with_its_text(
+    tmp_path: Path,
+) -> None:
+    meta = {"line": 201, "outcome": "invalid", "reason": "line 201: 4 columns, the header has 6"}
+    lines = [{"_leadkit": {**meta, "raw": "a@x.io,Ann\n"}}, {"email": "b@x.io", "_leadkit": meta}]
+    content = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    unread, fixed = _rows(_write(tmp_path, "failed.jsonl", content))
+    assert unread.error == (
+        "line 1: not read in an earlier load (line 201: 4 columns, the header has 6); "
+        "fix it in the source file"
+    )
+    assert unread.raw == "a@x.io,Ann\n"
+    assert fixed.data == {"email": "b@x.io"}

@@ -341,13 +341,23 @@ def _jsonl_row(line: int, text: str, fields: RequestFields, extra_to: str | None
             problem = str(exc)
         else:
             if isinstance(data, dict):
-                data.pop(META_KEY, None)
+                meta = data.pop(META_KEY, None)
+                if not data and isinstance(meta, dict) and isinstance(meta.get("raw"), str):
+                    return _unread_before(line, meta)
                 if extra_to is not None:
                     unknown = [key for key in data if key not in fields.types]
                     _gather_extras(data, {key: data.pop(key) for key in unknown}, extra_to)
                 return InputRow(line=line, data=data)
             problem = "expected a JSON object"
     return InputRow(line=line, error=f"line {line}: {problem}", raw=text)
+
+
+def _unread_before(line: int, meta: dict[str, Any]) -> InputRow:
+    """A failures-file line of a row an earlier load could not read: still unread, with its
+    reason and text carried on (it is not an empty row)."""
+    reason = str(meta.get("reason") or "could not be read")
+    error = f"line {line}: not read in an earlier load ({reason}); fix it in the source file"
+    return InputRow(line=line, error=error, raw=meta["raw"])
 
 
 def open_input(
