@@ -540,3 +540,18 @@ async def test_a_consumer_that_stops_iterating_still_gets_every_read_row_counted
     assert run.summary is not None and run.summary.unread_from is not None
     assert run.summary.total == run.summary.unread_from > len(taken)  # none of those left out
     assert len(failures.read_text().splitlines()) == run.summary.counts[Outcome.FAILED]
+
+
+async def test_a_row_json_cannot_hold_is_still_written_to_the_failures_file(
+    tmp_path: Path, coldsend: ColdsendClient
+) -> None:
+    failures = tmp_path / "failures.jsonl"
+    rows = [{"email": "a@x.io", "custom_fields": {(1, 2): "pair"}}, {"email": "b@x.io"}]
+    results, _ = await _load(coldsend, rows, failures_out=failures)
+    assert [r.outcome for r in sorted(results, key=lambda r: r.index)] == [
+        Outcome.INVALID,
+        Outcome.CREATED,
+    ]
+    (line,) = failures.read_text().splitlines()
+    meta = json.loads(line)["_leadkit"]
+    assert meta["index"] == 0 and "(1, 2)" in meta["body"]

@@ -42,8 +42,14 @@ class FailuresWriter:
         }
         if result.raw is not None:
             meta["raw"] = result.raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        line = {**(result.body or {}), META_KEY: meta}
-        self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        try:
+            text = json.dumps(
+                {**(result.body or {}), META_KEY: meta}, ensure_ascii=False, default=str
+            )
+        except (TypeError, ValueError):  # a row given in code that JSON cannot hold (a tuple key)
+            meta["body"] = repr(result.body)
+            text = json.dumps({META_KEY: meta}, ensure_ascii=False)
+        self._file.write(text + "\n")
 
     def close(self) -> None:
         """Close the file."""
