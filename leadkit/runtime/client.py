@@ -131,14 +131,14 @@ async def _read_body(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
     return b"".join(chunks), True
 
 
+_UNLIMITED_POOL = 10_000
+"""A session without a connection limit: calls are bounded by the caller alone."""
+
+
 def _pool_size(connector: aiohttp.BaseConnector | None) -> int:
     """Connections the session may hold to one host at once (its limit and per-host limit)."""
     limits = [n for n in (connector.limit, connector.limit_per_host) if n] if connector else []
     return min(limits, default=_UNLIMITED_POOL)
-
-
-_UNLIMITED_POOL = 10_000
-"""A session without a connection limit: calls are bounded by the caller alone."""
 
 
 def _limiter_policy(
