@@ -132,8 +132,17 @@ def test_unknown_enum_value_in_a_response_is_kept() -> None:
     assert isinstance(value, bc.ContractCurrency)
     assert value.value == "BTC"
     assert value != bc.ContractCurrency.USD
-    with pytest.raises(ValueError, match="'BTC' is not a valid ContractCurrency"):
+    with pytest.raises(ValueError, match=r"'BTC' is not a valid ContractCurrency \('USD', 'EUR'"):
         bc_converter.request_converter.structure("BTC", bc.ContractCurrency)
+
+
+def test_a_value_outside_an_optional_enum_says_which_values_it_takes() -> None:
+    body = {"email": "a@x.io", "contract_currency": "ZAR"}  # the field is ContractCurrency | None
+    with pytest.raises(RequestValidationError) as caught:
+        validate_request(bc_converter.request_converter, body, bc.CreateLeadRequest)
+    (problem,) = caught.value.problems
+    assert problem.startswith("'ZAR' is not a valid ContractCurrency ('USD', 'EUR', ")
+    assert problem.endswith("'PLN') @ $.contract_currency")
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,11 @@ def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
 
 
 def _strict_enum_member(value: Any, cls: type[enum.Enum]) -> enum.Enum:
-    return cls(value)
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in cls)
+        raise ValueError(f"{value!r} is not a valid {cls.__name__} ({allowed})") from None
 
 
 def _open_enum_member(value: Any, cls: type[enum.Enum]) -> enum.Enum:
@@ -186,12 +190,15 @@ def _union_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
             return value
         if takes_float and (kind is float or kind is int):
             return _finite(float(value))
+        refusals: list[Exception] = []
         for member, could_be, hook in others:
             if could_be(value):
                 try:
                     return hook(value, member)
-                except (TypeError, ValueError, cattrs.BaseValidationError):
-                    continue
+                except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
+                    refusals.append(exc)
+        if len(refusals) == 1 and isinstance(refusals[0], ValueError):  # the one it could be
+            raise refusals[0]  # says why: "'ZAR' is not a valid ContractCurrency (...)"
         raise TypeError(f"expected {names}, got {kind.__name__}")
 
     return structure
