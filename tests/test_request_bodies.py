@@ -40,6 +40,8 @@ ATTRIBUTES = (
     "expected dict[str, str | float | bool | list[str] | generated.breakcold.models.Location"
     " | None], got dict @ $.attributes"
 )
+MODEL_OF: dict[cattrs.Converter, type] = {CS: cs.ManualLeadRequest, BC: bc.CreateLeadRequest}
+"""Each API's request converter -> the body model of its create operation."""
 OLD_CLIENT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 """What the client encoded `CheckedBody.data` with before `payload`."""
 
@@ -112,8 +114,7 @@ def lead(**custom_fields: Any) -> dict[str, Any]:
 def test_unset_inside_a_value_is_refused_with_its_path_never_sent_as_a_string(
     conv: cattrs.Converter, body: Any, expected: list[str]
 ) -> None:
-    model = cs.ManualLeadRequest if conv is CS else bc.CreateLeadRequest
-    assert problems(conv, body, model) == expected
+    assert problems(conv, body, MODEL_OF[conv]) == expected
 
 
 def test_unset_still_leaves_out_a_whole_field_of_a_model_or_a_mapping() -> None:
@@ -229,8 +230,7 @@ def _cycle() -> dict[str, Any]:
 def test_a_body_the_converter_cannot_unstructure_is_refused_with_its_path(
     conv: cattrs.Converter, body: Any, expected: list[str]
 ) -> None:
-    model = cs.ManualLeadRequest if conv is CS else bc.CreateLeadRequest
-    assert problems(conv, body, model) == expected
+    assert problems(conv, body, MODEL_OF[conv]) == expected
 
 
 def test_dates_uuids_and_tuples_in_a_free_form_value_are_sent_as_json() -> None:
