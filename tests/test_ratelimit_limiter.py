@@ -134,6 +134,16 @@ def test_a_cancelled_reservation_gives_its_place_back() -> None:
     assert rl.reserve() == 102.0  # as if they had never asked, not 12 s later
 
 
+def test_a_reservation_cancelled_after_a_pause_moved_it_gives_its_place_back() -> None:
+    rl, clock = limiter(Window(limit=1, seconds=10.0))
+    rl.settle(rl.reserve(), None)  # sent at t=100
+    waiting = rl.reserve()  # the window's next send: t=110
+    rl.pause(30.0, "429 on POST /x")  # moves the waiting slot to t=130
+    rl.cancel(waiting)  # its caller gives up
+    clock.now = 131.0
+    assert rl.reserve() == 131.0  # not t=140, as if the moved slot had been sent
+
+
 def test_a_cancelled_reservation_returns_the_servers_budget() -> None:
     rl, _ = limiter(Window(limit=100, seconds=60.0))
     first = rl.reserve()

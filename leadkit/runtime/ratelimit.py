@@ -127,10 +127,11 @@ class RateLimiter:
         that gives up waiting (a cancelled task, its own timeout) delays no one else.
         """
         del self._outstanding[bisect.bisect_left(self._outstanding, slot)]
-        try:
-            self._log.remove(slot)
-        except ValueError:  # a pause moved it, or the log has dropped it
+        # A pause moves every slot still ahead to its end: the slot is there if not here.
+        logged = next((t for t in (slot, self._paused_until) if t in self._log), None)
+        if logged is None:  # the log has dropped it
             return
+        self._log.remove(logged)
         if self._budget is not None and slot < self._budget_reset:
             self._budget += 1
 
