@@ -8,6 +8,7 @@ import copy
 import re
 import sqlite3
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -579,6 +580,29 @@ async def test_stats_count_crashes_and_too_large_bodies(
         stats = await response.json()
     assert (stats["status:413"], stats["status:500"]) == (1, 1)
     assert stats["requests"] == sum(n for name, n in stats.items() if name.startswith("status:"))
+
+
+async def test_a_client_leaving_mid_body_is_counted_as_disconnected_not_500(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    target = urllib.parse.urlsplit(cs_url(sandbox))
+    head = (
+        f"POST {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\nX-API-Key: {CS_KEY}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    _, writer = await asyncio.open_connection(target.hostname, target.port)
+    writer.write(head.encode() + b'{"email"')  # 8 of the 100 bytes promised, then gone
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.close()
+    for _ in range(100):  # the server notices the close on its own schedule
+        async with http.get(sandbox.url + "/_sandbox/stats") as response:
+            stats = await response.json()
+        if stats.get("disconnected"):
+            break
+        await asyncio.sleep(0.02)
+    assert stats == {"requests": 1, "disconnected": 1}
+    assert sandbox.leads("coldsend") == []
 
 
 async def test_inspection_endpoints(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:

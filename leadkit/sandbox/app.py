@@ -136,6 +136,9 @@ class ApiService:
         except web.HTTPException as exc:  # aiohttp's own answers, e.g. 413 for too large a body
             stats[f"status:{exc.status}"] += 1
             raise
+        except ConnectionResetError:  # the client left mid-request: no one gets an answer
+            stats["disconnected"] += 1
+            return _drop(request)
         except Exception:  # aiohttp answers 500
             stats["status:500"] += 1
             raise
