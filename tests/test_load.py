@@ -356,19 +356,46 @@ def test_two_files_that_are_one_exit_2_before_anything_is_written(
     assert [p.name for p in Path().iterdir() if p.name.startswith("out")] == []
 
 
-@pytest.mark.parametrize("flag", ["--report", "--failures-out"])
-def test_an_unwritable_output_exits_2_and_leaves_no_journal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flag: str
+@pytest.mark.parametrize("flag", ["--report", "--failures-out", "--journal"])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("missing/out.jsonl", "No such file or directory"),
+        ("leads.jsonl/out.jsonl", "Not a directory"),
+        ("folder.jsonl", "Is a directory"),
+    ],
+)
+def test_an_unwritable_output_exits_2_before_the_load_starts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    name: str,
+    problem: str,
 ) -> None:
     scratch, leads = tmp_path / "tmp", tmp_path / "leads.jsonl"
     scratch.mkdir()
+    (tmp_path / "folder.jsonl").mkdir()
     leads.write_text(ONE_LEAD)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    missing = tmp_path / "missing" / "out.jsonl"
-    code, stderr = _load(capsys, "breakcold", "--sandbox", leads, flag, missing)
+    output = tmp_path / name
+    code, stderr = _load(capsys, "breakcold", "--sandbox", leads, flag, output)
     assert code == 2
-    assert f"leadkit load: cannot write {missing}: No such file or directory" in stderr
+    assert stderr == f"leadkit load: cannot write {output}: {problem}\n"  # no sandbox started
     assert list(scratch.iterdir()) == []
+
+
+def test_outputs_are_checked_without_touching_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads, kept = tmp_path / "leads.jsonl", tmp_path / "kept.jsonl"
+    leads.write_text(ONE_LEAD)
+    kept.write_text("earlier failures\n")
+    code, _ = _load(capsys, "breakcold", "--sandbox", leads, "--failures-out", kept, "--report",
+                    tmp_path / "new.jsonl", "--journal", tmp_path / "missing" / "j")  # fmt: skip
+    assert code == 2
+    assert kept.read_text() == "earlier failures\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.jsonl", "leads.jsonl"]
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,18 @@ def _same_file(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve()
 
 
+def _refuse_unwritable(args: argparse.Namespace) -> None:
+    """Refuse an output that cannot be written (a folder missing, permission denied, a
+    folder in its place) before anything starts; a file that is there is left as it is."""
+    outputs = [args.failures_out, args.report, None if args.dry_run else args.journal]
+    for path in filter(None, outputs):
+        existed = os.path.lexists(path)
+        with _writable(), path.open("a"):
+            pass
+        if not existed:
+            path.unlink()
+
+
 @contextlib.contextmanager
 def _writable() -> Iterator[None]:
     """Turn an OSError while opening an output file into a usage error naming the file."""
@@ -376,6 +388,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         _refuse_other_suffixes(args)
         _refuse_shared_files(args)
+        _refuse_unwritable(args)
         if args.dry_run and args.journal:
             note = f"--dry-run neither reads nor writes the journal {args.journal}"
             print(f"leadkit load: {note}", file=sys.stderr)
