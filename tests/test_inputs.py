@@ -163,6 +163,29 @@ def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[\n  {"email": "a@x.io"},\n  {"email": "b@x.io"}\n]\n',
+         "holds a JSON array, not one JSON object per line (JSONL); "
+         "convert it with: jq -c '.[]' DIR/leads.jsonl > leads.lines.jsonl"),
+        (b'\xef\xbb\xbf\n[{"email": "a@x.io"}, {"email": "b@x.io"}]',
+         "holds a JSON array, not one JSON object per line"),
+        (b'{\n  "email": "a@x.io"\n}\n{\n  "email": "b@x.io"\n}\n',
+         "holds JSON written over many lines, not one JSON object per line (JSONL); "
+         "convert it with: jq -c . DIR/leads.jsonl > leads.lines.jsonl"),
+    ],
+    ids=["array", "array-on-one-line-after-a-bom", "objects-over-many-lines"],
+)  # fmt: skip
+def test_a_jsonl_file_of_plain_json_says_how_to_convert_it(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = _write(tmp_path, "leads.jsonl", content)
+    with pytest.raises(InputFileError) as raised:
+        _rows(path)
+    assert str(raised.value).startswith(f"{path}: {message.replace('DIR', str(tmp_path))}")
+
+
 def test_other_file_types_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=r"expected a \.csv or \.jsonl file"):
         _rows(_write(tmp_path, "leads.xlsx", b"x"))

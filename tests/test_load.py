@@ -356,6 +356,19 @@ def test_two_files_that_are_one_exit_2_before_anything_is_written(
     assert [p.name for p in Path().iterdir() if p.name.startswith("out")] == []
 
 
+def test_a_json_array_named_jsonl_exits_2_with_how_to_convert_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(json.dumps([{"email": "a@x.io"}, {"email": "b@x.io"}], indent=2))
+    code, stderr = _load(capsys, "breakcold", "--sandbox", leads)
+    assert code == 2
+    assert stderr == (
+        f"leadkit load: {leads}: holds a JSON array, not one JSON object per line (JSONL); "
+        f"convert it with: jq -c '.[]' {leads} > leads.lines.jsonl\n"
+    )
+
+
 @pytest.mark.parametrize("flag", ["--report", "--failures-out", "--journal"])
 @pytest.mark.parametrize(
     ("name", "problem"),

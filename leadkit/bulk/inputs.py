@@ -4,8 +4,8 @@ A bad row never stops the file: bad quoting, a wrong number of columns, bytes th
 not UTF-8, a line that is not JSON, or a value no request can carry (a lone surrogate
 escape such as ``\\ud800``, nesting too deep to read) become an `InputRow` with `error` set,
 and the rows around it are read as usual. Problems of the whole file (it is empty, its
-header repeats a column or names columns the model does not have) raise `InputFileError`
-before any row.
+header repeats a column or names columns the model does not have, a .jsonl file holds plain
+JSON) raise `InputFileError` before any row.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import io
 import itertools
 import json
 import re
+import shlex
 import types
 import typing
 from collections.abc import Iterator
@@ -325,8 +326,26 @@ def _read_jsonl(
     rows = ((line, text) for line, text in lines if text.strip())
     if (first := next(rows, None)) is None:
         raise InputFileError("the file is empty: a JSONL file needs a row")
+    _refuse_plain_json(first[1], Path(handle.name))
     return (
         _jsonl_row(line, text, fields, extra_to) for line, text in itertools.chain([first], rows)
+    )
+
+
+def _refuse_plain_json(first: str, path: Path) -> None:
+    """Refuse a file of plain JSON, whose first line is no JSONL row: a JSON array (`[`), or
+    an object written over many lines (`{` alone); say how to convert it."""
+    start = first.strip()
+    if start.startswith("["):
+        what, program = "a JSON array", "'.[]'"
+    elif start == "{":
+        what, program = "JSON written over many lines", "."
+    else:
+        return
+    converted = shlex.quote(f"{path.stem}.lines.jsonl")
+    raise InputFileError(
+        f"holds {what}, not one JSON object per line (JSONL); "
+        f"convert it with: jq -c {program} {shlex.quote(str(path))} > {converted}"
     )
 
 
