@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,17 +17,37 @@ from .errors import SpecError, json_pointer, pointer_parts
 
 __all__ = ["LoadedSpec", "iter_refs", "load_spec", "resolve"]
 
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_YAML_11_SCALARS = {f"tag:yaml.org,2002:{kind}" for kind in ("timestamp", "bool", "int", "float")}
+_YAML_12_SCALARS = {
+    "bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    "int": (r"[-+]?[0-9]+", "-+0123456789"),
+    "float": (
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+}
+"""YAML 1.2 core-schema scalars, as OpenAPI 3.1 reads YAML: `NO`, `on` and `10:30` stay text,
+`017` is 17 (YAML 1.1 made them false, true, 630 and 15)."""
 
 
 class _JsonLoader(yaml.SafeLoader):
-    """SafeLoader reading timestamps as strings: `2023-01-01` stays text, as in JSON."""
+    """SafeLoader reading plain scalars by YAML 1.2's core schema; timestamps stay text."""
+
+
+def _decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    return int(loader.construct_scalar(node))
 
 
 _JsonLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_11_SCALARS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+for _kind, (_pattern, _first) in _YAML_12_SCALARS.items():
+    _JsonLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_kind}", re.compile(f"^(?:{_pattern})$"), list(_first)
+    )
+_JsonLoader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
 
 
 @attrs.frozen

@@ -1,0 +1,93 @@
+"""The generator on spec changes a maintainer makes: names Python or the runtime reserve,
+YAML 1.1 scalars, formats, compositions, operation names and parameters it cannot send."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from codegen.pipeline import generate_tree
+from tests.test_codegen import MINIMAL
+
+_PACKAGES = itertools.count()
+
+
+def generate(tmp_path: Path, text: str) -> dict[str, str]:
+    """The output tree of one spec, `probe.yaml`."""
+    (tmp_path / "specs").mkdir(exist_ok=True)
+    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
+    return generate_tree(tmp_path / "specs")
+
+
+@pytest.fixture
+def importer(tmp_path: Path) -> Iterator[Any]:
+    """Generate a spec and import its package (under a fresh name)."""
+    added: list[str] = []
+
+    def load(text: str) -> ModuleType:
+        name = f"review_out_{next(_PACKAGES)}"
+        root = tmp_path / "out" / name
+        for rel, content in generate(tmp_path, text).items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(content, encoding="utf-8")
+        if str(tmp_path / "out") not in sys.path:
+            sys.path.insert(0, str(tmp_path / "out"))
+            added.append(str(tmp_path / "out"))
+        added.append(name)
+        return importlib.import_module(f"{name}.probe")
+
+    yield load
+    for entry in added:
+        if entry in sys.path:
+            sys.path.remove(entry)
+        for module in [m for m in sys.modules if m == entry or m.startswith(f"{entry}.")]:
+            del sys.modules[module]
+
+
+def with_thing(properties: str, extra_schemas: str = "") -> str:
+    """A spec whose one operation sends and returns `Thing` with these properties."""
+    return MINIMAL + (
+        "  schemas:\n"
+        f"    Thing:\n      type: object\n      properties:\n{properties}{extra_schemas}"
+        "paths:\n  /things:\n    post:\n      operationId: create_thing\n"
+        "      requestBody:\n        content:\n          application/json:\n"
+        "            schema: {$ref: '#/components/schemas/Thing'}\n"
+        "      responses:\n        '201':\n          description: ok\n          content:\n"
+        "            application/json:\n"
+        "              schema: {$ref: '#/components/schemas/Thing'}\n"
+    )
+
+
+def round_trip(package: ModuleType, data: dict[str, Any]) -> Any:
+    """Structure `data` as Thing with both converters; each must give `data` back."""
+    converter, thing = package.converter, package.models.Thing
+    for conv in (converter.request_converter, converter.response_converter):
+        value = conv.structure(data, thing)
+        assert conv.unstructure(value) == data
+    return value
+
+
+def test_yaml_scalars_are_read_as_yaml_1_2(importer: Any) -> None:
+    """PyYAML's YAML 1.1 made `NO` (Norway) and `on` booleans, `10:30` the int 630."""
+    package = importer(
+        with_thing(
+            "        country: {type: string, enum: [US, NO, on, off, yes]}\n"
+            "        opens: {type: string, default: 10:30}\n"
+            "        code: {type: integer, enum: [017, 20]}\n"
+        )
+    )
+    assert [m.value for m in package.models.Country] == ["US", "NO", "on", "off", "yes"]
+    assert [m.value for m in package.models.Code] == [17, 20]
+    spec = importlib.import_module(f"{package.__name__}.spec")
+    assert spec.SPEC["components"]["schemas"]["Thing"]["properties"]["opens"] == {
+        "type": "string",
+        "default": "10:30",
+    }
+    round_trip(package, {"country": "NO", "opens": "9:00"})
