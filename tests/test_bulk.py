@@ -24,6 +24,7 @@ from leadkit.bulk import (
     RowResult,
     bulk_create,
     open_input,
+    request_fields,
 )
 from leadkit.bulk.concurrency import AIMDLimiter
 from leadkit.bulk.journal import Journal, State
@@ -554,4 +555,36 @@ async def test_a_row_json_cannot_hold_is_still_written_to_the_failures_file(
     ]
     (line,) = failures.read_text().splitlines()
     meta = json.loads(line)["_leadkit"]
-    assert meta["index"] == 0 and "(1, 2)" in meta["body"]
+    assert meta["index"] == 0 and "(1, 2)" in meta["raw"]
+
+
+def _strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+async def test_nan_and_infinity_in_an_invalid_row_are_written_as_strict_json(
+    tmp_path: Path, breakcold: BreakcoldClient
+) -> None:
+    failures = tmp_path / "failures.jsonl"
+    rows = [
+        {"email": "a@x.io", "contract_value": float("nan")},
+        {"email": "b@x.io", "attributes": {"k": [float("-inf")]}},
+        {"email": "c@x.io"},
+    ]
+    results, _ = await _load(breakcold, rows, failures_out=failures, ordered=True)
+    assert [r.outcome for r in results] == [Outcome.INVALID, Outcome.INVALID, Outcome.CREATED]
+    lines = [_strict_json(line)["_leadkit"] for line in failures.read_text().splitlines()]
+    assert [meta["raw"] for meta in lines] == [
+        '{"email": "a@x.io", "contract_value": NaN}',
+        '{"email": "b@x.io", "attributes": {"k": [-Infinity]}}',
+    ]
+    again = list(open_input(failures, request_fields(BreakcoldClient.api, CREATE_LEAD.body_type)))
+    assert [row.data for row in again] == [None, None]  # not sent as the text "NaN"
+    assert again[0].error == (
+        "line 1: an earlier load could not send it (expected a finite number, got nan: "
+        "JSON has no NaN or infinity @ $.contract_value); fix it in the source file"
+    )
+    assert again[1].raw == lines[1]["raw"]

@@ -419,7 +419,7 @@ def test_a_failures_file_row_that_was_never_read_stays_unread_with_its_text(
     content = "".join(json.dumps(line) + "\n" for line in lines).encode()
     unread, fixed = _rows(_write(tmp_path, "failed.jsonl", content))
     assert unread.error == (
-        "line 1: not read in an earlier load (line 201: 4 columns, the header has 6); "
+        "line 1: an earlier load could not send it (line 201: 4 columns, the header has 6); "
         "fix it in the source file"
     )
     assert unread.raw == "a@x.io,Ann\n"

@@ -369,6 +369,26 @@ def test_a_json_array_named_jsonl_exits_2_with_how_to_convert_it(
     )
 
 
+def test_a_nan_rows_failures_file_loads_back_as_that_row_still_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads, failures = tmp_path / "leads.jsonl", tmp_path / "failures.jsonl"
+    leads.write_text('{"email": "a@x.io", "contract_value": NaN}\n{"email": "b@x.io"}\n')
+    assert (
+        main(["load", "breakcold", "--sandbox", str(leads), "--failures-out", str(failures)]) == 1
+    )
+    (line,) = failures.read_text().splitlines()
+    meta = json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in {line}"))
+    assert meta["_leadkit"]["raw"] == '{"email": "a@x.io", "contract_value": NaN}'
+    capsys.readouterr()
+    assert main(["load", "breakcold", "--sandbox", str(failures)]) == 1
+    assert _listed_failures(capsys.readouterr().out)[1] == (
+        "  line 1: invalid: an earlier load could not send it (expected a finite "
+        "number, got nan: JSON has no NaN or infinity @ $.contract_value); fix it in the "
+        "source file"
+    )
+
+
 @pytest.mark.parametrize("flag", ["--report", "--failures-out", "--journal"])
 @pytest.mark.parametrize(
     ("name", "problem"),

@@ -3,7 +3,9 @@
 Each line is the row's wire-format body plus a ``_leadkit`` object (line, index, outcome,
 reason, and the raw text of a row that could not be parsed, bytes that are not UTF-8
 replaced by U+FFFD); the JSONL reader drops that
-key, so the file can be fed straight back as input once the rows are fixed.
+key, so the file can be fed straight back as input once the rows are fixed. The file is
+strict JSON: a row that JSON cannot hold as it is (a NaN or an infinity, a tuple key) is
+written as text in ``raw`` instead, and stays invalid, with its reason, when loaded again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ JSON_SAFE = "backslashreplace"
 """The `errors=` for a JSONL file written with ``ensure_ascii=False``: a lone surrogate (in a
 server's message, say) cannot be UTF-8, and is written as its ``\\udXXX`` escape, which JSON
 reads back as the same character."""
+
+
+_STRICT: dict[str, Any] = {"ensure_ascii": False, "allow_nan": False, "default": str}
+"""json.dumps options: JSON any reader takes (no NaN or Infinity), values such as a UUID as
+their text."""
+
+
+def _as_text(body: dict[str, Any]) -> str:
+    """A row JSON cannot hold, as text to fix: JSON but for its NaN and Infinity, or else
+    the row's repr."""
+    try:
+        return json.dumps(body, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(body)
 
 
 class FailuresWriter:
@@ -42,13 +58,12 @@ class FailuresWriter:
         }
         if result.raw is not None:
             meta["raw"] = result.raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        body = result.body or {}
         try:
-            text = json.dumps(
-                {**(result.body or {}), META_KEY: meta}, ensure_ascii=False, default=str
-            )
-        except (TypeError, ValueError):  # a row given in code that JSON cannot hold (a tuple key)
-            meta["body"] = repr(result.body)
-            text = json.dumps({META_KEY: meta}, ensure_ascii=False)
+            text = json.dumps({**body, META_KEY: meta}, **_STRICT)
+        except (TypeError, ValueError):  # an invalid row JSON cannot hold: NaN, a tuple key
+            meta["raw"] = _as_text(body)
+            text = json.dumps({META_KEY: meta}, **_STRICT)
         self._file.write(text + "\n")
 
     def close(self) -> None:

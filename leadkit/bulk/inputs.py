@@ -362,7 +362,7 @@ def _jsonl_row(line: int, text: str, fields: RequestFields, extra_to: str | None
             if isinstance(data, dict):
                 meta = data.pop(META_KEY, None)
                 if not data and isinstance(meta, dict) and isinstance(meta.get("raw"), str):
-                    return _unread_before(line, meta)
+                    return _unsent_before(line, meta)
                 if extra_to is not None:
                     unknown = [key for key in data if key not in fields.types]
                     _gather_extras(data, {key: data.pop(key) for key in unknown}, extra_to)
@@ -371,11 +371,11 @@ def _jsonl_row(line: int, text: str, fields: RequestFields, extra_to: str | None
     return InputRow(line=line, error=f"line {line}: {problem}", raw=text)
 
 
-def _unread_before(line: int, meta: dict[str, Any]) -> InputRow:
-    """A failures-file line of a row an earlier load could not read: still unread, with its
-    reason and text carried on (it is not an empty row)."""
+def _unsent_before(line: int, meta: dict[str, Any]) -> InputRow:
+    """A failures-file line of a row an earlier load could not read or write as JSON: still
+    invalid, with its reason and text carried on (it is not an empty row)."""
     reason = str(meta.get("reason") or "could not be read")
-    error = f"line {line}: not read in an earlier load ({reason}); fix it in the source file"
+    error = f"line {line}: an earlier load could not send it ({reason}); fix it in the source file"
     return InputRow(line=line, error=error, raw=meta["raw"])
 
 
