@@ -22,6 +22,10 @@ __all__ = ["generate_models"]
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "models"
 _NO_MODELS = "Models not found"  # datamodel-code-generator's word for a spec without schemas
 RESERVED_FIELD = "additional_properties"
+RESERVED_FIELDS = frozenset({RESERVED_FIELD, "self", "attrs", "cl", "converter"})
+"""Attribute names a model cannot have: the undeclared-fields attribute, attrs' `self`, the
+module `attrs` the class body uses, and the first arguments of cattrs' function makers (the
+runtime passes them each field by name). A wire name that would be one gets a `_` added."""
 _DATACLASS_IMPORT = re.compile(r"^from dataclasses import .*$", re.MULTILINE)
 _ATTRS_CLASS = re.compile(r"^@attrs\.define\(kw_only=True\)\nclass (\w+)", re.MULTILINE)
 _EXTRAS_MARKER = f"    # leadkit: {RESERVED_FIELD} of "
@@ -35,7 +39,9 @@ _RUNTIME_IMPORTS = (
 )
 
 
-def _run_dmcg(spec: LoadedSpec, workdir: Path) -> tuple[str, list[dict[str, object]]]:
+def _run_dmcg(
+    spec: LoadedSpec, workdir: Path, aliases: dict[str, str]
+) -> tuple[str, list[dict[str, object]]]:
     output, metadata = workdir / "models.py", workdir / "metadata.json"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -56,12 +62,25 @@ def _run_dmcg(spec: LoadedSpec, workdir: Path) -> tuple[str, list[dict[str, obje
             output_datetime_class=DatetimeClassType.Datetime,
             use_schema_description=True,
             use_field_description=True,
+            aliases=aliases,
             formatters=[],
             output=output,
             emit_model_metadata=metadata,
         )
     payload = json.loads(metadata.read_text(encoding="utf-8"))
     return output.read_text(encoding="utf-8"), payload["models"]
+
+
+def _reserved_aliases(metadata: list[dict[str, object]]) -> dict[str, str]:
+    """{wire name: python name + `_`} of the fields that would have a reserved name."""
+    aliases = {}
+    for model in metadata:
+        fields = model["fields"]
+        assert isinstance(fields, list)
+        for field in fields:
+            if field["name"] in RESERVED_FIELDS:
+                aliases[str(field.get("original_name") or field["name"])] = f"{field['name']}_"
+    return aliases
 
 
 def _strip_banner(source: str) -> str:
@@ -75,7 +94,9 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
     """Return the models module source (unformatted) and what it defines."""
     with tempfile.TemporaryDirectory(prefix="leadkit-models-") as tmp:
         try:
-            source, metadata = _run_dmcg(spec, Path(tmp))
+            source, metadata = _run_dmcg(spec, Path(tmp), {})
+            if aliases := _reserved_aliases(metadata):  # rare: run again, renaming them
+                source, metadata = _run_dmcg(spec, Path(tmp), aliases)
         except Exception as exc:  # datamodel-code-generator raises many kinds
             message = " ".join(str(exc).split()) or type(exc).__name__
             if message.startswith(_NO_MODELS):
@@ -88,12 +109,13 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
         fields = model["fields"]
         assert isinstance(fields, list)
         for field in fields:
-            if field["name"] == RESERVED_FIELD:
+            if field["name"] in RESERVED_FIELDS:  # two wire names, one reserved name
+                wire = field.get("original_name") or field["name"]
                 raise SpecError(
                     spec.label,
                     str(model["source_ref"]),
-                    f"a field named {RESERVED_FIELD!r} clashes with the attribute that keeps "
-                    "undeclared fields; rename it in the spec",
+                    f"the field {wire!r} would be the attribute {field['name']!r}, which "
+                    "generated models use themselves; rename it",
                 )
         renames = tuple(
             (str(f["name"]), str(f["original_name"]))

@@ -91,3 +91,19 @@ def test_yaml_scalars_are_read_as_yaml_1_2(importer: Any) -> None:
         "default": "10:30",
     }
     round_trip(package, {"country": "NO", "opens": "9:00"})
+
+
+def test_fields_named_like_what_models_use_get_an_underscore(importer: Any) -> None:
+    """`attrs` hid the module from the class body, `self` broke attrs' __init__, `cl` and
+    `converter` cattrs' function makers, `additionalProperties` was refused."""
+    package = importer(
+        with_thing(
+            "        attrs: {type: string}\n        self: {type: string}\n"
+            "        cl: {type: integer}\n        converter: {type: string}\n"
+            "        additionalProperties: {type: boolean}\n"
+        )
+    )
+    data = {"attrs": "a", "self": "s", "cl": 1, "converter": "c", "additionalProperties": True}
+    thing = round_trip(package, data)
+    assert (thing.attrs_, thing.self_, thing.cl_, thing.converter_) == ("a", "s", 1, "c")
+    assert thing.additional_properties_ is True
