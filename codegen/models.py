@@ -34,6 +34,9 @@ _EXTRAS = re.compile(
 )
 """The template's marked `additional_properties` attribute of one class (dataclass.jinja2):
 the class name, then the attribute and its docstring."""
+_JSON_TYPES = ("string", "integer", "number", "boolean")
+_CARRIED_FORMATS = {("string", "uuid"), ("string", "date-time"), ("string", "date")}
+"""The formats the runtime's converters (un)structure: UUID, datetime, date."""
 _RUNTIME_IMPORTS = (
     "from typing import Any\n\nimport attrs\n\nfrom leadkit.runtime import UNSET, Unset\n"
 )
@@ -63,12 +66,35 @@ def _run_dmcg(
             use_schema_description=True,
             use_field_description=True,
             aliases=aliases,
+            type_mappings=_plain_formats(spec.document),
             formatters=[],
             output=output,
             emit_model_metadata=metadata,
         )
     payload = json.loads(metadata.read_text(encoding="utf-8"))
     return output.read_text(encoding="utf-8"), payload["models"]
+
+
+def _plain_formats(document: object) -> list[str]:
+    """dmcg type mappings keeping each format the runtime cannot carry as its JSON type.
+
+    The converters know UUID, date-time and date strings only: an `ipv4`, `time`,
+    `decimal` or `binary` string stays a str, a `date-time` number a float.
+    """
+    found: set[tuple[str, str]] = set()
+    nodes = [document]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            kinds, form = node.get("type"), node.get("format")
+            if isinstance(form, str):
+                for kind in [kinds] if isinstance(kinds, str) else kinds or ():
+                    if kind in _JSON_TYPES and (kind, form) not in _CARRIED_FORMATS:
+                        found.add((kind, form))
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return [f"{kind}+{form}={kind}" for kind, form in sorted(found)]
 
 
 def _reserved_aliases(metadata: list[dict[str, object]]) -> dict[str, str]:

@@ -107,3 +107,23 @@ def test_fields_named_like_what_models_use_get_an_underscore(importer: Any) -> N
     thing = round_trip(package, data)
     assert (thing.attrs_, thing.self_, thing.cl_, thing.converter_) == ("a", "s", 1, "c")
     assert thing.additional_properties_ is True
+
+
+def test_formats_the_runtime_cannot_carry_stay_their_json_type(importer: Any) -> None:
+    """An ipv4, time, decimal or binary string, a date-time number: the models typed them
+    IPv4Address, time, Decimal, bytes, datetime, which the converters have no hook for."""
+    formats = ("ipv4", "ipv6", "time", "duration", "decimal", "binary", "integer", "uri")
+    package = importer(
+        with_thing(
+            "".join(
+                f"        s_{i}: {{type: string, format: {f}}}\n" for i, f in enumerate(formats)
+            )
+            + "        n: {type: number, format: date-time}\n"
+            + "        i: {type: [integer, 'null'], format: date-time}\n"
+            + "        day: {type: string, format: date}\n"
+        )
+    )
+    data: dict[str, Any] = {f"s_{i}": "1.2.3.4" for i in range(len(formats))}
+    data |= {"n": 1.5, "i": None, "day": "2024-02-29"}
+    thing = round_trip(package, data)
+    assert thing.day.isoformat() == "2024-02-29"  # the formats it carries keep their types
