@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 
 from codegen.pipeline import generate_tree
-from tests.test_codegen import MINIMAL
+from tests.test_codegen import MINIMAL, ROOT
 
 _PACKAGES = itertools.count()
+FIRST_PARTY = "lint.isort.known-first-party = ['leadkit']"
 
 
 def generate(tmp_path: Path, text: str) -> dict[str, str]:
@@ -49,6 +51,23 @@ def importer(tmp_path: Path) -> Iterator[Any]:
             sys.path.remove(entry)
         for module in [m for m in sys.modules if m == entry or m.startswith(f"{entry}.")]:
             del sys.modules[module]
+
+
+def static_problems(tmp_path: Path, files: dict[str, str]) -> str:
+    """What `ruff check` (the project's rules) and `mypy --strict` say of a generated tree."""
+    root = tmp_path / "static" / "gen"
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(content, encoding="utf-8")
+    ruff = [sys.executable, "-m", "ruff", "check", "--no-cache", "--ignore", "E501"]
+    ruff += ["--config", str(ROOT / "pyproject.toml"), "--config", FIRST_PARTY]
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    said = [
+        subprocess.run([*command, str(root)], capture_output=True, text=True, cwd=ROOT, env=env)
+        for command in (ruff, mypy)
+    ]
+    return "".join(done.stdout + done.stderr for done in said if done.returncode)
 
 
 def with_thing(properties: str, extra_schemas: str = "") -> str:
@@ -127,3 +146,10 @@ def test_formats_the_runtime_cannot_carry_stay_their_json_type(importer: Any) ->
     data |= {"n": 1.5, "i": None, "day": "2024-02-29"}
     thing = round_trip(package, data)
     assert thing.day.isoformat() == "2024-02-29"  # the formats it carries keep their types
+
+
+def test_an_optional_property_of_type_null_passes_ruff(tmp_path: Path) -> None:
+    """`d: None | Unset = UNSET` failed ruff's RUF036 (None must end the union)."""
+    files = generate(tmp_path, with_thing("        gone: {type: 'null'}\n"))
+    assert "    gone: Unset | None = UNSET\n" in files["probe/models.py"]
+    assert static_problems(tmp_path, files) == ""
