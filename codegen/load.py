@@ -144,7 +144,9 @@ def load_spec(path: Path, label: str | None = None) -> LoadedSpec:
         validate(document)
     except OpenAPIValidationError as exc:
         pointer = json_pointer(_locate(document, tuple(exc.absolute_path), exc.instance))
-        raise SpecError(label, pointer, f"not valid OpenAPI: {exc.message}") from None
+        # the validator may append the failing schema and instance: keep the one line before
+        problem = " ".join(exc.message.split("\n\n", 1)[0].split())
+        raise SpecError(label, pointer, f"not valid OpenAPI: {problem}") from None
     return LoadedSpec(
         path=path,
         label=label,

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from leadkit.runtime import BaseClient
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
 from .errors import SpecError, json_pointer, pointer_parts
@@ -26,6 +27,10 @@ _STDLIB["date"] = "from datetime import date"
 _PRIMITIVES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 RESERVED_NAMES = frozenset({"self", "body", "rows", "options", "bulk_create"})
 """Names the generated methods use themselves; no parameter may become one of them."""
+CLIENT_NAMES = frozenset({"api", *dir(BaseClient)})
+"""What a client already has; no method may be one of them (`close` would replace close())."""
+MODULE_NAMES = frozenset({"API", "RENAMES", "TYPE_CHECKING", "UUID"})
+"""Upper-case names client.py defines or imports; no operation constant may be one of them."""
 DEDUPE_KEYS = ("field", "conflict-status")
 """What an x-dedupe mapping may hold."""
 
@@ -260,6 +265,11 @@ class _Builder:
                 "operationId is missing; every operation needs one (it names the client method)",
             )
         name = snake_case(op_id)
+        if not name[0].isalpha():
+            raise self.fail(
+                (*path, "operationId"),
+                f"operationId {op_id!r} would be the method {name!r}; start it with a letter",
+            )
         params = self.params(path, op, shared)
         for placeholder in re.findall(r"{([^}]+)}", route):
             if not any(p.location == "path" and p.wire_name == placeholder for p in params):
@@ -315,7 +325,8 @@ class _Builder:
         )
 
     def operations(self) -> tuple[Operation, ...]:
-        found: dict[str, Operation] = {}
+        found: list[Operation] = []
+        owners = dict.fromkeys(CLIENT_NAMES | MODULE_NAMES, "the generated client")
         for route, item in sorted(self.doc.get("paths", {}).items()):
             for method in UNSUPPORTED_METHODS:
                 if method in item:
@@ -323,12 +334,22 @@ class _Builder:
             for method in METHODS:
                 if method in item:
                     op = self.operation(route, method, item[method], item.get("parameters", []))
-                    if op.name in found:
-                        raise self.fail(
-                            ("paths", route, method, "operationId"), f"{op.name!r} is used twice"
-                        )
-                    found[op.name] = op
-        return tuple(found.values())
+                    for name in _defined_names(op):
+                        if name in owners:
+                            raise self.fail(
+                                ("paths", route, method, "operationId"),
+                                f"operation {op.name!r} would define {name!r}, which "
+                                f"{owners[name]} defines too; rename it",
+                            )
+                        owners[name] = f"operation {op.name!r} ({op.method} {route})"
+                    found.append(op)
+        return tuple(found)
+
+
+def _defined_names(op: Operation) -> tuple[str, ...]:
+    """The client methods and the module constant an operation's code defines."""
+    methods = (op.name, f"{op.name}_with_response", *([f"{op.name}_bulk"] if op.bulk else []))
+    return (*methods, op.const_name)
 
 
 def build_api(spec: LoadedSpec, models_source: str, models: tuple[ModelInfo, ...]) -> Api:

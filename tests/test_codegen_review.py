@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from codegen.pipeline import generate_tree
-from tests.test_codegen import MINIMAL, ROOT
+from tests.test_codegen import MINIMAL, ROOT, run_codegen
 
 _PACKAGES = itertools.count()
 FIRST_PARTY = "lint.isort.known-first-party = ['leadkit']"
@@ -153,3 +153,72 @@ def test_an_optional_property_of_type_null_passes_ruff(tmp_path: Path) -> None:
     files = generate(tmp_path, with_thing("        gone: {type: 'null'}\n"))
     assert "    gone: Unset | None = UNSET\n" in files["probe/models.py"]
     assert static_problems(tmp_path, files) == ""
+
+
+def two_operations(first: str, second: str) -> str:
+    """A spec with GET /a and GET /b, their operationIds `first` and `second`."""
+    route = "  /{0}:\n    get:\n      operationId: '{1}'\n      responses:\n"
+    route += "        '204': {{description: ok}}\n"
+    return MINIMAL + "paths:\n" + route.format("a", first) + route.format("b", second)
+
+
+OPERATION_NAMES = {
+    "starts with a digit": (
+        two_operations("get_a", "2fa.verify"),
+        "#/paths/~1b/get/operationId: operationId '2fa.verify' would be the method "
+        "'_2fa_verify'; start it with a letter",
+    ),
+    "no letters": (
+        two_operations("get_a", "取得"),
+        "#/paths/~1b/get/operationId: operationId '取得' would be the method '_'; "
+        "start it with a letter",
+    ),
+    "a client method": (
+        two_operations("close", "get_b"),
+        "#/paths/~1a/get/operationId: operation 'close' would define 'close', "
+        "which the generated client defines too; rename it",
+    ),
+    "the client's description": (
+        two_operations("api", "get_b"),
+        "#/paths/~1a/get/operationId: operation 'api' would define 'api', "
+        "which the generated client defines too; rename it",
+    ),
+    "a module constant": (
+        two_operations("get_a", "renames"),
+        "#/paths/~1b/get/operationId: operation 'renames' would define 'RENAMES', "
+        "which the generated client defines too; rename it",
+    ),
+    "another operation's method": (
+        two_operations("get_thing", "getThingWithResponse"),
+        "#/paths/~1b/get/operationId: operation 'get_thing_with_response' would define "
+        "'get_thing_with_response', which operation 'get_thing' (GET /a) defines too; rename it",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPERATION_NAMES))
+def test_an_operation_name_the_client_cannot_have_is_a_spec_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    """They made a const named 2FA_VERIFY (a ruff failure: a traceback), replaced close() or
+    the API description, or defined a method twice."""
+    text, expected = OPERATION_NAMES[case]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
+    assert run_codegen(tmp_path) == 2
+    assert capsys.readouterr().err == f"error: specs/probe.yaml: {expected}\n"
+
+
+def test_an_invalid_spec_is_one_line_even_when_the_validator_says_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A response without a description: the validator's message went on with the failing
+    schema and the instance, over five lines."""
+    (tmp_path / "specs").mkdir()
+    text = two_operations("get_a", "get_b").replace("'204': {description: ok}", "'204': {}", 1)
+    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
+    assert run_codegen(tmp_path) == 2
+    assert capsys.readouterr().err == (
+        "error: specs/probe.yaml: #/paths/~1a/get/responses/204: "
+        'not valid OpenAPI: "description" is a required property\n'
+    )
