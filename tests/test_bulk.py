@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -244,6 +245,30 @@ async def test_an_in_flight_row_is_resent_when_a_conflict_status_is_declared(
     results, _ = await _load(coldsend, [{"email": "Flying@x.io"}], journal=tmp_path / "j")
     assert _by_index(results) == {0: (Outcome.ALREADY_EXISTS, "flying@x.io")}
     assert server.requests == Counter({"flying@x.io": 1})
+
+
+async def test_a_journal_written_before_lines_were_kept_is_used_as_it_is(
+    tmp_path: Path, server: LeadServer, coldsend: ColdsendClient
+) -> None:
+    path = tmp_path / "old.journal"
+    scope = {"api": "coldsend", "operation": "add_lead", "path_params": {"campaign_id": CAMPAIGN}}
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+        old.execute(
+            "CREATE TABLE rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
+            " run INTEGER NOT NULL, position INTEGER, reason TEXT)"
+        )
+        old.execute("INSERT INTO meta VALUES ('scope', ?), ('run', '1')", (json.dumps(scope),))
+        old.execute("INSERT INTO rows VALUES ('key:done@x.io', 'created', 1, 0, NULL)")
+    old.close()
+    rows = [{"email": "done@x.io"}, {"email": "new@x.io"}, {"email": "new@x.io"}]
+    results, _ = await _load(coldsend, rows, journal=path, ordered=True, concurrency=1)
+    assert [(r.outcome, r.resumed, r.error) for r in results] == [
+        (Outcome.CREATED, True, None),
+        (Outcome.CREATED, False, None),
+        (Outcome.SKIPPED_DUPLICATE, False, "same key as row index 1"),
+    ]
+    assert server.requests == Counter({"new@x.io": 1})
 
 
 async def test_an_in_flight_row_is_not_resent_when_the_conflict_status_is_not_trusted(
@@ -506,8 +531,9 @@ async def test_a_run_never_iterated_can_be_closed_and_frees_its_journal(
     assert [r.outcome async for r in again] == [Outcome.CREATED], "the journal lock was freed"
 
 
+@pytest.mark.parametrize("journal", [None, "j.sqlite"])
 async def test_a_lone_surrogate_in_a_servers_message_is_written_and_read_back(
-    tmp_path: Path,
+    tmp_path: Path, journal: str | None
 ) -> None:
     async def refuse(request: web.Request) -> web.Response:
         text = '{"message": "name \\ud800 is invalid", "code": "BAD_REQUEST"}'  # valid JSON
@@ -515,10 +541,14 @@ async def test_a_lone_surrogate_in_a_servers_message_is_written_and_read_back(
 
     failures = tmp_path / "failures.jsonl"
     async with serve(refuse) as url, BreakcoldClient(api_key="bc_test", base_url=url) as client:
-        results, _ = await _load(client, [{"email": "a@x.io"}], failures_out=failures)
-    (result,) = results
+        journal_path = journal and tmp_path / journal
+        rows = [{"email": "a@x.io"}, {"email": "a@x.io"}]
+        options = {"failures_out": failures, "journal": journal_path, "concurrency": 1}
+        results, _ = await _load(client, rows, ordered=True, **options)
+    result, copy = results
     assert result.outcome is Outcome.FAILED and "\ud800" in (result.error or "")
-    (line,) = failures.read_text(encoding="utf-8").splitlines()
+    assert copy.outcome is Outcome.FAILED
+    line = failures.read_text(encoding="utf-8").splitlines()[0]
     assert json.loads(line)["_leadkit"]["reason"] == result.error
 
 

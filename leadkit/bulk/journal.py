@@ -6,7 +6,9 @@ survives ``kill -9`` as soon as `set` returns. A ``sent`` record is also fsync'e
 power cut may lose the last few, which then read as in flight: the safe side). Memory
 stays flat however many rows there are: the state lives in the file, not in a dict.
 Without a journal path a temporary file (never fsync'ed, committed in batches) plays the
-same role for one run, so that de-duplication has the same bounded memory.
+same role for one run, so that de-duplication has the same bounded memory. Each key keeps
+the position and line of the row that last set it, for a later row with the same key to
+name.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Entry", "Journal", "JournalError", "State"]
+__all__ = ["FAILED_STATES", "Entry", "Journal", "JournalError", "State"]
 
 _LOCK_WAIT = 1.0
 """Seconds to wait for a journal another run holds before saying it is in use."""
@@ -49,6 +51,12 @@ class State(enum.StrEnum):
     """Failed after sending, with no answer: the record may exist."""
 
 
+FAILED_STATES = frozenset({State.FAILED, State.UNKNOWN})
+"""States of a key whose row did not succeed."""
+_DEDUPE_READS = FAILED_STATES | {State.QUEUED}
+"""What a temporary journal records: a key was seen, and whether its row failed."""
+
+
 @attrs.frozen
 class Entry:
     """The journal's record of one key."""
@@ -56,6 +64,16 @@ class Entry:
     state: State
     run: int
     reason: str | None
+    position: int | None = attrs.field(default=None, eq=False)
+    """The index of the row that set the state, and `line` its line in a file: where a row
+    is, not part of the key's state, so neither is compared."""
+    line: int | None = attrs.field(default=None, eq=False)
+
+
+def _storable(text: str | None) -> str | None:
+    """`text` as SQLite can store it: UTF-8, so a lone surrogate (in a server's message,
+    say) becomes its ``\\udXXX`` escape."""
+    return None if text is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Journal:
@@ -98,8 +116,10 @@ class Journal:
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
-            " run INTEGER NOT NULL, position INTEGER, reason TEXT)"
+            " run INTEGER NOT NULL, position INTEGER, reason TEXT, line INTEGER)"
         )
+        if "line" not in {column[1] for column in self._db.execute("PRAGMA table_info(rows)")}:
+            self._db.execute("ALTER TABLE rows ADD COLUMN line INTEGER")  # an older journal
         return self._begin(scope)
 
     def _begin(self, scope: str) -> int:
@@ -119,37 +139,46 @@ class Journal:
     def get(self, key: str) -> Entry | None:
         """The key's last state, or None when the journal has never seen it."""
         row = self._db.execute(
-            "SELECT state, run, reason FROM rows WHERE key = ?", (key,)
+            "SELECT state, run, reason, position, line FROM rows WHERE key = ?", (key,)
         ).fetchone()
-        return None if row is None else Entry(State(row[0]), int(row[1]), row[2])
+        return None if row is None else Entry(State(row[0]), int(row[1]), *row[2:])
 
-    def claim(self, key: str, *, position: int) -> Entry | None:
+    def claim(self, key: str, *, position: int, line: int | None = None) -> Entry | None:
         """Record a key never seen before as QUEUED in this run and return None; for a key
         the journal knows, change nothing and return its entry. One statement for a new key.
         """
         inserted = self._db.execute(
-            "INSERT OR IGNORE INTO rows VALUES (?, ?, ?, ?, NULL)",
-            (key, State.QUEUED.value, self.run, position),
+            "INSERT OR IGNORE INTO rows VALUES (?, ?, ?, ?, NULL, ?)",
+            (key, State.QUEUED.value, self.run, position, line),
         ).rowcount
         if inserted:
             self._wrote()
             return None
         return self.get(key)
 
-    def set(self, key: str, state: State, *, position: int, reason: str | None = None) -> None:
+    def set(
+        self,
+        key: str,
+        state: State,
+        *,
+        position: int,
+        line: int | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Record the key's new state in this run; committed on return, fsync'ed if SENT.
 
         A temporary journal only de-duplicates one run: it records that a key was seen
-        (QUEUED) and skips every later state, which nothing will read; it commits in batches.
+        (QUEUED) and whether its row failed, and skips the other states, which nothing will
+        read; it commits in batches.
         """
-        if self._temporary and state is not State.QUEUED:
+        if self._temporary and state not in _DEDUPE_READS:
             return
         durable = state is State.SENT and not self._temporary
         if durable:
             self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
-            "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?)",
-            (key, state.value, self.run, position, reason),
+            "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?, ?)",
+            (key, state.value, self.run, position, _storable(reason), line),
         )
         if durable:
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -3,8 +3,11 @@
 Flow: `concurrency` workers share the input. Each takes a place under the AIMD limit,
 reads the next row, validates it, looks its key up in the journal (resume,
 de-duplication) and sends it, or reports it at once when it needs no sending; results go
-to the consumer in completion or input order. At most `window` rows are between being
-read and being handed to the consumer, so memory does not grow with the input.
+to the consumer in completion or input order. A row whose key an earlier row of the run
+has shares that row's fate: skipped as a duplicate if it succeeded, failed if not; while
+that row is on its way, the later one's result waits for it. At most `window` rows are
+between being read and being handed to the consumer (waiting ones too), so memory does
+not grow with the input.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from ..runtime.retry import conflict_status, retries_ambiguous
 from .concurrency import AIMDLimiter
 from .failures import FailuresWriter
 from .inputs import InputRow, request_fields
-from .journal import Journal, State
+from .journal import FAILED_STATES, Entry, Journal, State
 from .results import Outcome, RowResult, Summary, SummaryBuilder
 
 __all__ = ["IN_FLIGHT_REASON", "NOT_SENT_REASON", "BulkRun", "Row", "bulk_create"]
@@ -126,6 +129,9 @@ class BulkRun:
         self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
+        self._flying: dict[str, list[_Job]] = {}
+        """Journal key of each row on its way to the server -> the later rows of the run
+        with that key, whose results wait for its own."""
         self._workers: set[asyncio.Task[None]] = set()
         self._unsent: set[asyncio.Task[None]] = set()
         """Workers whose row has not gone out: between rows, waiting for the rate limiter or
@@ -237,7 +243,8 @@ class BulkRun:
     async def _take(self, worker: asyncio.Task[None]) -> tuple[_Job, int] | None:
         """The next row to send and its place under the AIMD limit; None when done.
 
-        Rows that need no sending (invalid, duplicates, resumed) are reported on the way.
+        Rows that need no sending (invalid, duplicates, resumed) are reported on the way,
+        or left to wait for an earlier row with their key.
         A place is taken before a row is read, so every row read goes to the transport at
         once: a stop leaves the unread rows a contiguous tail of the input. The worker stays
         in `_unsent` until its row goes out.
@@ -266,7 +273,8 @@ class BulkRun:
                     taken = prepared, ticket
                 else:
                     self.limiter.give_back()
-                    self._queue.put_nowait(prepared)
+                    if prepared is not None:  # None: it waits for an earlier row's result
+                        self._queue.put_nowait(prepared)
             return taken
         finally:
             if taken is None:
@@ -296,8 +304,9 @@ class BulkRun:
         self._next_index += 1
         return index, row
 
-    def _prepare(self, index: int, row: Row) -> RowResult | _Job:
-        """Validate a row and consult the journal: a result now, or a job to send."""
+    def _prepare(self, index: int, row: Row) -> RowResult | _Job | None:
+        """Validate a row and consult the journal: a result now, a job to send, or None when
+        the result waits for an earlier row with the same key."""
         line = row.line if isinstance(row, InputRow) else None
         if isinstance(row, InputRow):
             if row.data is None:
@@ -316,22 +325,48 @@ class BulkRun:
         job = _Job(index, line, key, f"key:{key}" if key else _stable_key(body), checked)
         return self._resume(job)
 
-    def _resume(self, job: _Job) -> RowResult | _Job:
+    def _resume(self, job: _Job) -> RowResult | _Job | None:
         """What the journal says about this row's key: skip it, report it, or send it."""
-        entry = self._journal.claim(job.journal_key, position=job.index)
+        entry = self._journal.claim(job.journal_key, position=job.index, line=job.line)
         if entry is None:
-            return self._result(job, Outcome.VALID) if self._dry_run else job
+            return self._result(job, Outcome.VALID) if self._dry_run else self._launch(job)
         if entry.run == self._journal.run:  # always, in a dry run: its journal is new
-            return self._result(job, Outcome.SKIPPED_DUPLICATE, error="same key as an earlier row")
+            return self._repeat(job, entry)
         if entry.state in _OUTCOME_OF_STATE:
-            self._journal.set(job.journal_key, entry.state, position=job.index)
+            self._record(job, entry.state)
             return self._result(job, _OUTCOME_OF_STATE[entry.state], resumed=True)
         if entry.state in (State.SENT, State.UNKNOWN) and not self._resend_in_flight:
             reason = entry.reason or IN_FLIGHT_REASON
-            self._journal.set(job.journal_key, State.UNKNOWN, position=job.index, reason=reason)
+            self._record(job, State.UNKNOWN, reason)
             return self._result(job, Outcome.FAILED, error=reason, resumed=True)
-        self._journal.set(job.journal_key, State.QUEUED, position=job.index)
+        self._record(job, State.QUEUED)
+        return self._launch(job)
+
+    def _launch(self, job: _Job) -> _Job:
+        """Mark `job` as on its way: later rows with its key wait for its result."""
+        self._flying[job.journal_key] = []
         return job
+
+    def _repeat(self, job: _Job, first: Entry) -> RowResult | None:
+        """A row whose key an earlier row of this run has: None while that row is on its
+        way (the result comes with that row's), else its result from the journal."""
+        if (waiting := self._flying.get(job.journal_key)) is not None:
+            waiting.append(job)
+            return None
+        where = _where(first.line, first.position)
+        return self._copy(job, where, first.state in FAILED_STATES, first.reason)
+
+    def _copy(self, job: _Job, first: str, failed: bool, reason: str | None) -> RowResult:
+        """The result of a row with the key of the row at `first`: a skipped duplicate, or,
+        when that row `failed`, failed too (so the failures file has it)."""
+        if not failed:
+            return self._result(job, Outcome.SKIPPED_DUPLICATE, error=f"same key as {first}")
+        error = f"same key as {first}, which failed: {reason or 'no reason given'}"
+        return self._result(job, Outcome.FAILED, error=error)
+
+    def _record(self, job: _Job, state: State, reason: str | None = None) -> None:
+        """Journal the state of `job`'s key."""
+        self._journal.set(job.journal_key, state, position=job.index, line=job.line, reason=reason)
 
     @staticmethod
     def _result(job: _Job, outcome: Outcome, **details: Any) -> RowResult:
@@ -345,12 +380,12 @@ class BulkRun:
             nonlocal sent
             sent = True
             self._unsent.discard(worker)
-            self._journal.set(job.journal_key, State.SENT, position=job.index)
+            self._record(job, State.SENT)
 
         def journal_unsent() -> None:  # a refused attempt will be retried: nothing happened
             nonlocal sent
             sent = False
-            self._journal.set(job.journal_key, State.QUEUED, position=job.index)
+            self._record(job, State.QUEUED)
             self._unsent.add(worker)
 
         started = time.monotonic()
@@ -378,7 +413,7 @@ class BulkRun:
                 attempts=error.attempts,
                 latency=time.monotonic() - started,
             )
-            self._journal.set(job.journal_key, state, position=job.index, reason=str(error))
+            self._record(job, state, str(error))
             if isinstance(error, self._fatal):
                 self.stop(None, f"stopped after a fatal error: {error}")
         else:
@@ -391,10 +426,13 @@ class BulkRun:
                 attempts=response.attempts,
                 latency=time.monotonic() - started,
             )
-            self._journal.set(job.journal_key, State.CREATED, position=job.index)
+            self._record(job, State.CREATED)
         finally:
             self.limiter.release(ticket, congested=congested)
         self._queue.put_nowait(result)
+        failed, where = not result.outcome.succeeded, _where(job.line, job.index)
+        for copy in self._flying.pop(job.journal_key):
+            self._queue.put_nowait(self._copy(copy, where, failed, result.error))
 
     def _classify(self, error: APIError) -> tuple[Outcome, State]:
         """The outcome of a call that raised, and the journal state it leaves."""
@@ -407,6 +445,11 @@ class BulkRun:
         ):
             return Outcome.FAILED, State.UNKNOWN
         return Outcome.FAILED, State.FAILED
+
+
+def _where(line: int | None, index: int | None) -> str:
+    """A row as results name it: its line in the file, else its index in the input."""
+    return f"line {line}" if line is not None else f"row index {index}"
 
 
 def bulk_create(
