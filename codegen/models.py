@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tempfile
@@ -153,7 +154,36 @@ def generate_models(spec: LoadedSpec) -> tuple[str, tuple[ModelInfo, ...]]:
             ModelInfo(name, source_ref, name in attrs_classes, renames, source_ref in in_responses)
         )
     source = _DATACLASS_IMPORT.sub(_RUNTIME_IMPORTS, _strip_banner(source), count=1)
+    _check_classes(spec, source, {i.class_name: i for i in infos})
     return _keep_extras(source, {i.class_name for i in infos if i.in_responses}), tuple(infos)
+
+
+def _check_classes(spec: LoadedSpec, source: str, infos: dict[str, ModelInfo]) -> None:
+    """Refuse models that would not import: one named like a name the module imports, an
+    attrs class with two bases (an allOf of two `$ref`s: slotted classes cannot share)."""
+    tree = ast.parse(source)
+    imported = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        name = node.name if isinstance(node, ast.ClassDef) else getattr(target, "id", None)
+        info = infos.get(str(name))
+        if info is None:
+            continue
+        if name in imported:
+            problem = f"this schema's model {name!r} would hide the import of {name!r}"
+            raise SpecError(spec.label, info.source_ref, f"{problem}; rename the schema")
+        if isinstance(node, ast.ClassDef) and info.is_attrs_class and len(node.bases) > 1:
+            raise SpecError(
+                spec.label,
+                info.source_ref,
+                "an allOf of more than one $ref makes a class with two bases, which attrs "
+                "classes cannot have; keep one $ref and repeat the other's properties",
+            )
 
 
 def _keep_extras(source: str, in_responses: set[str]) -> str:

@@ -222,3 +222,40 @@ def test_an_invalid_spec_is_one_line_even_when_the_validator_says_more(
         "error: specs/probe.yaml: #/paths/~1a/get/responses/204: "
         'not valid OpenAPI: "description" is a required property\n'
     )
+
+
+MODEL_PROBLEMS = {
+    "allOf of two $refs": (
+        "    Base: {type: object, properties: {id: {type: string}}}\n"
+        "    Mixin: {type: object, properties: {tag: {type: string}}}\n"
+        "    Both:\n      allOf:\n"
+        "        - $ref: '#/components/schemas/Base'\n"
+        "        - $ref: '#/components/schemas/Mixin'\n",
+        "#/components/schemas/Both: an allOf of more than one $ref makes a class with two "
+        "bases, which attrs classes cannot have; keep one $ref and repeat the other's properties",
+    ),
+    "a schema named Any": (
+        "    Any: {type: object, properties: {id: {type: string}}}\n",
+        "#/components/schemas/Any: this schema's model 'Any' would hide the import of 'Any'; "
+        "rename the schema",
+    ),
+    "a schema named Unset": (
+        "    Unset: {type: object, properties: {id: {type: string}}}\n",
+        "#/components/schemas/Unset: this schema's model 'Unset' would hide the import of "
+        "'Unset'; rename the schema",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_PROBLEMS))
+def test_a_model_that_would_not_import_is_a_spec_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    """The models module raised TypeError on import (instance lay-out conflict), or failed
+    ruff and mypy (a class redefining an imported name)."""
+    schemas, expected = MODEL_PROBLEMS[case]
+    (tmp_path / "specs").mkdir()
+    text = MINIMAL + "  schemas:\n" + schemas + "paths: {}\n"
+    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
+    assert run_codegen(tmp_path) == 2
+    assert capsys.readouterr().err == f"error: specs/probe.yaml: {expected}\n"
