@@ -154,6 +154,13 @@ class _Builder:
         if location not in ("path", "query", "header"):
             raise self.fail((*path, "in"), f"{location!r} parameters are not supported")
         type_expr = self.type_expr(param.get("schema", {}), (*path, "schema"))
+        kinds = {part.split("[")[0] for part in type_expr.split(" | ")}
+        if kinds & {"dict", *self.attrs_classes} or (location != "query" and "list" in kinds):
+            raise self.fail(
+                (*path, "schema"),
+                f"a {location} parameter of type {type_expr} is not supported (the client "
+                "sends str() of the value); use a scalar, or an array in the query",
+            )
         required = bool(param.get("required", location == "path"))
         annotation = f"{type_expr} | str" if type_expr == "UUID" else type_expr
         return Param(

@@ -259,3 +259,41 @@ def test_a_model_that_would_not_import_is_a_spec_error(
     (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
     assert run_codegen(tmp_path) == 2
     assert capsys.readouterr().err == f"error: specs/probe.yaml: {expected}\n"
+
+
+PARAMETER_SPEC = MINIMAL + (
+    "  schemas:\n    Filter: {type: object, properties: {q: {type: string}}}\n"
+    "paths:\n  /a/{id}:\n    get:\n      operationId: get_a\n      parameters:\n"
+    "        - {name: id, in: path, required: true, schema: {type: string}}\n"
+    "        - %s\n      responses:\n        '204': {description: ok}\n"
+)
+PARAMETERS = {
+    "object in the query": (
+        "{name: f, in: query, schema: {$ref: '#/components/schemas/Filter'}}",
+        "query parameter of type models.Filter",
+    ),
+    "free-form object in the query": (
+        "{name: f, in: query, schema: {type: object}}",
+        "query parameter of type dict[str, Any]",
+    ),
+    "array in a header": (
+        "{name: X-Tags, in: header, schema: {type: array, items: {type: string}}}",
+        "header parameter of type list[str]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PARAMETERS))
+def test_a_parameter_the_client_cannot_send_is_a_spec_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    """The client sent str() of such a value: "Filter(q='x', ...)", "['a', 'b']"."""
+    parameter, kind = PARAMETERS[case]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "probe.yaml").write_text(PARAMETER_SPEC % parameter, encoding="utf-8")
+    assert run_codegen(tmp_path) == 2
+    assert capsys.readouterr().err == (
+        f"error: specs/probe.yaml: #/paths/~1a~1{{id}}/get/parameters/1/schema: a {kind} "
+        "is not supported (the client sends str() of the value); use a scalar, or an array "
+        "in the query\n"
+    )
