@@ -1,9 +1,11 @@
 """What an asyncio application meets at the client's edges: a full connection pool, close,
-path values that would change the path, an exception's chain, a 429 a call gives up on."""
+path values that would change the path or are dates, an exception's chain, a 429 a call
+gives up on."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from leadkit.bulk import Outcome
 from leadkit.runtime import RequestFailed, RequestSent, RetryPolicy
+from leadkit.runtime.client import path_values
 from leadkit.runtime.errors import APIError, RateLimitError
 from tests.transport_support import CAMPAIGN, KEY, Recorder, breakcold, coldsend, lead_json, serve
 
@@ -106,6 +109,17 @@ def _chain(error: BaseException | None) -> list[BaseException]:
         seen.append(error)
         error = error.__cause__ or error.__context__
     return seen
+
+
+def test_dates_in_a_path_query_or_header_are_iso_8601() -> None:
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    values = path_values({"at": at, "day": at.date(), "on": True, "n": 3})
+    assert values == (
+        ("at", "2024-01-02T03:04:05+00:00"),  # str() gave "2024-01-02 03:04:05+00:00"
+        ("day", "2024-01-02"),
+        ("on", "true"),
+        ("n", "3"),
+    )
 
 
 async def test_no_exception_in_a_failed_calls_chain_holds_the_key() -> None:

@@ -7,6 +7,7 @@ this module only follows them, logs each at debug level and reports `events`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import ipaddress
 import logging
@@ -162,8 +163,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def _query_value(value: Any) -> str:
+    """A path, query or header value as text: JSON's booleans, ISO 8601 dates, enum values."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dt.date):  # str() of a datetime has a space where ISO has "T"
+        return value.isoformat()
     return str(value.value if hasattr(value, "value") else value)
 
 
