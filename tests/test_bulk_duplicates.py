@@ -162,7 +162,7 @@ async def test_copies_waiting_for_a_row_in_flight_hold_the_window(
     waiting = asyncio.ensure_future(anext(results))
     await asyncio.sleep(0.2)
     assert not waiting.done()
-    assert read == 4 * 2 + 16  # the window: the copies are not all read into memory
+    assert read <= 4 * 2 + 16  # the window: the copies are not all read into memory
     server.hold.set()
     first = await waiting
     rest = [result async for result in results]
