@@ -430,9 +430,10 @@ class BulkRun:
         finally:
             self.limiter.release(ticket, congested=congested)
         self._queue.put_nowait(result)
-        failed, where = not result.outcome.succeeded, _where(job.line, job.index)
-        for copy in self._flying.pop(job.journal_key):
-            self._queue.put_nowait(self._copy(copy, where, failed, result.error))
+        if copies := self._flying.pop(job.journal_key):
+            failed, where = not result.outcome.succeeded, _where(job.line, job.index)
+            for copy in copies:
+                self._queue.put_nowait(self._copy(copy, where, failed, result.error))
 
     def _classify(self, error: APIError) -> tuple[Outcome, State]:
         """The outcome of a call that raised, and the journal state it leaves."""
