@@ -83,6 +83,18 @@ def run_codegen(root: Path, *args: str) -> int:
     return codegen_main(["--specs", str(root / "specs"), "--out", str(root / "generated"), *args])
 
 
+def assert_spec_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    """Generating specs/probe.yaml holding `text` fails with exit 2, writes nothing and
+    prints exactly the one line `expected` (after the file name)."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
+    assert run_codegen(tmp_path) == 2
+    assert capsys.readouterr().err == f"error: specs/probe.yaml: {expected}\n"
+    assert not (tmp_path / "generated").exists()
+
+
 def test_check_passes_on_the_committed_tree(project_copy: Path) -> None:
     assert run_codegen(project_copy, "--check") == 0
 
@@ -334,12 +346,7 @@ UNUSABLE_SPECS = {
 def test_unusable_extension_or_parameter_is_a_spec_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
-    text, expected = UNUSABLE_SPECS[case]
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "broken.yaml").write_text(text)
-    assert run_codegen(tmp_path) == 2
-    assert capsys.readouterr().err == f"error: specs/broken.yaml: {expected}\n"
-    assert not (tmp_path / "generated").exists()
+    assert_spec_error(tmp_path, capsys, *UNUSABLE_SPECS[case])
 
 
 QUIRKY_SPEC = r'''

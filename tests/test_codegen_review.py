@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from codegen.pipeline import generate_tree
-from tests.test_codegen import MINIMAL, ROOT, run_codegen
+from tests.test_codegen import MINIMAL, ROOT, assert_spec_error
 
 _PACKAGES = itertools.count()
 FIRST_PARTY = "lint.isort.known-first-party = ['leadkit']"
@@ -202,11 +202,7 @@ def test_an_operation_name_the_client_cannot_have_is_a_spec_error(
 ) -> None:
     """They made a const named 2FA_VERIFY (a ruff failure: a traceback), replaced close() or
     the API description, or defined a method twice."""
-    text, expected = OPERATION_NAMES[case]
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
-    assert run_codegen(tmp_path) == 2
-    assert capsys.readouterr().err == f"error: specs/probe.yaml: {expected}\n"
+    assert_spec_error(tmp_path, capsys, *OPERATION_NAMES[case])
 
 
 def test_an_invalid_spec_is_one_line_even_when_the_validator_says_more(
@@ -214,14 +210,9 @@ def test_an_invalid_spec_is_one_line_even_when_the_validator_says_more(
 ) -> None:
     """A response without a description: the validator's message went on with the failing
     schema and the instance, over five lines."""
-    (tmp_path / "specs").mkdir()
     text = two_operations("get_a", "get_b").replace("'204': {description: ok}", "'204': {}", 1)
-    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
-    assert run_codegen(tmp_path) == 2
-    assert capsys.readouterr().err == (
-        "error: specs/probe.yaml: #/paths/~1a/get/responses/204: "
-        'not valid OpenAPI: "description" is a required property\n'
-    )
+    problem = 'not valid OpenAPI: "description" is a required property'
+    assert_spec_error(tmp_path, capsys, text, f"#/paths/~1a/get/responses/204: {problem}")
 
 
 MODEL_PROBLEMS = {
@@ -254,11 +245,8 @@ def test_a_model_that_would_not_import_is_a_spec_error(
     """The models module raised TypeError on import (instance lay-out conflict), or failed
     ruff and mypy (a class redefining an imported name)."""
     schemas, expected = MODEL_PROBLEMS[case]
-    (tmp_path / "specs").mkdir()
     text = MINIMAL + "  schemas:\n" + schemas + "paths: {}\n"
-    (tmp_path / "specs" / "probe.yaml").write_text(text, encoding="utf-8")
-    assert run_codegen(tmp_path) == 2
-    assert capsys.readouterr().err == f"error: specs/probe.yaml: {expected}\n"
+    assert_spec_error(tmp_path, capsys, text, expected)
 
 
 PARAMETER_SPEC = MINIMAL + (
@@ -289,11 +277,8 @@ def test_a_parameter_the_client_cannot_send_is_a_spec_error(
 ) -> None:
     """The client sent str() of such a value: "Filter(q='x', ...)", "['a', 'b']"."""
     parameter, kind = PARAMETERS[case]
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "probe.yaml").write_text(PARAMETER_SPEC % parameter, encoding="utf-8")
-    assert run_codegen(tmp_path) == 2
-    assert capsys.readouterr().err == (
-        f"error: specs/probe.yaml: #/paths/~1a~1{{id}}/get/parameters/1/schema: a {kind} "
-        "is not supported (the client sends str() of the value); use a scalar, or an array "
-        "in the query\n"
+    expected = (
+        f"#/paths/~1a~1{{id}}/get/parameters/1/schema: a {kind} is not supported (the client "
+        "sends str() of the value); use a scalar, or an array in the query"
     )
+    assert_spec_error(tmp_path, capsys, PARAMETER_SPEC % parameter, expected)
