@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import __version__
 from .api import ApiDescription, OperationSpec, RateLimitPolicy
@@ -218,21 +219,27 @@ class BaseClient:
         called with every `leadkit.runtime.events` event.
         """
         env_var = self.api.auth.env_var
-        key = api_key if api_key is not None else os.environ.get(env_var, "")
-        if not key:
+        self._key = Secret(api_key if api_key is not None else os.environ.get(env_var, ""))
+        del api_key  # no local holds the key itself: tracebacks printed with locals show them
+        if not self._key.reveal():
             raise MissingApiKeyError(
                 f"{type(self).__name__} needs an API key: pass api_key=... or set {env_var}"
             )
-        if key != key.strip() or not key.isprintable():
+        if self._key.reveal() != self._key.reveal().strip() or not self._key.reveal().isprintable():
             raise ValueError(
                 "the API key has surrounding whitespace or a control character "
                 "(a trailing newline from a file?); pass the key alone"
             )
-        self._key = Secret(key)
         self.base_url = (base_url or self.api.base_url).rstrip("/")
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+            raise ValueError(  # the value is not repeated: it may be a key in the wrong place
+                "base_url must be an http(s) URL such as https://api.example.com"
+            )
+        if "@" in parts.netloc or parts.query or parts.fragment:
+            raise ValueError(  # it would show in reprs, events and logs
+                "base_url must hold no user:password@, query or fragment; pass the key as api_key"
+            )
         if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
             raise ValueError(
                 f"refusing to send the API key over plain HTTP to {parts.hostname}; "
@@ -472,24 +479,37 @@ class BaseClient:
                 raise_for_status=False,  # even on a session made with True: errors are typed here
             ) as response:
                 raw, whole = await _read_body(response)
-                return response.status, response.headers, raw, whole
+                headers = _redacted(response.headers, self._key)
+                return response.status, headers, self._key.redact_bytes(raw), whole
         except (TimeoutError, aiohttp.ClientError) as exc:
-            error = _transport_error(exc, request.label)
+            error = _transport_error(exc, request.label, self._key)
         # raised out here, not in the except block: aiohttp's exception, which holds the
         # request's headers and so the key, must not ride along as __context__
         raise error
 
 
-def _transport_error(exc: BaseException, label: str) -> APIConnectionError:
-    """The typed error for an aiohttp failure, saying whether the request was sent."""
+def _redacted(headers: CIMultiDictProxy[str], key: Secret) -> CIMultiDictProxy[str]:
+    """Response headers with any echo of the key masked (most often, as they are)."""
+    if not any(key.reveal() in value for value in headers.values()):
+        return headers
+    return CIMultiDictProxy(CIMultiDict((k, key.redact(v)) for k, v in headers.items()))
+
+
+def _transport_error(exc: BaseException, label: str, key: Secret) -> APIConnectionError:
+    """The typed error for an aiohttp failure, saying whether the request was sent.
+
+    aiohttp's text can quote what the server sent (a malformed status or header line), so
+    an echo of the key is masked.
+    """
+    text = key.redact(str(exc))
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError(f"connect timeout ({exc})", operation=label, sent=False)
+        return APITimeoutError(f"connect timeout ({text})", operation=label, sent=False)
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        message = f"timed out waiting for the response ({exc})"
+        message = f"timed out waiting for the response ({text})"
         return APITimeoutError(message, operation=label, sent=True)
     if isinstance(exc, aiohttp.ClientSSLError):
         return APITLSError(f"TLS failed ({exc.os_error})", operation=label, sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return APIConnectionError(f"cannot connect ({exc.os_error})", operation=label, sent=False)
-    message = f"connection failed after sending ({type(exc).__name__}: {exc})"
+    message = f"connection failed after sending ({type(exc).__name__}: {text})"
     return APIConnectionError(message, operation=label, sent=True)

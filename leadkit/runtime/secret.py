@@ -16,8 +16,16 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
-        """Return the secret itself, for the one place that must send it."""
+        """Return the secret itself, for the few places that must send or check it."""
         return self._value
+
+    def redact(self, text: str) -> str:
+        """`text` with every occurrence of the secret masked (a server may echo it back)."""
+        return text.replace(self._value, _MASK) if self._value else text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """`data` with every occurrence of the secret's UTF-8 bytes masked."""
+        return data.replace(self._value.encode(), _MASK.encode()) if self._value else data
 
     def __repr__(self) -> str:
         return f"Secret({_MASK})"
