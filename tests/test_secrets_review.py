@@ -121,6 +121,14 @@ async def test_a_key_quoted_in_a_malformed_response_is_masked(
     assert KEY not in text
 
 
+async def test_a_response_cut_short_leaves_no_echoed_header_among_the_locals() -> None:
+    answer = b"HTTP/1.1 201 Created\r\nX-Echo: KEY\r\nContent-Length: 500\r\n\r\n{"
+    async with raw_server(answer) as url, coldsend(url, retry=ONCE) as client:
+        with pytest.raises(APIError, match="payload is not completed") as caught:
+            await client.add_lead(CAMPAIGN, body={"email": "ada@example.com"})
+    assert KEY not in shown(caught.value)
+
+
 @pytest.mark.parametrize(
     "url",
     [

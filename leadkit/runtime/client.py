@@ -468,24 +468,31 @@ class BaseClient:
         """One HTTP exchange: status, headers, body and whether the body was read whole;
         transport failures become errors saying whether the request was sent."""
         try:
-            async with session.request(
-                request.op.method,
-                request.url,
-                params=request.params,
-                headers=request.headers,
-                data=request.payload,
-                timeout=self._timeout,
-                allow_redirects=False,  # a redirect would carry the API key to another host
-                raise_for_status=False,  # even on a session made with True: errors are typed here
-            ) as response:
-                raw, whole = await _read_body(response)
-                headers = _redacted(response.headers, self._key)
-                return response.status, headers, self._key.redact_bytes(raw), whole
+            return await self._fetch(session, request)
         except (TimeoutError, aiohttp.ClientError) as exc:
             error = _transport_error(exc, request.label, self._key)
         # raised out here, not in the except block: aiohttp's exception, which holds the
-        # request's headers and so the key, must not ride along as __context__
+        # request's headers and so the key, must not ride along as __context__; nor is the
+        # response (its headers unmasked) a local here, for tracebacks printed with locals
         raise error
+
+    async def _fetch(
+        self, session: aiohttp.ClientSession, request: _Request[Any]
+    ) -> tuple[int, Mapping[str, str], bytes, bool]:
+        """Send `request`; the answer as `_exchange` gives it, any echo of the key masked."""
+        async with session.request(
+            request.op.method,
+            request.url,
+            params=request.params,
+            headers=request.headers,
+            data=request.payload,
+            timeout=self._timeout,
+            allow_redirects=False,  # a redirect would carry the API key to another host
+            raise_for_status=False,  # even on a session made with True: errors are typed here
+        ) as response:
+            raw, whole = await _read_body(response)
+            headers = _redacted(response.headers, self._key)
+            return response.status, headers, self._key.redact_bytes(raw), whole
 
 
 def _redacted(headers: CIMultiDictProxy[str], key: Secret) -> CIMultiDictProxy[str]:
