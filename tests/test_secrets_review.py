@@ -80,6 +80,12 @@ async def test_a_key_the_server_echoes_is_masked_in_a_success_response() -> None
     assert KEY not in repr(response)
 
 
+async def test_a_key_too_short_to_be_real_is_not_masked_in_what_the_server_sends() -> None:
+    async with serve(echo) as url, ColdsendClient(api_key="ada", base_url=url) as client:
+        lead = await client.add_lead(CAMPAIGN, body={"email": "ada@x.io"})
+    assert (lead.email, lead.first_name) == ("ada@x.io", "ada")  # data, not garbled
+
+
 @asynccontextmanager
 async def raw_server(answer: bytes) -> AsyncIterator[str]:
     """A TCP server that answers every request with `answer`, the key in place of KEY."""

@@ -5,6 +5,9 @@ from typing import Final
 __all__ = ["Secret"]
 
 _MASK: Final = "***"
+_MIN_MASKED: Final = 8
+"""A shorter secret is not masked in other text: it is no real key (a sandbox's "x"), and
+masking it would garble ordinary words and data."""
 
 
 class Secret:
@@ -21,11 +24,12 @@ class Secret:
 
     def redact(self, text: str) -> str:
         """`text` with every occurrence of the secret masked (a server may echo it back)."""
-        return text.replace(self._value, _MASK) if self._value else text
+        return text.replace(self._value, _MASK) if len(self._value) >= _MIN_MASKED else text
 
     def redact_bytes(self, data: bytes) -> bytes:
         """`data` with every occurrence of the secret's UTF-8 bytes masked."""
-        return data.replace(self._value.encode(), _MASK.encode()) if self._value else data
+        masked = len(self._value) >= _MIN_MASKED
+        return data.replace(self._value.encode(), _MASK.encode()) if masked else data
 
     def __repr__(self) -> str:
         return f"Secret({_MASK})"
