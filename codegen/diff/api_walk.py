@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
+
 from ..operations import key_env_var
 from .changes import Location
 from .schema_walk import SchemaWalker
@@ -24,32 +26,48 @@ def _auth(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return doc.get("components", {}).get("securitySchemes", {}).get(name) or {}
 
 
+def _policy(declared: Any) -> RateLimitPolicy | str | None:
+    """The x-rate-limit as the generated client reads it (defaults filled in); a string
+    saying why when the generator refuses it."""
+    try:
+        return rate_limit_from_spec(declared)
+    except ValueError as exc:
+        return str(exc)
+    except (AttributeError, TypeError) as exc:  # not a mapping, or headers not one
+        return f"cannot be read ({exc})"
+
+
 def _diff_rate_limit(walker: SchemaWalker, old: Any, new: Any) -> None:
     where = Location("api", path="x-rate-limit")
-    if old is None or new is None:
-        if old is not new:
-            walker.emit("rate_limit.removed" if new is None else "rate_limit.added", where, "")
+    before, after = _policy(old), _policy(new)
+    for side, policy in (("old", before), ("new", after)):
+        if isinstance(policy, str):
+            walker.emit("rate_limit.invalid", where, f"{side} spec: {policy}")
+    if isinstance(before, str) or isinstance(after, str):
         return
-    before, after = ({w["seconds"]: w["limit"] for w in d.get("windows", ())} for d in (old, new))
-    for seconds in sorted(before.keys() | after.keys()):
-        limit, now = before.get(seconds), after.get(seconds)
+    if before is None or after is None:
+        if before is not after:
+            walker.emit("rate_limit.removed" if after is None else "rate_limit.added", where, "")
+        return
+    old_windows, new_windows = ({w.seconds: w.limit for w in p.windows} for p in (before, after))
+    for seconds in sorted(old_windows.keys() | new_windows.keys()):
+        limit, now = old_windows.get(seconds), new_windows.get(seconds)
         if limit == now:
             continue
         tighter = limit is None or (now is not None and now < limit)
         shown = " -> ".join("none" if n is None else str(n) for n in (limit, now))
         kind = "rate_limit.tightened" if tighter else "rate_limit.loosened"
-        walker.emit(kind, where, f"{shown} requests per {seconds}s")
-    old_headers, new_headers = old.get("headers", {}), new.get("headers", {})
-    for key in sorted(old_headers.keys() | new_headers.keys()):
-        if old_headers.get(key) != new_headers.get(key):
-            detail = f"{key}: {old_headers.get(key)} -> {new_headers.get(key)}"
-            walker.emit("rate_limit.header_changed", where, detail)
+        walker.emit(kind, where, f"{shown} requests per {seconds:g}s")
     for key, kind in (
-        ("reset", "rate_limit.reset_changed"),
-        ("retry-after-body-pattern", "rate_limit.retry_pattern_changed"),
+        ("limit_header", "rate_limit.header_changed"),
+        ("remaining_header", "rate_limit.header_changed"),
+        ("reset_header", "rate_limit.header_changed"),
+        ("reset_kind", "rate_limit.reset_changed"),
+        ("retry_after_body_pattern", "rate_limit.retry_pattern_changed"),
     ):
-        if old.get(key) != new.get(key):
-            walker.emit(kind, where, f"{old.get(key)} -> {new.get(key)}")
+        was, now = getattr(before, key), getattr(after, key)
+        if was != now:
+            walker.emit(kind, where, f"{key}: {was} -> {now}")
 
 
 def diff_api(walker: SchemaWalker, name: str | None) -> None:

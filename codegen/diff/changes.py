@@ -63,6 +63,18 @@ SCHEMA_RULES: dict[str, tuple[Rule, Rule]] = {
         (True, "the request converter refuses the value callers may still send"),
         (False, "callers no longer get it"),
     ),
+    "constraint.tightened": (
+        (True, "values callers sent before may now be refused by the server"),
+        (False, "every value callers get now was possible before"),
+    ),
+    "constraint.loosened": (
+        (False, "every value accepted before is still accepted"),
+        (False, "the attribute's type is the same; values beyond the old bound may arrive"),
+    ),
+    "constraint.changed": (
+        (True, "values callers sent before may now be refused by the server"),
+        (False, "the attribute's type is the same; values may arrive in another form"),
+    ),
     "default.changed": (
         (False, "an omitted value now means the new default; no signature changes"),
         (False, "an omitted value now means the new default; no signature changes"),
@@ -88,11 +100,26 @@ RULES: dict[str, Rule] = {
     "parameter.became_required": (True, "callers that omit it must now pass it"),
     "parameter.became_optional": (False, "callers may now omit it"),
     "parameter.moved": (False, "the argument keeps its name; the client sends it elsewhere"),
-    "request_body.added": (False, "a new optional body argument"),
+    "parameter.moved_from_path": (
+        True,
+        "it is keyword-only now: callers that pass it by position get a TypeError",
+    ),
+    "parameter.reordered": (
+        True,
+        "path arguments are positional: callers that pass them by position send wrong values",
+    ),
+    "parameter.renamed_on_wire": (
+        False,
+        "the argument keeps its Python name; the client sends the new name",
+    ),
+    "request_body.added": (
+        True,
+        "the client method takes body= as a required argument even when the spec does not",
+    ),
     "request_body.added_required": (True, "callers must now pass a body"),
     "request_body.removed": (True, "callers that pass a body get a TypeError"),
-    "request_body.became_required": (True, "callers that omit the body must now pass one"),
-    "request_body.became_optional": (False, "callers may now omit the body"),
+    "request_body.became_required": (False, "the client method already took body= as required"),
+    "request_body.became_optional": (False, "the client method still takes body= as required"),
     "success_code.added": (
         False,
         "the client also accepts this status; the return type is the same",
@@ -110,8 +137,8 @@ RULES: dict[str, Rule] = {
         True,
         "exc.body of this status is no longer a model; attribute reads break",
     ),
-    "dedupe.added": (False, "declares server behaviour on duplicates; no signature changes"),
-    "dedupe.removed": (False, "declares server behaviour on duplicates; no signature changes"),
+    "dedupe.added": (False, "a new bulk client method, <operation>_bulk"),
+    "dedupe.removed": (True, "the bulk client method, <operation>_bulk, disappears"),
     "dedupe.changed": (False, "declares server behaviour on duplicates; no signature changes"),
     # the API as a whole
     "api.added": (False, "a new client package"),
@@ -127,6 +154,7 @@ RULES: dict[str, Rule] = {
     "rate_limit.header_changed": (False, "the client reads the window state from the new header"),
     "rate_limit.reset_changed": (False, "the client reads the reset header the new way"),
     "rate_limit.retry_pattern_changed": (False, "the client reads 429 retry delays the new way"),
+    "rate_limit.invalid": (True, "the generator refuses this x-rate-limit: no client is generated"),
 }
 """Rules for changes to operations and to the API as a whole."""
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from ..operations import snake_case
 from .changes import Location
 from .schema_walk import SchemaWalker, deref, show_type, type_atoms
 
@@ -22,7 +23,8 @@ class _Op:
     method: str
     spec: Mapping[str, Any]
     params: Mapping[str, Any]
-    """Resolved parameters by name, path-level ones overridden by the operation's."""
+    """Resolved parameters by Python name (the client's argument), in declaration order,
+    path-level ones overridden by the operation's."""
 
 
 def _operations(doc: Mapping[str, Any]) -> dict[str, _Op]:
@@ -36,7 +38,7 @@ def _operations(doc: Mapping[str, Any]) -> dict[str, _Op]:
                 deref(doc, p) for p in (*item.get("parameters", ()), *op.get("parameters", ()))
             ]
             key = op.get("operationId") or f"{method.upper()} {route}"
-            found[key] = _Op(route, method, op, {p["name"]: p for p in params})
+            found[key] = _Op(route, method, op, {snake_case(p["name"]): p for p in params})
     return found
 
 
@@ -60,8 +62,18 @@ def _parameters(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> No
             became = "required" if after.get("required") else "optional"
             walker.emit(f"parameter.became_{became}", at, "")
         if before.get("in") != after.get("in"):
-            walker.emit("parameter.moved", at, f"{before.get('in')} -> {after.get('in')}")
+            kind = "parameter.moved_from_path" if before.get("in") == "path" else "parameter.moved"
+            walker.emit(kind, at, f"{before.get('in')} -> {after.get('in')}")
+        if before["name"] != after["name"]:
+            walker.emit("parameter.renamed_on_wire", at, f"{before['name']} -> {after['name']}")
         walker.compare(before.get("schema", {}), after.get("schema", {}), at)
+    old_order, new_order = (
+        [name for name, p in op.params.items() if p.get("in") == "path"] for op in (old, new)
+    )
+    kept = [name for name in old_order if name in new_order]
+    if kept != [name for name in new_order if name in old_order]:
+        at = attrs.evolve(where.at("parameters"), direction="request")
+        walker.emit("parameter.reordered", at, f"{', '.join(old_order)} -> {', '.join(new_order)}")
 
 
 def _request_body(walker: SchemaWalker, old: _Op, new: _Op, where: Location) -> None:

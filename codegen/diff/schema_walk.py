@@ -12,6 +12,9 @@ __all__ = ["SCHEMA_REF", "SchemaWalker", "deref", "show_type", "type_atoms"]
 
 SCHEMA_REF = "#/components/schemas/"
 _MISSING = object()
+_LOWER_BOUNDS = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum")
+_UPPER_BOUNDS = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum")
+_FORM_RULES = ("pattern", "multipleOf")
 
 
 def _resolve(doc: Mapping[str, Any], ref: str) -> Any:
@@ -39,6 +42,30 @@ def deref(doc: Mapping[str, Any], node: Any) -> Any:
             break
         node = _resolve(doc, node["$ref"])
     return node
+
+
+def _merged(doc: Mapping[str, Any], schema: Any, seen: frozenset[str] = frozenset()) -> Any:
+    """An `allOf` schema as the one object the generated class is: the properties and
+    required fields of every part (named parts followed) with its own; others as they are."""
+    if not isinstance(schema, Mapping) or "allOf" not in schema:
+        return schema
+    merged = {key: value for key, value in schema.items() if key != "allOf"}
+    properties: dict[str, Any] = {}
+    required: set[str] = set()
+    for part in (*schema["allOf"], {k: v for k, v in merged.items() if k != "$ref"}):
+        ref = part.get("$ref") if isinstance(part, Mapping) else None
+        if isinstance(ref, str) and ref not in seen:  # a cycle stays an unread $ref
+            part, seen_here = _resolve(doc, ref), seen | {ref}
+        else:
+            seen_here = seen
+        part = _merged(doc, part, seen_here)
+        if isinstance(part, Mapping):
+            properties.update(part.get("properties", {}))
+            required.update(part.get("required", ()))
+            if "type" in part:
+                merged.setdefault("type", part["type"])
+    merged.update(properties=properties, required=sorted(required))
+    return merged
 
 
 def type_atoms(schema: Any) -> frozenset[str]:
@@ -85,6 +112,10 @@ def _type_change(old: frozenset[str], new: frozenset[str]) -> str:
     return "type.changed"
 
 
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
 def _facet(schema: Any, key: str) -> Mapping[str, Any] | None:
     """The schema, or its first anyOf/oneOf variant, that has `key`."""
     if not isinstance(schema, Mapping):
@@ -110,6 +141,7 @@ class SchemaWalker:
 
     def compare(self, old: Any, new: Any, where: Location) -> None:
         """Report how schema `new` differs from `old` at `where` (its direction decides)."""
+        old, new = _merged(self.old, old), _merged(self.new, new)
         old_atoms, new_atoms = type_atoms(old), type_atoms(new)
         if "any" not in old_atoms | new_atoms and ("null" in old_atoms) != ("null" in new_atoms):
             kind = "type.became_nullable" if "null" in new_atoms else "type.became_non_nullable"
@@ -123,6 +155,7 @@ class SchemaWalker:
                 self._model(atom.removeprefix("model:"), where.direction)
         self._enum(_facet(old, "enum"), _facet(new, "enum"), where)
         self._default(old, new, where)
+        self._constraints(old, new, where)
         self._properties(_facet(old, "properties"), _facet(new, "properties"), where)
         for key, part in (("items", "[]"), ("additionalProperties", "{}")):
             old_facet, new_facet = _facet(old, key), _facet(new, key)
@@ -161,6 +194,21 @@ class SchemaWalker:
         if _json_value(before) != _json_value(after):
             shown = ("none" if v is _MISSING else repr(v) for v in (before, after))
             self.emit("default.changed", where, " -> ".join(shown))
+
+    def _constraints(self, old: Any, new: Any, where: Location) -> None:
+        for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS, *_FORM_RULES):
+            before, after = (facet[key] if (facet := _facet(s, key)) else None for s in (old, new))
+            if _json_value(before) == _json_value(after):
+                continue
+            if after is None:
+                kind = "constraint.loosened"
+            elif before is None or key in _FORM_RULES or not _numbers(before, after):
+                kind = "constraint.changed" if before is not None else "constraint.tightened"
+            else:
+                tighter = after > before if key in _LOWER_BOUNDS else after < before
+                kind = "constraint.tightened" if tighter else "constraint.loosened"
+            shown = " -> ".join("none" if v is None else repr(v) for v in (before, after))
+            self.emit(kind, where, f"{key}: {shown}")
 
     def _properties(self, old: Any, new: Any, where: Location) -> None:
         if old is None and new is None:
