@@ -299,7 +299,26 @@ PARAMS_SPEC = MINIMAL + (
     "      parameters: %s\n      responses:\n        '204': {description: ok}\n"
 )
 DEDUPE = "#/paths/~1leads/post/x-dedupe"
+RATE_SPEC = MINIMAL + "x-rate-limit: %s\n" + PARAMS_SPEC.removeprefix(MINIMAL) % ("[]", "[]")
+WINDOW = "windows: [{limit: 60, seconds: 60}]"
 UNUSABLE_SPECS = {
+    "x-rate-limit headers null": (
+        RATE_SPEC % f"{{{WINDOW}, headers: null}}",
+        "#/x-rate-limit: headers must map limit, remaining and reset to header names",
+    ),
+    "x-rate-limit window of no time": (
+        RATE_SPEC % "{windows: [{limit: 60, seconds: 0}]}",
+        "#/x-rate-limit: each window needs a limit of at least 1 and a positive number of seconds",
+    ),
+    "x-rate-limit pattern not a regex": (
+        RATE_SPEC % f"{{{WINDOW}, retry-after-body-pattern: 'after ([0-9+ s'}}",
+        "#/x-rate-limit: retry-after-body-pattern is not a regular expression "
+        "(unterminated character set at position 7)",
+    ),
+    "x-rate-limit pattern without a group": (
+        RATE_SPEC % f"{{{WINDOW}, retry-after-body-pattern: 'after [0-9]+ s'}}",
+        "#/x-rate-limit: retry-after-body-pattern needs a group around the delay's number",
+    ),
     "x-dedupe not a mapping": (
         LEAD_SPEC % "email",
         f"{DEDUPE}: x-dedupe must be a mapping: field (and conflict-status)",

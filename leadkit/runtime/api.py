@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar
 
@@ -51,26 +52,47 @@ class RateLimitPolicy:
 RESET_KINDS: tuple[ResetKind, ...] = ("unix-timestamp", "delta-seconds")
 
 
-def rate_limit_from_spec(declared: Mapping[str, Any] | None) -> RateLimitPolicy | None:
+def rate_limit_from_spec(declared: Any) -> RateLimitPolicy | None:
     """Read a spec's ``x-rate-limit`` extension; raise ValueError naming what is wrong."""
     if declared is None:
         return None
+    if not isinstance(declared, Mapping):
+        raise ValueError("must be a mapping with windows, and optionally reset and headers")
     try:
         windows = tuple(Window(int(w["limit"]), float(w["seconds"])) for w in declared["windows"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"needs windows: [{{limit, seconds}}, ...] ({exc!r})") from None
+    if any(w.limit < 1 or not 0 < w.seconds < float("inf") for w in windows):
+        raise ValueError("each window needs a limit of at least 1 and a positive number of seconds")
     reset_kind = declared.get("reset", "delta-seconds")
     if reset_kind not in RESET_KINDS:
         raise ValueError(f"reset must be one of {', '.join(RESET_KINDS)}, not {reset_kind!r}")
     headers = declared.get("headers", {})
+    if not isinstance(headers, Mapping) or not all(isinstance(v, str) for v in headers.values()):
+        raise ValueError("headers must map limit, remaining and reset to header names")
     return RateLimitPolicy(
         windows=windows,
         limit_header=headers.get("limit", "X-RateLimit-Limit"),
         remaining_header=headers.get("remaining", "X-RateLimit-Remaining"),
         reset_header=headers.get("reset", "X-RateLimit-Reset"),
         reset_kind=reset_kind,
-        retry_after_body_pattern=declared.get("retry-after-body-pattern"),
+        retry_after_body_pattern=_body_pattern(declared.get("retry-after-body-pattern")),
     )
+
+
+def _body_pattern(pattern: Any) -> str | None:
+    """The retry-after body pattern, checked here: a regex whose first group is the delay."""
+    if pattern is None:
+        return None
+    if not isinstance(pattern, str):
+        raise ValueError("retry-after-body-pattern must be a string")
+    try:
+        groups = re.compile(pattern).groups
+    except re.error as exc:
+        raise ValueError(f"retry-after-body-pattern is not a regular expression ({exc})") from None
+    if not groups:
+        raise ValueError("retry-after-body-pattern needs a group around the delay's number")
+    return pattern
 
 
 @attrs.frozen
