@@ -33,8 +33,6 @@ def _policy(declared: Any) -> RateLimitPolicy | str | None:
         return rate_limit_from_spec(declared)
     except ValueError as exc:
         return str(exc)
-    except (AttributeError, TypeError) as exc:  # not a mapping, or headers not one
-        return f"cannot be read ({exc})"
 
 
 def _diff_rate_limit(walker: SchemaWalker, old: Any, new: Any) -> None:
