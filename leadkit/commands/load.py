@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import os
 import pkgutil
 import re
@@ -51,14 +52,20 @@ class UsageError(Exception):
     """Bad arguments or input the load cannot start with: exit code 2."""
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
+def _positive(kind: type[int] | type[float], *, zero: bool = False) -> Any:
+    """An argparse type: a finite number greater than 0 (or equal to it, with `zero`)."""
+
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(
+                f"{text} must be {'0 or more' if zero else 'greater than 0'}"
+            )
         return value
 
     return parse
@@ -210,8 +217,24 @@ def _estimate_rows(path: Path) -> int | None:
     return max(lines - (path.suffix.lower() == ".csv"), 0)
 
 
+def _cut_short(path: Path, before: os.stat_result) -> str | None:
+    """What to say when the input is the file it was but shorter: rows past the cut were
+    never read. (A file deleted or replaced meanwhile is still read whole from the open one.)"""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return None
+    if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino) or now.st_size >= before.st_size:
+        return None
+    return (
+        f"{path} was cut short while it was read ({before.st_size} bytes, now {now.st_size}): "
+        "rows past the cut were not read"
+    )
+
+
 class _Progress:
-    """A rich progress bar with rate, ETA and counts per outcome, on stderr."""
+    """A rich progress bar with rate, ETA and counts per outcome, on stderr when it is a
+    terminal (a log would get one last line cut to 80 columns)."""
 
     def __init__(self, console: Console, total: int | None, label: str) -> None:
         from rich.progress import (
@@ -229,6 +252,7 @@ class _Progress:
             TextColumn("{task.fields[speed]}/s ETA", markup=False),
             TimeRemainingColumn(),
             console=console,
+            disable=not console.is_terminal,
         )
         self._task = self._progress.add_task(label, total=total, speed="0.0")
         self._counts: dict[str, int] = {}
@@ -271,40 +295,83 @@ def _summary_table(summary: Summary, api: str) -> Any:
     return table
 
 
-@contextlib.contextmanager
-def _signals(run: BulkRun, grace: float, console: Console) -> Iterator[None]:
-    """First Ctrl-C / SIGTERM: stop reading and let in-flight requests finish; second: abort."""
-    loop = asyncio.get_running_loop()
-    received = 0
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM before the load's event loop watches them; args[0] names it."""
 
-    def handle(signum: int) -> None:
-        nonlocal received
-        received += 1
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise _Interrupted(signal.Signals(signum).name)
+
+
+_WATCHED = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Signals:
+    """Ctrl-C / SIGTERM during the load: the first stops the run (at once when it has not
+    started yet), letting in-flight requests finish; the second aborts it."""
+
+    def __init__(self, grace: float, console: Console) -> None:
+        self._grace = grace
+        self._console = console
+        self._run: BulkRun | None = None
+        self._received: list[str] = []
+
+    def __enter__(self) -> _Signals:
+        loop = asyncio.get_running_loop()
+        for signum in _WATCHED:
+            loop.add_signal_handler(signum, self._handle, signum)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in _WATCHED:  # the load is over: ignored until the command returns
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)
+
+    def attach(self, run: BulkRun) -> None:
+        """Stop or abort `run` as the signals so far ask; later ones act on it at once."""
+        self._run = run
+        for count, name in enumerate(self._received[:2], 1):
+            self._act(count, name)
+
+    def _handle(self, signum: int) -> None:
+        if self._run is not None and self._run.summary is not None:
+            return  # the run is over; its summary is being printed
         name = signal.Signals(signum).name
-        if received == 1:
-            console.print(
-                f"{name}: stopping; in-flight requests get {grace:g}s to finish "
+        self._received.append(name)
+        count = len(self._received)
+        if count == 1:
+            self._console.print(
+                f"{name}: stopping; in-flight requests get {self._grace:g}s to finish "
                 "(again to abort now)",
                 style="yellow",
             )
-            run.stop(grace, f"stopped by {name}")
-        else:
-            console.print(f"{name}: aborting", style="red")
-            run.abort()
+        elif count == 2:
+            self._console.print(f"{name}: aborting", style="red")
+        if self._run is not None:
+            self._act(count, name)
 
-    watched = (signal.SIGINT, signal.SIGTERM)
-    for signum in watched:
-        loop.add_signal_handler(signum, handle, signum)
-    try:
-        yield
-    finally:
-        for signum in watched:
-            loop.remove_signal_handler(signum)
+    def _act(self, count: int, name: str) -> None:
+        assert self._run is not None
+        if count == 1:
+            self._run.stop(self._grace, f"stopped by {name}")
+        else:
+            self._run.abort()
 
 
 async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
-    from rich.console import Console
+    from .output import console
 
+    err, out = console(stderr=True), console(stderr=False)
+    with _Signals(args.grace, err) as signals:  # from the start: a sandbox starting included
+        summary, failures, params = await _send_all(args, rows, signals, err)
+        return _report(args, summary, failures, params, out)
+
+
+async def _send_all(
+    args: argparse.Namespace, rows: Iterator[InputRow], signals: _Signals, err: Console
+) -> tuple[Summary, FailureList, dict[str, str]]:
+    """Run the load: its summary, the rows that did not succeed and the path parameters."""
     from leadkit.bulk import bulk_create
     from leadkit.bulk.failures import JSON_SAFE
     from leadkit.runtime import RetryPolicy
@@ -312,10 +379,6 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
 
     client_class, op = _target(args.api)
     params = _path_params(op, args)
-    # no markup: file names and server messages are printed as they are ("[/x]" included);
-    # no wrapping: a long line stays one line (a terminal wraps it, a log keeps it whole)
-    err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
-    out = Console(markup=False, highlight=False, soft_wrap=True)
     async with contextlib.AsyncExitStack() as stack:
         report: TextIO | None = None
         if args.report:
@@ -356,21 +419,35 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
                 dry_run=args.dry_run,
             )
         stack.callback(run.close)  # if anything fails before the run is iterated
+        signals.attach(run)
         label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
         failures = FailureList()
-        with _signals(run, args.grace, err), _Progress(err, args.total, label) as progress:
+        with _Progress(err, args.total, label) as progress:
             async for result in run:
                 progress.advance(result)
                 failures.add(result)
                 if report is not None:
                     report.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-    summary = run.summary
-    assert summary is not None
+    assert run.summary is not None
+    return run.summary, failures, params
+
+
+def _report(
+    args: argparse.Namespace,
+    summary: Summary,
+    failures: FailureList,
+    params: dict[str, str],
+    out: Console,
+) -> int:
+    """Print the rows that did not succeed, the summary and what to do next; the exit code."""
     for line in failures.lines(failures_file=args.failures_out is not None):
         out.print(line)
     out.print(_summary_table(summary, args.api))
     if summary.stop_reason:
         out.print(one_line(summary.stop_reason), style="yellow")
+    cut = None if summary.unread_from is not None else _cut_short(args.file, args.stat)
+    if cut:
+        out.print(cut, style="yellow")
     if args.failures_out and not summary.all_succeeded:
         out.print(f"rows that did not succeed: {args.failures_out} (fix them and load that file)")
     if args.journal and summary.unread_from is not None:
@@ -379,12 +456,14 @@ async def _load(args: argparse.Namespace, rows: Iterator[InputRow]) -> int:
             _path_option(name, value) for name, value in params.items() if name not in given
         )
         out.print(f"run the same command again with --journal {args.journal}{made_up} to resume")
-    return 0 if summary.all_succeeded else 1
+    return 0 if summary.all_succeeded and not cut else 1
 
 
 def _run(args: argparse.Namespace) -> int:
     from leadkit.bulk import InputFileError, JournalError, open_input, request_fields
 
+    # until the load's event loop watches them, Ctrl-C and SIGTERM end the command at once
+    previous = {signum: signal.signal(signum, _interrupted) for signum in _WATCHED}
     try:
         _refuse_other_suffixes(args)
         _refuse_shared_files(args)
@@ -395,11 +474,17 @@ def _run(args: argparse.Namespace) -> int:
         client_class, op = _target(args.api)
         fields = request_fields(client_class.api, op.body_type)
         rows = open_input(args.file, fields, extra_columns_to=args.extra_columns_to)
-        args.total = _estimate_rows(args.file)
+        args.total, args.stat = _estimate_rows(args.file), os.stat(args.file)
         return asyncio.run(_load(args, rows))
     except (UsageError, InputFileError, JournalError) as exc:
         print(f"leadkit load: {exc}", file=sys.stderr)
         return 2
+    except _Interrupted as exc:
+        print(f"leadkit load: stopped by {exc} before any row was read", file=sys.stderr)
+        return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -457,9 +542,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--grace",
-        type=_positive(float),
+        type=_positive(float, zero=True),
         default=30.0,
-        help="seconds in-flight requests get to finish after Ctrl-C (default 30)",
+        help="seconds in-flight requests get to finish after Ctrl-C or SIGTERM (default 30; "
+        "0 cancels them at once)",
     )
     parser.add_argument("--base-url", help="the API's base URL (default: the spec's)")
     parser.add_argument(

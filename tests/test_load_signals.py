@@ -1,0 +1,237 @@
+"""`leadkit load` stopped by Ctrl-C or SIGTERM at any moment, and read by logs and pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leadkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "cs_live_signals_test"
+EXAMPLE = ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
+
+
+def _python(code: str, *args: str | Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "COLDSEND_API_KEY": KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _leadkit(*args: str | Path) -> subprocess.Popen[str]:
+    return _python("import sys; from leadkit.cli import main; sys.exit(main())", *args)
+
+
+def _table_count(stdout: str, row: str) -> int:
+    match = re.search(rf"│ {row} +│ +(\d+)", stdout)
+    assert match is not None, stdout
+    return int(match.group(1))
+
+
+def _wait_for(condition: object, what: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():  # type: ignore[operator]
+        assert process.poll() is None, f"the load ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} after 120 s"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A `leadkit sandbox` process with SQLite storage and slow answers; its root URL."""
+    storage = tmp_path_factory.mktemp("sandbox") / "leads.sqlite"
+    process = _leadkit(
+        "sandbox", "--port", "0", "--no-rate-limits", "--storage", storage,
+        "--fault-latency", "100:300",
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = process.stdout.readline().split()[-1]
+    yield url
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+
+
+def _stored(sandbox: str, campaign: str) -> Counter[str]:
+    with urllib.request.urlopen(f"{sandbox}/_sandbox/leads?api=coldsend") as response:
+        leads = json.load(response)
+    return Counter(lead["email"] for lead in leads if campaign in json.dumps(lead))
+
+
+def _write_jsonl(path: Path, n: int, width: int = 0) -> list[str]:
+    """n leads, each line padded to `width` bytes when given; their e-mails."""
+    emails = [f"lead{i}@signals.io" for i in range(n)]
+    with path.open("w") as handle:
+        for email in emails:
+            line = json.dumps({"email": email, "first_name": ""})
+            pad = max(width - len(line) - 1, 0)
+            handle.write(json.dumps({"email": email, "first_name": "A" * pad}) + "\n")
+    return emails
+
+
+# a load whose sandbox sends this process `signal` just before it starts listening
+_SIGNAL_AT_SANDBOX_START = """
+import os, signal, sys
+from leadkit.cli import main
+from leadkit.sandbox.server import Sandbox
+start = Sandbox.start
+async def start_signalled(self):
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    await start(self)
+Sandbox.start = start_signalled
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
+    tmp_path: Path, name: str
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    args = ["load", "coldsend", "--sandbox", "--sandbox-time-scale", "1000"]
+    args += ["--journal", str(journal), *EXAMPLE]
+    process = _python(_SIGNAL_AT_SANDBOX_START, name, *args)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert f"{name}: stopping" in stderr
+    assert _table_count(stdout, "total") == 0
+    assert "rows from index 0 on" in stdout
+    said = " ".join(stdout.split())
+    assert f"stopped by {name}" in said
+    hint = re.search(rf"again with --journal {journal} --campaign-id (\S+) to resume", said)
+    assert hint is not None, stdout
+    resumed = _leadkit(*args, "--campaign-id", hint.group(1))
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 1, stderr  # the example's invalid rows
+    assert _table_count(stdout, "created") == 194
+
+
+# a load that is sent `signal` while it measures its input file
+_SIGNAL_WHILE_MEASURING = """
+import os, signal, sys
+from leadkit.cli import main
+from leadkit.commands import load
+def measure(path):
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    return 1
+load._estimate_rows = measure
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_input_is_measured_exits_1_without_a_traceback(name: str) -> None:
+    process = _python(_SIGNAL_WHILE_MEASURING, name, "load", "coldsend", "--sandbox", *EXAMPLE)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert stderr == f"leadkit load: stopped by {name} before any row was read\n"
+
+
+def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_once(
+    sandbox: str, tmp_path: Path
+) -> None:
+    """`leadkit load ... 2>&1 | head -1` in a container that is then stopped: SIGTERM."""
+    leads, journal = tmp_path / "leads.jsonl", tmp_path / "j.sqlite"
+    emails = _write_jsonl(leads, 400)
+    campaign, first, second = str(uuid.uuid4()), tmp_path / "r1.jsonl", tmp_path / "r2.jsonl"
+    args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
+    args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
+    args += ["--journal", journal, "--concurrency", "4"]
+    process = _leadkit(*args, "--report", first)
+    assert process.stderr is not None
+    process.stderr.close()  # the reader of stderr went away
+    _wait_for(lambda: sum(_stored(sandbox, campaign).values()) >= 20, "20 leads", process)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=300)
+    assert process.returncode == 1
+    said = " ".join(stdout.split())
+    assert "stopped by SIGTERM" in said
+    reported = [json.loads(line) for line in first.read_text().splitlines()]
+    assert len(reported) == _table_count(stdout, "total") < len(emails)
+    unread = re.search(r"rows from index (\d+) on", stdout)
+    assert unread is not None and int(unread.group(1)) == len(reported)
+
+    resumed = _leadkit(*args, "--report", second)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert _stored(sandbox, campaign) == dict.fromkeys(emails, 1)
+    again = [json.loads(line) for line in second.read_text().splitlines()]
+    assert len(again) == len(emails)
+    created_first = {r["index"] for r in reported if r["outcome"] == "created"}
+    assert {r["index"] for r in again if r["resumed"]} == created_first
+    assert _table_count(stdout, "from the journal") == len(created_first)
+
+
+def test_a_reader_that_goes_away_changes_neither_the_load_nor_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    """`leadkit load ... | true`: every row loads, the report has each, and the exit code
+    says so."""
+    leads, report = tmp_path / "leads.jsonl", tmp_path / "report.jsonl"
+    _write_jsonl(leads, 30)
+    process = _leadkit("load", "coldsend", "--sandbox", leads, "--report", report)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    process.stderr.close()
+    assert process.wait(timeout=300) == 0
+    outcomes = Counter(json.loads(line)["outcome"] for line in report.read_text().splitlines())
+    assert outcomes == {"created": 30}
+
+
+def test_a_log_gets_no_progress_bar(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.jsonl"
+    _write_jsonl(leads, 30)
+    process = _leadkit("load", "coldsend", "--sandbox", leads)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert stderr.startswith("sandbox: coldsend at ")
+    assert stderr.count("\n") == 1  # no last frame of a bar cut to 80 columns
+
+
+@pytest.mark.parametrize(("grace", "accepted"), [("0", True), ("nan", False)])
+def test_grace_may_be_0_but_not_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], grace: str, accepted: bool
+) -> None:
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text('{"email": "x@x.io"}\n')
+    argv = ["load", "breakcold", "--sandbox", f"--grace={grace}", "--dry-run", str(leads)]
+    if accepted:
+        assert main(argv) == 0
+    else:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        assert "argument --grace" in capsys.readouterr().err
+
+
+def test_an_input_cut_short_while_it_is_read_exits_1(sandbox: str, tmp_path: Path) -> None:
+    leads, campaign = tmp_path / "leads.jsonl", str(uuid.uuid4())
+    _write_jsonl(leads, 4096, width=128)  # 64 lines a block: a cut falls between rows
+    args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
+    args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
+    process = _leadkit(*args, "--concurrency", "2")
+    _wait_for(lambda: sum(_stored(sandbox, campaign).values()) >= 5, "5 leads", process)
+    with leads.open("r+") as handle:
+        handle.truncate(0)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1, stderr
+    said = " ".join(stdout.split())
+    assert f"{leads} was cut short while it was read (524288 bytes, now 0)" in said
+    assert _table_count(stdout, "failed") + _table_count(stdout, "invalid") == 0
