@@ -235,3 +235,13 @@ def test_an_input_cut_short_while_it_is_read_exits_1(sandbox: str, tmp_path: Pat
     said = " ".join(stdout.split())
     assert f"{leads} was cut short while it was read (524288 bytes, now 0)" in said
     assert _table_count(stdout, "failed") + _table_count(stdout, "invalid") == 0
+
+
+def test_sigterm_stops_the_sandbox_as_ctrl_c_does(tmp_path: Path) -> None:
+    process = _leadkit("sandbox", "--port", "0", "--storage", tmp_path / "leads.sqlite")
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("leadkit sandbox on ")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert stderr == "stopped\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,13 +39,16 @@ def _latency(text: str) -> tuple[int, int]:
 
 
 async def _serve(sandbox: Sandbox) -> None:
+    stopped = asyncio.Event()  # SIGTERM (a container being stopped) as Ctrl-C does
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
     async with sandbox:
         print(f"leadkit sandbox on {sandbox.url}", flush=True)
         for api in sandbox.apis:
             print(f"  {api}: {sandbox.base_url(api)}", flush=True)
         print(f"  inspect: {sandbox.url}/_sandbox/leads?api=coldsend, /_sandbox/stats", flush=True)
-        print("Ctrl-C stops it.", flush=True)
-        await asyncio.Event().wait()
+        print("Ctrl-C or SIGTERM stops it.", flush=True)
+        await stopped.wait()
+    print("stopped", file=sys.stderr)
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
