@@ -245,3 +245,11 @@ def test_sigterm_stops_the_sandbox_as_ctrl_c_does(tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0
     assert stderr == "stopped\n"
+
+
+def test_a_usage_error_exits_2_when_nobody_reads_stderr(tmp_path: Path) -> None:
+    process = _leadkit("load", "breakcold", "--sandbox", tmp_path / "missing.csv")
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    process.stderr.close()
+    assert process.wait(timeout=300) == 2

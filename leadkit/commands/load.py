@@ -19,7 +19,6 @@ import pkgutil
 import re
 import secrets
 import signal
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -459,6 +458,13 @@ def _report(
     return 0 if summary.all_succeeded and not cut else 1
 
 
+def _tell(text: str) -> None:
+    """`leadkit load: TEXT` on stderr; a reader that went away leaves the exit code as it is."""
+    from .output import console
+
+    console(stderr=True).print(f"leadkit load: {text}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from leadkit.bulk import InputFileError, JournalError, open_input, request_fields
 
@@ -470,17 +476,17 @@ def _run(args: argparse.Namespace) -> int:
         _refuse_unwritable(args)
         if args.dry_run and args.journal:
             note = f"--dry-run neither reads nor writes the journal {args.journal}"
-            print(f"leadkit load: {note}", file=sys.stderr)
+            _tell(note)
         client_class, op = _target(args.api)
         fields = request_fields(client_class.api, op.body_type)
         rows = open_input(args.file, fields, extra_columns_to=args.extra_columns_to)
         args.total, args.stat = _estimate_rows(args.file), os.stat(args.file)
         return asyncio.run(_load(args, rows))
     except (UsageError, InputFileError, JournalError) as exc:
-        print(f"leadkit load: {exc}", file=sys.stderr)
+        _tell(str(exc))
         return 2
     except _Interrupted as exc:
-        print(f"leadkit load: stopped by {exc} before any row was read", file=sys.stderr)
+        _tell(f"stopped by {exc} before any row was read")
         return 1
     finally:
         for signum, handler in previous.items():
