@@ -447,7 +447,7 @@ def _report(
     cut = None if summary.unread_from is not None else _cut_short(args.file, args.stat)
     if cut:
         out.print(cut, style="yellow")
-    if args.failures_out and not summary.all_succeeded:
+    if args.failures_out and failures.count:  # a stop alone leaves the file empty
         out.print(f"rows that did not succeed: {args.failures_out} (fix them and load that file)")
     if args.journal and summary.unread_from is not None:
         given = {name for name, _, _ in _given_params(args)}
