@@ -254,3 +254,19 @@ def test_a_usage_error_exits_2_when_nobody_reads_stderr(tmp_path: Path) -> None:
     process.stdout.close()
     process.stderr.close()
     assert process.wait(timeout=300) == 2
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_stderr_that_cannot_be_written_does_not_stop_the_load(tmp_path: Path) -> None:
+    """`2>ci.log` on a full disk: every write to stderr fails."""
+    leads, report = tmp_path / "leads.jsonl", tmp_path / "report.jsonl"
+    _write_jsonl(leads, 30)
+    with Path("/dev/full").open("w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "leadkit.cli", "load", "coldsend", "--sandbox", leads,
+             "--report", report],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=full, text=True, timeout=300,
+        )  # fmt: skip
+    assert result.returncode == 0
+    assert "leadkit load coldsend: summary" in result.stdout
+    assert len(report.read_text().splitlines()) == 30

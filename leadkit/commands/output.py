@@ -1,5 +1,6 @@
-"""The consoles of a command: plain text, one line per message, and a reader that goes away
-(`leadkit load ... | head -1`) ends the output, not the command."""
+"""The consoles of a command: plain text, one line per message, and output that cannot be
+written (a reader gone: `leadkit load ... | head -1`; a full disk) ends the output, not the
+command."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ __all__ = ["console"]
 
 
 class _Console(Console):
+    def _check_buffer(self) -> None:
+        try:
+            super()._check_buffer()
+        except OSError:  # a full disk (`2>log`), a terminal gone: as a reader gone
+            self.on_broken_pipe()
+
     def on_broken_pipe(self) -> None:
         """Print nothing more; rich's default exits, which would abort a load halfway."""
         self.quiet = True
