@@ -21,8 +21,12 @@ class _Console(Console):
     def on_broken_pipe(self) -> None:
         """Print nothing more; rich's default exits, which would abort a load halfway."""
         self.quiet = True
+        try:
+            fileno = self.file.fileno()
+        except (OSError, ValueError):  # no file descriptor (a test's capture): nothing buffered
+            return
         devnull = os.open(os.devnull, os.O_WRONLY)  # the text still buffered goes there at exit
-        os.dup2(devnull, self.file.fileno())
+        os.dup2(devnull, fileno)
         os.close(devnull)
 
 
