@@ -20,6 +20,7 @@ from generated.coldsend.client import ADD_LEAD, ColdsendClient
 from generated.coldsend.models import LeadResponse, ManualLeadRequest
 from leadkit.bulk import (
     IN_FLIGHT_REASON,
+    IN_FLIGHT_RESENT_REASON,
     NOT_SENT_REASON,
     Outcome,
     RowResult,
@@ -426,7 +427,7 @@ async def test_stop_reads_no_more_input_and_cancels_after_the_grace(
         0: (Outcome.CREATED, "done@x.io"),
         1: (Outcome.FAILED, "hold@x.io"),
     }
-    assert results[1].error == IN_FLIGHT_REASON
+    assert results[1].error == IN_FLIGHT_RESENT_REASON  # Coldsend's 409 makes a resend safe
     assert run.summary is not None
     assert run.summary.unread_from == 2
     assert run.summary.stop_reason == "stopped"

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from generated.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.bulk import (
-    IN_FLIGHT_REASON,
+    IN_FLIGHT_RESENT_REASON,
     BulkRun,
     Outcome,
     RowResult,
@@ -184,8 +184,8 @@ async def test_a_copy_of_a_row_cut_off_by_a_stop_fails_with_it(
             run.stop(grace=0.1)
     results = sorted(seen, key=lambda r: r.index)
     assert _outcomes(results) == [
-        (Outcome.FAILED, IN_FLIGHT_REASON),
-        (Outcome.FAILED, f"same key as row index 0, which failed: {IN_FLIGHT_REASON}"),
+        (Outcome.FAILED, IN_FLIGHT_RESENT_REASON),
+        (Outcome.FAILED, f"same key as row index 0, which failed: {IN_FLIGHT_RESENT_REASON}"),
         (Outcome.CREATED, None),
     ]
     assert run.summary is not None and run.summary.counts[Outcome.SKIPPED_DUPLICATE] == 0

@@ -44,12 +44,24 @@ from .inputs import InputRow, request_fields
 from .journal import FAILED_STATES, Entry, Journal, State
 from .results import Outcome, RowResult, Summary, SummaryBuilder
 
-__all__ = ["IN_FLIGHT_REASON", "NOT_SENT_REASON", "BulkRun", "Row", "bulk_create"]
+__all__ = [
+    "IN_FLIGHT_REASON",
+    "IN_FLIGHT_RESENT_REASON",
+    "NOT_SENT_REASON",
+    "BulkRun",
+    "Row",
+    "bulk_create",
+]
 
 Row = Any
 """A request model instance, a mapping of wire names, or an `InputRow` read from a file."""
 
 IN_FLIGHT_REASON = "in flight when interrupted; may exist — not resent to avoid a duplicate"
+IN_FLIGHT_RESENT_REASON = (
+    "in flight when interrupted; may exist — a rerun with the journal sends it again "
+    "(the server's conflict status then says it exists)"
+)
+"""The same, for an operation whose repeats the conflict status makes safe (Coldsend's 409)."""
 NOT_SENT_REASON = "stopped before it was sent; a rerun with the journal sends it"
 _FATAL = (AuthenticationError, PermissionDeniedError)
 """Errors that every later row would meet too: the run stops reading input. A 404 joins
@@ -398,7 +410,8 @@ class BulkRun:
                 unsent_again=journal_unsent,
             )
         except asyncio.CancelledError:
-            reason = IN_FLIGHT_REASON if sent else NOT_SENT_REASON
+            in_flight = IN_FLIGHT_RESENT_REASON if self._resend_in_flight else IN_FLIGHT_REASON
+            reason = in_flight if sent else NOT_SENT_REASON
             result = self._result(job, Outcome.FAILED, error=reason)
         except APIError as error:
             congested = isinstance(error, RateLimitError | APITimeoutError) or (
