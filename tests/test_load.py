@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -28,8 +27,8 @@ from generated.coldsend.client import ADD_LEAD
 from leadkit.bulk.journal import Journal, State
 from leadkit.cli import main
 from leadkit.commands.load import UsageError, _path_params, register
+from tests.cli_support import ROOT, sandbox_process, stored_emails
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = "cs_live_load_test"
 
 
@@ -53,22 +52,8 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Com
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A `leadkit sandbox` process with SQLite storage; yields its root URL."""
-    storage = tmp_path_factory.mktemp("sandbox") / "leads.sqlite"
-    process = _leadkit(
-        "sandbox", "--port", "0", "--no-rate-limits", "--storage", storage,
-        "--fault-latency", "2:8",
-    )  # fmt: skip
-    assert process.stdout is not None
-    url = process.stdout.readline().split()[-1]
-    yield url
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
-
-
-def _stored_emails(sandbox: str, campaign: str) -> Counter[str]:
-    with urllib.request.urlopen(f"{sandbox}/_sandbox/leads?api=coldsend") as response:
-        leads = json.load(response)
-    return Counter(lead["email"].strip().lower() for lead in leads if campaign in json.dumps(lead))
+    with sandbox_process(tmp_path_factory.mktemp("sandbox") / "leads.sqlite", "2:8") as url:
+        yield url
 
 
 def _load(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str]:
@@ -162,7 +147,7 @@ def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
         "line 4: 1 columns, the header has 2",
         "line 5: not valid UTF-8 (byte 0xC9)",
     ]
-    assert _stored_emails(sandbox, campaign) == {"one@x.io": 1, "five@x.io": 1}
+    assert stored_emails(sandbox, campaign) == {"one@x.io": 1, "five@x.io": 1}
     listed = _listed_failures(result.stdout)
     assert listed == [
         "rows that did not succeed (3):",
@@ -236,7 +221,7 @@ def test_a_dry_run_sends_nothing(sandbox: str) -> None:
     result = _run(*args, "examples/coldsend_leads.csv")
     assert result.returncode == 1
     assert _table_count(result.stdout, "valid") == 194
-    assert _stored_emails(sandbox, campaign) == {}
+    assert stored_emails(sandbox, campaign) == {}
 
 
 def test_any_path_parameter_can_be_given_with_param(sandbox: str, tmp_path: Path) -> None:
@@ -246,7 +231,7 @@ def test_any_path_parameter_can_be_given_with_param(sandbox: str, tmp_path: Path
         "load", "coldsend", "--base-url", sandbox, "--param", f"campaign_id={campaign}", path
     )
     assert result.returncode == 0, result.stderr
-    assert _stored_emails(sandbox, campaign) == {"param@x.io": 1}
+    assert stored_emails(sandbox, campaign) == {"param@x.io": 1}
 
 
 def _write_leads(path: Path, n: int) -> set[str]:
@@ -275,19 +260,19 @@ def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
     campaign = str(uuid.uuid4())
     args = _coldsend(sandbox, campaign, leads, "--journal", journal, "--concurrency", "16")
     process = _leadkit(*args)
-    while sum(_stored_emails(sandbox, campaign).values()) < 1500:
+    while sum(stored_emails(sandbox, campaign).values()) < 1500:
         assert process.poll() is None, "the load finished before it could be killed"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     assert process.returncode == -signal.SIGKILL
-    stored = _stored_emails(sandbox, campaign)
+    stored = stored_emails(sandbox, campaign)
     assert 1500 <= sum(stored.values()) < len(valid)
 
     report = tmp_path / "report.jsonl"
     resumed = _run(*args, "--report", report)
     assert resumed.returncode == 1, resumed.stderr
-    stored = _stored_emails(sandbox, campaign)
+    stored = stored_emails(sandbox, campaign)
     assert set(stored) == valid
     assert set(stored.values()) == {1}
     results = [json.loads(line) for line in report.read_text().splitlines()]

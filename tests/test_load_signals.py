@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from leadkit.cli import main
+from tests.cli_support import ROOT, sandbox_process, stored_emails
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = "cs_live_signals_test"
 EXAMPLE = ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
 
@@ -55,23 +54,9 @@ def _wait_for(condition: object, what: str, process: subprocess.Popen[str]) -> N
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A `leadkit sandbox` process with SQLite storage and slow answers; its root URL."""
-    storage = tmp_path_factory.mktemp("sandbox") / "leads.sqlite"
-    process = _leadkit(
-        "sandbox", "--port", "0", "--no-rate-limits", "--storage", storage,
-        "--fault-latency", "100:300",
-    )  # fmt: skip
-    assert process.stdout is not None
-    url = process.stdout.readline().split()[-1]
-    yield url
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-
-
-def _stored(sandbox: str, campaign: str) -> Counter[str]:
-    with urllib.request.urlopen(f"{sandbox}/_sandbox/leads?api=coldsend") as response:
-        leads = json.load(response)
-    return Counter(lead["email"] for lead in leads if campaign in json.dumps(lead))
+    """A `leadkit sandbox` process with SQLite storage and slow answers; yields its root URL."""
+    with sandbox_process(tmp_path_factory.mktemp("sandbox") / "leads.sqlite", "100:300") as url:
+        yield url
 
 
 def _write_jsonl(path: Path, n: int, width: int = 0) -> list[str]:
@@ -158,7 +143,7 @@ def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_onc
     process = _leadkit(*args, "--report", first)
     assert process.stderr is not None
     process.stderr.close()  # the reader of stderr went away
-    _wait_for(lambda: sum(_stored(sandbox, campaign).values()) >= 20, "20 leads", process)
+    _wait_for(lambda: sum(stored_emails(sandbox, campaign).values()) >= 20, "20 leads", process)
     process.send_signal(signal.SIGTERM)
     stdout, _ = process.communicate(timeout=300)
     assert process.returncode == 1
@@ -172,7 +157,7 @@ def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_onc
     resumed = _leadkit(*args, "--report", second)
     stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
-    assert _stored(sandbox, campaign) == dict.fromkeys(emails, 1)
+    assert stored_emails(sandbox, campaign) == dict.fromkeys(emails, 1)
     again = [json.loads(line) for line in second.read_text().splitlines()]
     assert len(again) == len(emails)
     created_first = {r["index"] for r in reported if r["outcome"] == "created"}
@@ -228,7 +213,7 @@ def test_an_input_cut_short_while_it_is_read_exits_1(sandbox: str, tmp_path: Pat
     args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
     args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
     process = _leadkit(*args, "--concurrency", "2")
-    _wait_for(lambda: sum(_stored(sandbox, campaign).values()) >= 5, "5 leads", process)
+    _wait_for(lambda: sum(stored_emails(sandbox, campaign).values()) >= 5, "5 leads", process)
     with leads.open("r+") as handle:
         handle.truncate(0)
     stdout, stderr = process.communicate(timeout=300)
