@@ -1,4 +1,4 @@
-"""`leadkit load` stopped by Ctrl-C or SIGTERM at any moment, and read by logs and pipes."""
+"""`leadkit load` stopped by Ctrl-C, SIGTERM or SIGHUP at any moment, and read by logs and pipes."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
     tmp_path: Path, name: str
 ) -> None:
@@ -122,7 +122,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_while_the_input_is_measured_exits_1_without_a_traceback(name: str) -> None:
     process = _python(_SIGNAL_WHILE_MEASURING, name, "load", "coldsend", "--sandbox", *EXAMPLE)
     _, stderr = process.communicate(timeout=300)

@@ -295,18 +295,19 @@ def _summary_table(summary: Summary, api: str) -> Any:
 
 
 class _Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM before the load's event loop watches them; args[0] names it."""
+    """Ctrl-C, SIGTERM or SIGHUP before the load's event loop watches them; args[0] names it."""
 
 
 def _interrupted(signum: int, frame: object) -> None:
     raise _Interrupted(signal.Signals(signum).name)
 
 
-_WATCHED = (signal.SIGINT, signal.SIGTERM)
+_WATCHED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, a container being stopped, a terminal or ssh session gone."""
 
 
 class _Signals:
-    """Ctrl-C / SIGTERM during the load: the first stops the run (at once when it has not
+    """Ctrl-C / SIGTERM / SIGHUP during the load: the first stops the run (at once when it has not
     started yet), letting in-flight requests finish; the second aborts it."""
 
     def __init__(self, grace: float, console: Console) -> None:
