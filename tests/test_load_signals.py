@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from leadkit.cli import main
+from leadkit.commands import load
 from tests.cli_support import ROOT, sandbox_process, stored_emails
 
 KEY = "cs_live_signals_test"
@@ -189,6 +190,19 @@ def test_a_log_gets_no_progress_bar(tmp_path: Path) -> None:
     assert process.returncode == 0, stderr
     assert stderr.startswith("sandbox: coldsend at ")
     assert stderr.count("\n") == 1  # no last frame of a bar cut to 80 columns
+
+
+def test_a_log_gets_a_plain_progress_line_now_and_then(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "LOG_PROGRESS_EVERY", 0.0)  # a line per row, for the test
+    leads = tmp_path / "leads.jsonl"
+    _write_jsonl(leads, 5)
+    assert main(["load", "coldsend", "--sandbox", str(leads)]) == 0
+    lines = capsys.readouterr().err.splitlines()[1:]  # after the sandbox's own line
+    assert [re.sub(r", [0-9.]+ rows/s$", "", line) for line in lines] == [
+        f"loading leads.jsonl: {n} of 5 rows (created {n})" for n in range(1, 6)
+    ]
 
 
 @pytest.mark.parametrize(("grace", "accepted"), [("0", True), ("nan", False)])

@@ -19,6 +19,7 @@ import pkgutil
 import re
 import secrets
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,9 +232,14 @@ def _cut_short(path: Path, before: os.stat_result) -> str | None:
     )
 
 
+LOG_PROGRESS_EVERY = 30.0
+"""Seconds between the plain progress lines a log (stderr not a terminal) gets."""
+
+
 class _Progress:
     """A rich progress bar with rate, ETA and counts per outcome, on stderr when it is a
-    terminal (a log would get one last line cut to 80 columns)."""
+    terminal (a log would get one last line cut to 80 columns); a log gets a plain line
+    every LOG_PROGRESS_EVERY seconds instead."""
 
     def __init__(self, console: Console, total: int | None, label: str) -> None:
         from rich.progress import (
@@ -255,6 +261,9 @@ class _Progress:
         )
         self._task = self._progress.add_task(label, total=total, speed="0.0")
         self._counts: dict[str, int] = {}
+        self._console = console
+        self._label = label
+        self._logged = time.monotonic()
 
     def __enter__(self) -> _Progress:
         self._progress.start()
@@ -273,6 +282,11 @@ class _Progress:
         if total is not None and task.completed + 1 > total:
             total = task.completed + 1
         self._progress.update(self._task, advance=1, description=counts, speed=speed, total=total)
+        if self._progress.disable and time.monotonic() - self._logged >= LOG_PROGRESS_EVERY:
+            self._logged = time.monotonic()
+            of = f" of {total:,}" if total is not None else ""
+            done = f"{task.completed:,}{of} rows"
+            self._console.print(f"{self._label}: {done} ({counts}), {speed} rows/s")
 
 
 def _summary_table(summary: Summary, api: str) -> Any:
