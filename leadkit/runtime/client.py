@@ -497,7 +497,7 @@ class BaseClient:
 
 def _redacted(headers: CIMultiDictProxy[str], key: Secret) -> CIMultiDictProxy[str]:
     """Response headers with any echo of the key masked (most often, as they are)."""
-    if not any(key.reveal() in value for value in headers.values()):
+    if not any(key.appears_in(value) for value in headers.values()):
         return headers
     return CIMultiDictProxy(CIMultiDict((k, key.redact(v)) for k, v in headers.items()))
 
