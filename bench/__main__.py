@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--write-readme]``: run every scenario, print the tables."""
+"""``python -m bench [--quick] [--write-docs]``: run every scenario, print the tables."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .server import serving
 
 __all__ = ["main"]
 
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -49,26 +49,28 @@ def run_all(quick: bool, folder: Path) -> tuple[list[Row], list[Target]]:
     return rows, targets
 
 
-def write_readme(table: str) -> None:
-    """Replace the README's lines between the benchmark markers with `table`."""
-    text = README.read_text()
+def write_page(table: str) -> None:
+    """Replace the benchmarks page's lines between its markers with `table`."""
+    text = PAGE.read_text(encoding="utf-8")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{table}{END}{tail}")
+    PAGE.write_text(f"{head}{START}\n{table}{END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks; print the markdown tables; optionally write them to the README."""
+    """Run the benchmarks; print the markdown tables; optionally write them to the docs."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small N, only (a) (b) and pydantic")
-    parser.add_argument("--write-readme", action="store_true", help="rewrite the README section")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="rewrite the tables of docs/benchmarks.md"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="leadkit-peers-") as folder:
         rows, targets = run_all(args.quick, Path(folder))
     table = markdown(rows, targets, _header(args.quick))
     print(table)
-    if args.write_readme:
-        write_readme(table)
+    if args.write_docs:
+        write_page(table)
     return 0
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from inspect import isclass
 from pathlib import Path
+from types import ModuleType
 
 import jinja2
+
+from leadkit.runtime import converters, errors
 
 from .ir import Api
 from .models import TEMPLATE_DIR as MODEL_TEMPLATES
@@ -24,6 +28,21 @@ _ENV = jinja2.Environment(
     autoescape=False,
 )
 _ENV.filters["pyrepr"] = repr
+
+
+def _is_exception(obj: object) -> bool:
+    return isclass(obj) and issubclass(obj, Exception)
+
+
+def _exceptions(module: ModuleType) -> tuple[str, ...]:
+    """The exception classes `module` exports, by name."""
+    return tuple(sorted(name for name in module.__all__ if _is_exception(getattr(module, name))))
+
+
+CALLER_ERRORS = {module.__name__: _exceptions(module) for module in (converters, errors)}
+"""Runtime module -> the exception classes it exports; each generated package re-exports them
+all, so that a caller catches `RateLimitError` from the package of its client."""
+_ENV.globals["caller_errors"] = CALLER_ERRORS
 
 
 def render_api(api: Api) -> dict[str, str]:

@@ -20,7 +20,7 @@ RUFF_ARGS = (
     # leadkit is first-party wherever the generator runs
     *("--config", "src = []", "--config", "lint.isort.known-first-party = ['leadkit']"),
 )
-_FIX_RULES = "I,F401,UP"
+_FIX_RULES = "I,F401,UP,RUF022"  # RUF022: __all__ sorted
 
 
 def _ruff(*args: str) -> None:

@@ -3,7 +3,55 @@
 
 from leadkit.runtime import UNSET, ApiResponse, Unset
 
+# every error class a caller catches, re-exported: imported from this package with its client
+from leadkit.runtime.converters import RequestValidationError
+from leadkit.runtime.errors import (
+    AlreadyExistsError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    APITLSError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    LeadkitError,
+    MissingApiKeyError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+)
+
 from . import models
 from .client import ColdsendClient
 
-__all__ = ["UNSET", "ApiResponse", "ColdsendClient", "Unset", "models"]
+__all__ = [
+    "UNSET",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITLSError",
+    "APITimeoutError",
+    "AlreadyExistsError",
+    "ApiResponse",
+    "AuthenticationError",
+    "BadRequestError",
+    "ColdsendClient",
+    "ConflictError",
+    "InternalServerError",
+    "LeadkitError",
+    "MissingApiKeyError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "UnprocessableEntityError",
+    "Unset",
+    "models",
+]
