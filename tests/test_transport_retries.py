@@ -13,6 +13,7 @@ import attrs
 import pytest
 from aiohttp import web
 
+from leadkit.bulk import Outcome
 from leadkit.runtime import (
     AlreadyExistsError,
     OutcomeUnknownError,
@@ -30,6 +31,7 @@ from leadkit.runtime.errors import (
     ConflictError,
     InternalServerError,
     RateLimitError,
+    ResponseValidationError,
 )
 from tests.transport_support import (
     CAMPAIGN,
@@ -59,6 +61,9 @@ class Store:
         fault = self.faults.pop(0) if self.faults else ""
         if fault == "500":
             return web.json_response({"detail": "Internal Server Error"}, status=500)
+        if fault == "drop" and request.transport is not None:  # sent, then no answer
+            request.transport.close()
+            return web.Response()
         if fault == "503":
             return web.json_response({"detail": "busy"}, status=503, headers={"Retry-After": "0.2"})
         if email in self.emails:
@@ -68,6 +73,8 @@ class Store:
             await asyncio.sleep(0.5)
         if fault == "reset-after-store" and request.transport is not None:
             request.transport.close()
+        if fault == "cut-2xx":  # stored, then the body breaks off
+            return web.Response(status=201, text=CUT_BODY, content_type="application/json")
         return web.json_response(lead_json(email), status=201)
 
 
@@ -168,6 +175,27 @@ async def test_giving_up_after_an_ambiguous_attempt_is_reported_as_unknown() -> 
             await client.add_lead(CAMPAIGN, body=BODY)
     assert caught.value.attempts == 4
     assert server.emails == ["ada@example.com"]  # stored: "unknown", never "failed"
+
+
+CUT_BODY = json.dumps(lead_json("ada@example.com"))[:40]
+
+
+@pytest.mark.parametrize("before", [[], ["500"], ["500", "drop"]], ids=["first", "500", "drop"])
+async def test_a_2xx_with_a_cut_body_means_created_after_any_earlier_attempts(
+    before: list[str],
+) -> None:
+    server = Store(*before, "cut-2xx")
+    async with serve(server.handle) as url, coldsend(url, timeout=SHORT_READ) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.add_lead(CAMPAIGN, body=BODY)
+        run = client.add_lead_bulk(CAMPAIGN, [{"email": "bob@example.com"}])
+        server.faults = [*before, "cut-2xx"]
+        [result] = [result async for result in run]
+    assert (caught.value.status, caught.value.attempts) == (201, len(before) + 1)
+    assert "not JSON" in str(caught.value)
+    assert (result.outcome, result.model, result.status) == (Outcome.CREATED, None, 201)
+    assert result.error is not None and "not JSON" in result.error
+    assert result.attempts == len(before) + 1
 
 
 async def test_503_is_retried_after_the_delay_the_server_asked_for() -> None:

@@ -35,6 +35,7 @@ from .errors import (
     APITLSError,
     MissingApiKeyError,
     OutcomeUnknownError,
+    ResponseValidationError,
 )
 from .events import (
     Event,
@@ -358,6 +359,8 @@ class BaseClient:
                 response = await self._attempt(request, attempt, slot)
             except APIError as error:
                 error.attempts = attempt
+                if isinstance(error, ResponseValidationError):  # a 2xx: the record exists
+                    raise
                 if is_own_duplicate(error, op, ambiguous_seen):
                     logger.debug("%s: conflict after an ambiguous attempt: exists", label)
                     raise AlreadyExistsError.from_conflict(error) from error
@@ -509,14 +512,16 @@ def _transport_error(exc: BaseException, label: str, key: Secret) -> APIConnecti
     an echo of the key is masked.
     """
     text = key.redact(str(exc))
+    said = f" ({text})" if text else ""  # asyncio's own timeout says nothing
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError(f"connect timeout ({text})", operation=label, sent=False)
+        return APITimeoutError(f"connect timeout{said}", operation=label, sent=False)
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        message = f"timed out waiting for the response ({text})"
+        message = f"timed out waiting for the response{said}"
         return APITimeoutError(message, operation=label, sent=True)
     if isinstance(exc, aiohttp.ClientSSLError):
         return APITLSError(f"TLS failed ({exc.os_error})", operation=label, sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return APIConnectionError(f"cannot connect ({exc.os_error})", operation=label, sent=False)
-    message = f"connection failed after sending ({type(exc).__name__}: {text})"
+    cause = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    message = f"connection failed after sending ({cause})"
     return APIConnectionError(message, operation=label, sent=True)

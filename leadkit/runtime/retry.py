@@ -20,6 +20,8 @@ timeout / reset / 500 / 502 /     Operation that declares a de-duplication confl
                                   Any other operation (Breakcold's create): no retry,
                                   `OutcomeUnknownError` says the record may exist.
 TLS / certificate failure         no retry: it will not fix itself
+2xx whose body is cut, malformed  no retry: the server did it. `ResponseValidationError`
+or not the declared one           with the status, even after an ambiguous attempt
 any other status                  no retry, the typed error is raised
 ================================  =====================================================
 
