@@ -9,7 +9,7 @@ from typing import Any
 import cattrs
 
 from .api import ApiDescription, OperationSpec
-from .converters import describe_error
+from .converters import validation_problems
 from .errors import (
     SNIPPET_BYTES,
     APIStatusError,
@@ -66,11 +66,7 @@ def parse_response(
         try:
             return converter.structure(data, kind)
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-            problems = (
-                "; ".join(cattrs.transform_error(exc, path="$", format_exception=describe_error))
-                if isinstance(exc, cattrs.BaseValidationError)
-                else str(exc)
-            )
+            problems = "; ".join(validation_problems(converter, exc))
             message = f"the success body does not match the spec: {problems}"
             raise _invalid(message, label, status, headers, raw) from None
     kind = op.errors.get(status, op.default_error)
