@@ -172,12 +172,12 @@ def validation_problems(converter: cattrs.Converter, exc: BaseException) -> list
 def _collect(exc: BaseException, path: str, renames: Renames, found: list[str]) -> None:
     if isinstance(exc, cattrs.ClassValidationError):
         wire = _wire_names(exc.cl, renames)
-        with_notes, without = exc.group_exceptions()
-        for inner, field in with_notes:
+        fields, without = exc.group_exceptions()
+        for inner, field in fields:
             _collect(inner, path + _step(wire.get(field.name, field.name)), renames, found)
     elif isinstance(exc, cattrs.IterableValidationError):
-        with_notes, without = exc.group_exceptions()
-        for inner, item in with_notes:
+        items, without = exc.group_exceptions()
+        for inner, item in items:
             if item.startswith("Structuring mapping key"):
                 found.append(f"key {item.index!r}: {describe_error(inner, None)} @ {path}")
             else:
