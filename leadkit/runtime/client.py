@@ -24,7 +24,7 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import __version__
-from .api import ApiDescription, OperationSpec, RateLimitPolicy
+from .api import ApiDescription, OperationSpec, RateLimitPolicy, Window
 from .converters import CheckedBody, check_request
 from .errors import (
     AlreadyExistsError,
@@ -40,6 +40,7 @@ from .errors import (
 from .events import (
     Event,
     EventHook,
+    RateLimitLearned,
     RateLimitWait,
     RequestFailed,
     RequestSent,
@@ -47,6 +48,7 @@ from .events import (
     RetryScheduled,
     emit,
 )
+from .learning import LearnedWindow
 from .ratelimit import RateLimiter
 from .responses import parse_response
 from .retry import (
@@ -87,6 +89,8 @@ class ApiResponse(Generic[T]):
     """Seconds from sending the last attempt to reading the whole body."""
     attempts: int = 1
     """Attempts this call took, retries included."""
+    learned: tuple[LearnedWindow, ...] = ()
+    """Rate-limit windows this call's responses corrected (usually none), oldest first."""
 
 
 @attrs.frozen(eq=False)  # one call's request: compared by identity
@@ -100,6 +104,8 @@ class _Request(Generic[T]):
     payload: bytes | None = attrs.field(repr=False)
     before_send: Callable[[], None] | None = None
     unsent_again: Callable[[], None] | None = None
+    learned: list[LearnedWindow] = attrs.field(factory=list)
+    """What the responses to this call taught the rate limiter so far."""
 
     @property
     def label(self) -> str:
@@ -264,6 +270,12 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
+    @property
+    def rate_limit_windows(self) -> tuple[Window, ...]:
+        """The windows the client paces itself to: the spec's (or `rate_limit`'s) until a
+        response's rate-limit headers correct them (`RateLimitLearned` events say when)."""
+        return self._limiter.windows
+
     async def __aenter__(self) -> Self:
         self._closed = False
         self._ensure_session()
@@ -407,9 +419,12 @@ class BaseClient:
     def _requested_delay(self, error: APIError, kind: FailureKind) -> float | None:
         if kind not in ("rate-limited", "unavailable") or not isinstance(error, APIStatusError):
             return None
-        policy = self._limiter.policy
         return server_delay(
-            error.headers, error.snippet, policy, rate_limited=kind == "rate-limited"
+            error.headers,
+            error.snippet,
+            self._limiter.policy,
+            body=self.api.response_converter.unstructure(error.body),
+            rate_limited=kind == "rate-limited",
         )
 
     async def _wait_for_slot(self, label: str, slot: float) -> None:
@@ -450,7 +465,8 @@ class BaseClient:
             raise
         finally:
             connections.release()
-            self._limiter.settle(slot, response_headers)
+            if (learned := self._limiter.settle(slot, response_headers)) is not None:
+                self._learned(request, learned)
         elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
         self._emit(
@@ -463,6 +479,27 @@ class BaseClient:
             parsed=parsed,
             elapsed=elapsed,
             attempts=attempt,
+            learned=tuple(request.learned),
+        )
+
+    def _learned(self, request: _Request[Any], learned: LearnedWindow) -> None:
+        """A response to `request` corrected a rate-limit window: say so everywhere."""
+        request.learned.append(learned)
+        logger.info(
+            "%s: rate limit learned: %d per %.4gs -> %d per %.4gs (%s)",
+            request.label,
+            learned.previous.limit,
+            learned.previous.seconds,
+            learned.window.limit,
+            learned.window.seconds,
+            learned.reason,
+        )
+        self._emit(
+            RateLimitLearned,
+            operation=request.label,
+            previous=learned.previous,
+            window=learned.window,
+            reason=learned.reason,
         )
 
     async def _exchange(
