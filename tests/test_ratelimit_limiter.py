@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from email.utils import formatdate
 
+import pytest
+
 from leadkit.runtime.api import RateLimitPolicy, Window
-from leadkit.runtime.learning import ServerReport
+from leadkit.runtime.learning import ServerReport, described
 from leadkit.runtime.ratelimit import RateLimiter, next_slot
+from leadkit.runtime.retry import server_delay
 
 WALL = 1_750_000_000.0
 
@@ -239,8 +240,6 @@ def test_what_agrees_with_the_windows_teaches_nothing() -> None:
     ],
 )
 def test_which_window_a_response_describes(limit: int | None, reset: float, index: int) -> None:
-    from leadkit.runtime.learning import described
-
     windows = (Window(100, 60.0), Window(1000, 3600.0))
     assert described(windows, limit, reset) == index
 
@@ -254,7 +253,8 @@ def test_a_remaining_the_limiters_count_cannot_explain_lengthens_the_window() ->
     slot = rl.reserve()
     learned = rl.settle(slot, headers(4, 0, 5))
     assert learned is not None
-    assert learned.window == Window(4, pytest.approx(65.0))  # from the oldest send it counts to the reset
+    # from the oldest send the server counts (t=120) to the reset (t=185)
+    assert learned.window == Window(4, pytest.approx(65.0))
     assert "X-RateLimit-Remaining=0" in learned.reason
 
 
@@ -265,8 +265,6 @@ def test_a_remaining_explained_by_sends_the_log_does_not_hold_teaches_nothing() 
 
 
 def test_a_429s_delay_is_capped_at_the_windows_learned_not_the_declared_ones() -> None:
-    from leadkit.runtime.retry import server_delay
-
     rl, _ = limiter(Window(limit=60, seconds=60.0))
     refusal = headers(60, 0, 480)
     rl.settle(rl.reserve(), refusal)

@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from email.utils import formatdate
+from typing import Any
 
 import aiohttp
 import attrs
@@ -254,6 +255,74 @@ async def test_coldsend_429_waits_as_long_as_the_server_asked(
         response = await client.add_lead_with_response(CAMPAIGN, body=BODY)
     assert response.attempts == 2
     assert arrivals[1] - arrivals[0] >= low
+
+
+TRPC_429 = {
+    "message": "Rate limit exceeded.",
+    "code": "TOO_MANY_REQUESTS",
+    "data": {"code": "TOO_MANY_REQUESTS", "httpStatus": 429, "path": "lead.create"},
+}
+PUBLIC_429 = {
+    "error": {
+        "code": "rate_limited",
+        "message": "Public API rate limit exceeded",
+        "requestId": "req_01J9Z6Q2",
+        "retryAfterMs": 400,
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("api", "body", "headers", "fields"),
+    [
+        (
+            "coldsend",
+            {"detail": "Rate limit exceeded. Retry after 1 seconds."},
+            {},
+            ("HTTPError", "detail", "Rate limit exceeded. Retry after 1 seconds."),
+        ),
+        (
+            "breakcold",
+            TRPC_429,
+            {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0.4"},
+            ("ErrorBody", "code", "TOO_MANY_REQUESTS"),
+        ),
+        ("breakcold", PUBLIC_429, {}, ("PublicApiError", "error.retry_after_ms", 400)),
+    ],
+    ids=["coldsend", "breakcold-trpc", "breakcold-public-api"],
+)
+async def test_every_documented_429_body_is_typed_and_its_delay_is_used(
+    api: str, body: dict[str, object], headers: dict[str, str], fields: tuple[str, str, object]
+) -> None:
+    arrivals: list[float] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        arrivals.append(time.monotonic())
+        return too_many(headers, json.dumps(body))
+
+    def create(client: Any) -> Any:
+        if api == "coldsend":
+            return client.add_lead(CAMPAIGN, body=BODY)
+        return client.create_lead(body=BODY)
+
+    once = RetryPolicy(max_attempts=1)  # the call gives up; the client still pauses
+    make = coldsend if api == "coldsend" else breakcold
+    async with serve(handler) as url, make(url, retry=once) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await create(client)
+        with pytest.raises(RateLimitError):  # the next call waits out the delay first
+            await create(client)
+    model, path, value = fields
+    assert type(caught.value.body).__name__ == model
+    found = caught.value.body
+    for name in path.split("."):
+        found = getattr(found, name)
+    assert found == value
+    said = body.get("detail") or body.get("message") or PUBLIC_429["error"]["message"]
+    assert str(caught.value).endswith(f"429 RateLimitError: {said}")  # not the raw body
+    waited = arrivals[1] - arrivals[0]
+    expected = 1.0 if api == "coldsend" else 0.4
+    assert expected - 0.01 <= waited < expected + 0.5
 
 
 async def test_breakcold_reads_reset_as_seconds_from_now() -> None:
