@@ -104,13 +104,27 @@ def test_unix_timestamp_reset_is_relative_to_the_wall_clock() -> None:
     assert rl.reserve() == pytest.approx(120.0)
 
 
-def test_more_reserved_slots_than_the_server_allows_pause_everyone() -> None:
-    rl, _ = limiter()
-    slots = [rl.reserve() for _ in range(4)]
+def test_reserved_slots_beyond_what_the_server_has_left_wait_for_the_reset() -> None:
+    rl, clock = limiter()
+    slots = []
+    for step in range(4):  # t=100, 100.1, 100.2, 100.3
+        clock.now = 100.0 + step / 10
+        slots.append(rl.reserve())
+    # the first is answered: one request left, reset in 5 s; three more were reserved
     rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
-    delay, reason = rl.delay_until(slots[1])
-    assert delay == 5.0
-    assert "X-RateLimit-Remaining=1" in reason
+    assert rl.delay_until(slots[1])[0] <= 0  # the one the server has room for goes
+    for held in slots[2:]:
+        delay, reason = rl.delay_until(held)
+        assert (delay, reason) == (5.0, "X-RateLimit-Remaining=1, reset in 5s")
+    assert rl.reserve() == 105.3  # after the reset
+
+
+def test_a_429_pause_still_holds_every_slot() -> None:
+    rl, _ = limiter(Window(limit=1, seconds=1.0))
+    slots = [rl.reserve() for _ in range(3)]
+    rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
+    rl.pause(2.0, "429 on POST /x")  # shorter, and for all: widens the running pause
+    assert [rl.delay_until(s)[0] for s in slots[1:]] == [5.0, 5.0]
 
 
 def test_a_pause_holds_slots_already_reserved() -> None:

@@ -26,9 +26,11 @@ hour, ``Limit: 100, Reset: 40`` the minute, and ``Limit: 100, Reset: 1800`` says
 * its length: at least the Reset, when the Reset is further away than the window's
   length (a fixed or sliding window cannot reset later than its length from now);
 * its length, from a Remaining that contradicts the limiter's count: the server counts
-  ``limit - remaining`` requests still in its window. When the client sent fewer than that
-  within the window's length, but enough within a longer span, the window reaches back
-  at least to the oldest of them: its length is at least from that send to the reset.
+  ``limit - remaining`` requests in its window. Those of them not still pending were
+  answered; when the client got fewer answers than that within the window's length, but
+  enough within a longer span, the window reaches back at least to the oldest of them:
+  its length is at least from that answer to the reset. (Answers, not sends: a send's
+  time is known only as its reserved slot.)
 
 A length only grows and only by more than `TOLERANCE` (5 %): a whole-second Reset or a
 slightly skewed clock is not news. A Unix-timestamp Reset is read against the response's
@@ -117,18 +119,22 @@ class WindowLearner:
         self._stated = [False] * len(self.windows)
         """Per window: the server has stated its limit (later statements only lower it)."""
 
-    def learn(self, report: ServerReport, log: Sequence[float], now: float) -> LearnedWindow | None:
+    def learn(
+        self, report: ServerReport, answered: Sequence[float], pending: int, now: float
+    ) -> LearnedWindow | None:
         """Correct the window `report` describes, if it says otherwise; what was learned.
 
-        `log` holds the client's send times, ascending, on the clock of `now`; those after
-        `now` are reserved, not sent yet.
+        `answered` holds the times the client's responses arrived, ascending, on the clock
+        of `now`, the one reported on last; `pending` counts its other attempts, reserved
+        or in flight (the server may have counted those too).
         """
         index = described(self.windows, report.limit, report.reset)
         if index is None:
             return None
         previous = self.windows[index]
         limit, said = self._limit(index, report.limit)
-        seconds, why = self._length(Window(limit, previous.seconds), report, log, now)
+        window = Window(limit, previous.seconds)
+        seconds, why = self._length(window, report, answered, pending, now)
         if (limit, seconds) == (previous.limit, previous.seconds):
             return None
         window = Window(limit, seconds)
@@ -147,7 +153,12 @@ class WindowLearner:
         return announced, f"{self.policy.limit_header}={announced}"
 
     def _length(
-        self, window: Window, report: ServerReport, log: Sequence[float], now: float
+        self,
+        window: Window,
+        report: ServerReport,
+        answered: Sequence[float],
+        pending: int,
+        now: float,
     ) -> tuple[float, str]:
         """The window's length after `report`, and why it grew."""
         seconds, why = window.seconds, ""
@@ -157,15 +168,15 @@ class WindowLearner:
             seconds, why = report.reset, f"{self.policy.reset_header} in {report.reset:.4g}s"
         if report.remaining is None:
             return seconds, why
-        counted = window.limit - report.remaining  # by the server, this one included
-        sent_ever = bisect.bisect_right(log, now)  # the log's sends, not its reservations
-        sent = sent_ever - bisect.bisect_right(log, now - seconds)  # by us, in the window
-        if counted <= sent or counted > sent_ever:
+        # Of the requests the server counts, those not pending were answered; when more were
+        # answered than within the window, the oldest of them is still in the window.
+        answers = window.limit - report.remaining - pending
+        recent = len(answered) - bisect.bisect_right(answered, now - seconds)
+        if answers <= recent or answers > len(answered):
             return seconds, why
-        reach = now + report.reset - log[sent_ever - counted]
+        reach = now + report.reset - answered[-answers]
         if reach <= seconds * (1 + TOLERANCE) or reach > CEILING:
             return seconds, why
-        said = (
-            f"{self.policy.remaining_header}={report.remaining} with {sent} sent in {seconds:.4g}s"
-        )
+        header = self.policy.remaining_header
+        said = f"{header}={report.remaining}, {recent} answered in {seconds:.4g}s"
         return reach, said

@@ -7,15 +7,16 @@ says otherwise: `leadkit.runtime.learning` reads every response's rate-limit hea
 decides which window they describe and corrects it (its module docstring has the rule).
 Every response's ``X-RateLimit-Remaining``/``Reset`` also caps the slots handed out
 before the reset (``Remaining: 0`` sends the next request after the reset); when the
-slots already reserved before the reset outnumber what the server has left, or when the
-server answers 429, the whole limiter pauses until the reset, so every task of the
-client waits, not only the refused one.
+slots already reserved before the reset outnumber what the server has left, those beyond
+it wait for the reset; when the server answers 429, the whole limiter pauses until the
+delay it asked for, so every task of the client waits, not only the refused one.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -57,10 +58,13 @@ class RateLimiter:
         """Send times, sent or reserved, ascending: the last `_kept` besides those reserved,
         so that a cancelled reservation leaves the windows all they need."""
         self._kept = self._longest_limit()
+        self._answered: deque[float] = deque()
+        """When the last `_kept` responses arrived, ascending: what the server counted."""
         self._outstanding: list[float] = []
         """Slots reserved and not settled yet (waiting or in flight), ascending."""
         self._budget: int | None = None
         self._budget_reset = 0.0
+        self._paused_from = -math.inf
         self._paused_until = 0.0
         self._pause_reason = ""
 
@@ -104,23 +108,27 @@ class RateLimiter:
     def delay_until(self, slot: float) -> tuple[float, str]:
         """Seconds still to wait before a reserved `slot` may send, and why."""
         now = self._clock()
-        if self._paused_until >= slot and self._paused_until > now:
+        if self._paused_from <= slot <= self._paused_until and self._paused_until > now:
             return self._paused_until - now, self._pause_reason
-        return slot - now, "pacing to the declared windows and the server's remaining budget"
+        return slot - now, "pacing to the windows in force and the server's remaining budget"
 
-    def pause(self, delay: float, reason: str) -> None:
-        """Hold every slot until `delay` seconds from now (longer pauses win).
+    def pause(self, delay: float, reason: str, first: float = -math.inf) -> None:
+        """Hold every slot from `first` on (all by default) until `delay` seconds from now.
 
-        Slots reserved for later than now go out at the end of the pause at the earliest,
-        so the log moves them there: the windows then count them when they really go.
+        A pause still running is widened, never cut: the earlier `first` and the later end
+        win. Slots held go out at the end of the pause at the earliest, so the log moves
+        them there: the windows then count them when they really go.
         """
         now = self._clock()
         until = now + delay
-        if until > self._paused_until:
-            self._paused_until, self._pause_reason = until, reason
-            moved = (max(sent, until) if sent > now else sent for sent in self._log)
-            self._log = deque(moved)
-            logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
+        if self._paused_until > now:  # merge with the pause still running
+            first, until = min(first, self._paused_from), max(until, self._paused_until)
+        if (first, until) == (self._paused_from, self._paused_until):
+            return
+        self._paused_from, self._paused_until, self._pause_reason = first, until, reason
+        moved = (max(t, until) if t > now and t >= first else t for t in self._log)
+        self._log = deque(moved)
+        logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
 
     def cancel(self, slot: float) -> None:
         """The attempt reserved for `slot` will not be sent: give its place back.
@@ -144,8 +152,11 @@ class RateLimiter:
         if headers is None or self._learner is None:
             return None
         now = self._clock()
+        self._answered.append(now)
+        while len(self._answered) > self._kept:
+            self._answered.popleft()
         report = ServerReport.read(headers, self._learner.policy, self._wall())
-        learned = self._learner.learn(report, self._log, now)
+        learned = self._learner.learn(report, self._answered, len(self._outstanding), now)
         if learned is not None:
             self._kept = self._longest_limit()
         if report.remaining is not None and report.reset is not None:
@@ -154,10 +165,11 @@ class RateLimiter:
 
     def _budget_from(self, remaining: int, delay: float, now: float) -> None:
         """Cap the slots before the reset `delay` seconds from `now` to what the server has
-        left; pause everyone when more are reserved already."""
+        left; when more are reserved already, hold those beyond it until the reset."""
         reset_at = now + delay
-        left = remaining - bisect.bisect_left(self._outstanding, reset_at)
-        if left < 0 and self._learner is not None:
+        reserved = bisect.bisect_left(self._outstanding, reset_at)
+        if reserved > remaining and self._learner is not None:
             header = self._learner.policy.remaining_header
-            self.pause(delay, f"{header}={remaining}, reset in {delay:.3g}s")
-        self._budget, self._budget_reset = max(left, 0), reset_at
+            first = self._outstanding[remaining]  # the first the server has no room for
+            self.pause(delay, f"{header}={remaining}, reset in {delay:.3g}s", first)
+        self._budget, self._budget_reset = max(remaining - reserved, 0), reset_at
