@@ -12,8 +12,8 @@ from transport_support import CAMPAIGN, KEY, coldsend, lead_json, serve
 from generated.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.runtime import RetryPolicy, errors
 from leadkit.runtime.api import RateLimitPolicy, Window
-from leadkit.runtime.client import MAX_RESPONSE_BYTES
 from leadkit.runtime.retry import server_delay
+from leadkit.runtime.transport import MAX_RESPONSE_BYTES
 
 BODY = {"email": "ada@example.com"}
 NOW = 1_750_000_000.0
