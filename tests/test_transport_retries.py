@@ -398,17 +398,15 @@ async def test_remaining_zero_slows_the_client_down_before_it_is_refused() -> No
 
 
 async def test_the_client_paces_itself_to_every_declared_window() -> None:
-    arrivals: list[float] = []
-
     async def handler(request: web.Request) -> web.StreamResponse:
-        arrivals.append(time.monotonic())
         return web.json_response(lead_json("ada@example.com"), status=201)
 
     windows = (Window(limit=4, seconds=0.3), Window(limit=6, seconds=1.0))
     policy = RateLimitPolicy(windows=windows, reset_kind="unix-timestamp")
-    async with serve(handler) as url, coldsend(url, rate_limit=policy) as client:
-        await asyncio.gather(*(client.add_lead(CAMPAIGN, body=BODY) for _ in range(8)))
-    arrivals.sort()
+    events = Recorder()  # send times: a first request that opens the connection arrives late
+    async with serve(handler) as url, coldsend(url, rate_limit=policy, event_hooks=[events]) as c:
+        await asyncio.gather(*(c.add_lead(CAMPAIGN, body=BODY) for _ in range(8)))
+    arrivals = sorted(t for t, _ in events.of(RequestSent))
     start = arrivals[0]
     assert arrivals[3] - start < 0.1  # the first four go at once
     assert 0.29 <= arrivals[4] - start < 0.5  # the next two wait for the short window
