@@ -46,6 +46,7 @@ def run_all(quick: bool, folder: Path) -> tuple[list[Row], list[Target]]:
         add(throughput.run(url, creates, rounds, None if quick else peers))
         add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
     add(ratelimit.run(60.0, 200 if quick else ratelimit.five_windows(), 1))
+    add(ratelimit.run_learning(480.0 if quick else 240.0, 3 if quick else 5, 1))
     return rows, targets
 
 

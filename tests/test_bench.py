@@ -45,12 +45,14 @@ def test_quick_bench_prints_every_scenario_with_numbers() -> None:
         ("import", "python -c 'import generated.coldsend'"),
         ("memory", "bulk run, 1,000 leads"),
         ("rate limit", "429 responses"),
+        ("rate limit learned", "leadkit bulk helper, generated client"),
+        ("rate limit learned", "429 per window learned"),
     } <= contenders
     for row in results:
         assert len(row) == 6, row
         assert NUMBER.match(row[2]) and NUMBER.match(row[5]), row
     targets = _table(done.stdout, "| target | measured | required | result |")
-    assert len(targets) == 14
+    assert len(targets) == 16
     for row in targets:
         assert NUMBER.match(row[1]), row
         assert row[3] == "met" or row[3].startswith("**missed**"), row

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from email.utils import formatdate
+
 import pytest
 
 from leadkit.runtime.api import RateLimitPolicy, Window
-from leadkit.runtime.ratelimit import RateLimiter, header_budget, next_slot
+from leadkit.runtime.learning import ServerReport, described
+from leadkit.runtime.ratelimit import RateLimiter, next_slot
+from leadkit.runtime.retry import server_delay
 
 WALL = 1_750_000_000.0
 
@@ -42,15 +46,40 @@ def test_slots_are_handed_out_in_order_across_all_windows() -> None:
     assert [rl.reserve() for _ in range(4)] == [100.0, 100.0, 101.0, 110.0]
 
 
-def test_header_budget_reads_both_reset_meanings() -> None:
+def test_a_report_reads_both_reset_meanings() -> None:
     delta = RateLimitPolicy(windows=(), reset_kind="delta-seconds")
     stamp = RateLimitPolicy(windows=(), reset_kind="unix-timestamp")
-    headers = {"X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "30"}
-    assert header_budget(headers, delta, WALL) == (7, 30.0)
+    headers = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "30"}
+    assert ServerReport.read(headers, delta, WALL) == ServerReport(60, 7, 30.0)
     stamped = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(WALL) + 12)}
-    assert header_budget(stamped, stamp, WALL) == (0, pytest.approx(12.0))
-    assert header_budget({"X-RateLimit-Remaining": "7"}, delta, WALL) is None
-    assert header_budget({"X-RateLimit-Remaining": "x", "X-RateLimit-Reset": "1"}, delta, 0) is None
+    assert ServerReport.read(stamped, stamp, WALL) == ServerReport(None, 0, pytest.approx(12.0))
+    assert ServerReport.read({"X-RateLimit-Remaining": "7"}, delta, WALL).reset is None
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "nan", "NaN", "inf", "-inf", "1e400", "", "12.5"])
+def test_a_value_that_cannot_be_right_is_left_out_of_the_report(value: str) -> None:
+    policy = RateLimitPolicy(windows=())
+    for header in ("Limit", "Remaining", "Reset"):
+        headers = {
+            "X-RateLimit-Limit": "60",
+            "X-RateLimit-Remaining": "7",
+            "X-RateLimit-Reset": "9",
+        }
+        headers[f"X-RateLimit-{header}"] = value
+        report = ServerReport.read(headers, policy, WALL)
+        expected = {"Limit": 60, "Remaining": 7, "Reset": 9.0}
+        expected[header] = 12.5 if (value, header) == ("12.5", "Reset") else None  # type: ignore[assignment]
+        assert (report.limit, report.remaining, report.reset) == tuple(expected.values())
+
+
+def test_a_limit_of_zero_a_remaining_above_the_limit_and_a_reset_past_a_day_are_left_out() -> None:
+    policy = RateLimitPolicy(windows=())
+    zero = {"X-RateLimit-Limit": "0", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "5"}
+    assert ServerReport.read(zero, policy, WALL) == ServerReport(None, 0, 5.0)
+    above = {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "61", "X-RateLimit-Reset": "5"}
+    assert ServerReport.read(above, policy, WALL) == ServerReport(60, None, 5.0)
+    later = {"X-RateLimit-Reset": str(24 * 3600 + 1)}
+    assert ServerReport.read(later, policy, WALL).reset is None
 
 
 def test_remaining_zero_sends_the_next_request_after_the_reset() -> None:
@@ -75,13 +104,27 @@ def test_unix_timestamp_reset_is_relative_to_the_wall_clock() -> None:
     assert rl.reserve() == pytest.approx(120.0)
 
 
-def test_more_reserved_slots_than_the_server_allows_pause_everyone() -> None:
-    rl, _ = limiter()
-    slots = [rl.reserve() for _ in range(4)]
+def test_reserved_slots_beyond_what_the_server_has_left_wait_for_the_reset() -> None:
+    rl, clock = limiter()
+    slots = []
+    for step in range(4):  # t=100, 100.1, 100.2, 100.3
+        clock.now = 100.0 + step / 10
+        slots.append(rl.reserve())
+    # the first is answered: one request left, reset in 5 s; three more were reserved
     rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
-    delay, reason = rl.delay_until(slots[1])
-    assert delay == 5.0
-    assert "X-RateLimit-Remaining=1" in reason
+    assert rl.delay_until(slots[1])[0] <= 0  # the one the server has room for goes
+    for held in slots[2:]:
+        delay, reason = rl.delay_until(held)
+        assert (delay, reason) == (5.0, "X-RateLimit-Remaining=1, reset in 5s")
+    assert rl.reserve() == 105.3  # after the reset
+
+
+def test_a_429_pause_still_holds_every_slot() -> None:
+    rl, _ = limiter(Window(limit=1, seconds=1.0))
+    slots = [rl.reserve() for _ in range(3)]
+    rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
+    rl.pause(2.0, "429 on POST /x")  # shorter, and for all: widens the running pause
+    assert [rl.delay_until(s)[0] for s in slots[1:]] == [5.0, 5.0]
 
 
 def test_a_pause_holds_slots_already_reserved() -> None:
@@ -117,12 +160,18 @@ def test_no_policy_means_no_pacing_but_pauses_still_hold() -> None:
     assert rl.delay_until(slots[0])[0] > 59
 
 
-def test_a_reset_beyond_the_longest_window_is_capped() -> None:
+def test_a_reset_timestamp_is_read_on_the_servers_clock_when_its_date_says_ours_is_off() -> None:
     rl, clock = limiter(Window(limit=100, seconds=60.0), kind="unix-timestamp")
     slot = rl.reserve()
-    skewed = str(int(clock.wall()) + 3600)  # the server's clock runs an hour ahead
-    rl.settle(slot, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": skewed})
-    assert rl.reserve() == pytest.approx(160.0)
+    ahead = clock.wall() + 3600  # the server's clock runs an hour ahead
+    headers = {
+        "Date": formatdate(ahead, usegmt=True),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(int(ahead) + 20),
+    }
+    assert rl.settle(slot, headers) is None  # not an hour-long window: 20 s on its clock
+    assert rl.windows == (Window(limit=100, seconds=60.0),)
+    assert rl.reserve() == pytest.approx(120.0, abs=1.0)
 
 
 def test_a_cancelled_reservation_gives_its_place_back() -> None:
@@ -151,3 +200,94 @@ def test_a_cancelled_reservation_returns_the_servers_budget() -> None:
     rl.cancel(rl.reserve())  # took the last request the server has left, then gave it up
     assert rl.reserve() == 100.0  # still there to take
     assert rl.reserve() == 130.0  # the budget is spent: after the reset
+
+
+# --- learning the server's windows --------------------------------------------------------
+
+
+def headers(limit: int | None, remaining: int, reset: float) -> dict[str, str]:
+    said = {"X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": f"{reset:g}"}
+    return said if limit is None else {"X-RateLimit-Limit": str(limit), **said}
+
+
+def test_a_reset_longer_than_the_window_is_adopted_and_paces_the_next_requests() -> None:
+    rl, _ = limiter(Window(limit=2, seconds=10.0))
+    first = rl.reserve()
+    learned = rl.settle(first, headers(2, 1, 100))
+    assert learned is not None
+    assert (learned.previous, learned.window) == (Window(2, 10.0), Window(2, 100.0))
+    assert learned.reason == "X-RateLimit-Reset in 100s"
+    assert rl.windows == (Window(2, 100.0),)
+    assert [rl.reserve(), rl.reserve()] == [100.0, 200.0]  # not 110: the window is 100 s
+
+
+def test_a_limit_other_than_the_declared_one_is_adopted() -> None:
+    rl, _ = limiter(Window(limit=60, seconds=60.0))
+    learned = rl.settle(rl.reserve(), headers(180, 179, 59))
+    assert learned is not None and learned.window == Window(180, 60.0)
+    assert learned.reason == "X-RateLimit-Limit=180"
+    assert rl.settle(rl.reserve(), headers(120, 118, 58)).window == Window(120, 60.0)  # type: ignore[union-attr]
+    assert rl.settle(rl.reserve(), headers(600, 597, 57)) is None  # a looser budget: kept
+    assert rl.windows == (Window(120, 60.0),)
+
+
+def test_what_agrees_with_the_windows_teaches_nothing() -> None:
+    rl, _ = limiter(Window(limit=100, seconds=60.0), Window(limit=1000, seconds=3600.0))
+    assert rl.settle(rl.reserve(), headers(100, 99, 60)) is None
+    assert rl.settle(rl.reserve(), headers(1000, 998, 3599)) is None
+    assert rl.settle(rl.reserve(), headers(100, 97, 62)) is None  # within 5 %: rounding
+    assert rl.settle(rl.reserve(), headers(None, 96, 30)) is None
+    assert rl.windows == (Window(100, 60.0), Window(1000, 3600.0))
+
+
+@pytest.mark.parametrize(
+    ("limit", "reset", "index"),
+    [
+        (1000, 1800, 1),  # the hour
+        (100, 40, 0),  # the minute
+        (100, 1800, 0),  # the "minute" lasts at least half an hour
+        (500, 30, 1),  # 500 is nearer 1,000 than 100
+        (50, 30, 0),
+        (None, 30, 0),  # no Limit: the shortest window that holds the Reset
+        (None, 1800, 1),
+        (None, 7200, 1),  # longer than every window: the longest
+    ],
+)
+def test_which_window_a_response_describes(limit: int | None, reset: float, index: int) -> None:
+    windows = (Window(100, 60.0), Window(1000, 3600.0))
+    assert described(windows, limit, reset) == index
+
+
+def test_a_remaining_the_limiters_count_cannot_explain_lengthens_the_window() -> None:
+    rl, clock = limiter(Window(limit=4, seconds=10.0))
+    for _ in range(4):  # four sends, 20 s apart: the declared window never holds two
+        rl.settle(rl.reserve(), headers(4, 3, 10))
+        clock.now += 20.0
+    # the server still counts all four, and this one: its window reaches back 60 s and more
+    slot = rl.reserve()
+    learned = rl.settle(slot, headers(4, 0, 5))
+    assert learned is not None
+    # from the oldest send the server counts (t=120) to the reset (t=185)
+    assert learned.window == Window(4, pytest.approx(65.0))
+    assert "X-RateLimit-Remaining=0" in learned.reason
+
+
+def test_a_remaining_explained_by_sends_the_log_does_not_hold_teaches_nothing() -> None:
+    rl, _ = limiter(Window(limit=60, seconds=60.0))
+    assert rl.settle(rl.reserve(), headers(60, 12, 50)) is None  # someone else used the key
+    assert rl.windows == (Window(60, 60.0),)
+
+
+def test_a_429s_delay_is_capped_at_the_windows_learned_not_the_declared_ones() -> None:
+    rl, _ = limiter(Window(limit=60, seconds=60.0))
+    refusal = headers(60, 0, 480)
+    rl.settle(rl.reserve(), refusal)
+    assert server_delay(refusal, "", rl.policy, WALL) == 480.0
+    assert rl.horizon == 480.0
+
+
+def test_without_windows_nothing_is_learned_but_the_budget_holds() -> None:
+    rl, _ = limiter()
+    assert rl.settle(rl.reserve(), headers(60, 0, 480)) is None
+    assert rl.windows == ()
+    assert rl.reserve() == 580.0

@@ -31,15 +31,11 @@ from leadkit.runtime import (
     build_converters,
     validate_request,
 )
-from leadkit.runtime.converters import check_request
+from leadkit.runtime.converters import check_request, validation_problems
 from leadkit.sandbox import Sandbox
 
 CS = cs_converter.request_converter
 BC = bc_converter.request_converter
-ATTRIBUTES = (
-    "expected dict[str, str | float | bool | list[str] | generated.breakcold.models.Location"
-    " | None], got dict @ $.attributes"
-)
 MODEL_OF: dict[cattrs.Converter, type] = {CS: cs.ManualLeadRequest, BC: bc.CreateLeadRequest}
 """Each API's request converter -> the body model of its create operation."""
 OLD_CLIENT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
@@ -81,33 +77,27 @@ def lead(**custom_fields: Any) -> dict[str, Any]:
         (
             BC,
             bc.CreateLeadRequest(attributes={"a": UNSET}),
-            ["UNSET can only leave out a whole field @ $.attributes.a", ATTRIBUTES],
+            ["UNSET can only leave out a whole field @ $.attributes.a"],
         ),
         (
             BC,
             bc.CreateLeadRequest(attributes={"a": ["x", UNSET]}),
-            ["UNSET can only leave out a whole field @ $.attributes.a[1]", ATTRIBUTES],
+            ["UNSET can only leave out a whole field @ $.attributes.a[1]"],
         ),
         (
             BC,
             {"attributes": {"a": ["x", UNSET]}},
-            ["UNSET can only leave out a whole field @ $.attributes.a[1]", ATTRIBUTES],
+            ["UNSET can only leave out a whole field @ $.attributes.a[1]"],
         ),
         (
             BC,
             bc.CreateLeadRequest(tags=[UNSET]),
-            [
-                "UNSET can only leave out a whole field @ $.tags[0]",
-                "expected list[str], got list @ $.tags",
-            ],
+            ["UNSET can only leave out a whole field @ $.tags[0]"],
         ),
         (
             BC,
             {"tags": [UNSET]},
-            [
-                "UNSET can only leave out a whole field @ $.tags[0]",
-                "expected list[str], got list @ $.tags",
-            ],
+            ["UNSET can only leave out a whole field @ $.tags[0]"],
         ),
     ],
 )
@@ -115,6 +105,55 @@ def test_unset_inside_a_value_is_refused_with_its_path_never_sent_as_a_string(
     conv: cattrs.Converter, body: Any, expected: list[str]
 ) -> None:
     assert problems(conv, body, MODEL_OF[conv]) == expected
+
+
+@pytest.mark.parametrize(
+    ("conv", "body", "expected"),
+    [
+        (BC, {"tags": [1]}, ["expected str, got int @ $.tags[0]"]),
+        (BC, {"tags": ["a", "b", False]}, ["expected str, got bool @ $.tags[2]"]),
+        (
+            BC,
+            {"attributes": {"x": [1, 2]}},
+            [
+                "expected str, got int @ $.attributes.x[0]",
+                "expected str, got int @ $.attributes.x[1]",
+            ],
+        ),
+        (
+            BC,
+            {"attributes": {"x": ["a"], "a place": {"latitude": "north", "longitude": 2}}},
+            ["expected float, got str @ $.attributes['a place'].latitude"],
+        ),
+        (
+            CS,
+            {"email": "a@x.io", "custom_fields": {1: "a"}},
+            ["key 1: expected str, got int @ $.custom_fields"],
+        ),
+    ],
+    ids=["list-item", "third-item", "attribute-list", "attribute-object", "object-key"],
+)
+def test_a_wrong_value_is_named_by_its_innermost_path_not_its_container(
+    conv: cattrs.Converter, body: Any, expected: list[str]
+) -> None:
+    assert problems(conv, body, MODEL_OF[conv]) == expected
+
+
+def test_a_response_field_is_named_by_its_wire_name_and_innermost_path() -> None:
+    conv = bc_converter.response_converter
+    body = {
+        "message": "m",
+        "code": "BAD_REQUEST",
+        "data": {"code": "BAD_REQUEST", "httpStatus": "400"},
+        "issues": [{"path": [None]}],
+    }
+    with pytest.raises(cattrs.BaseValidationError) as caught:
+        conv.structure(body, bc.ErrorBody)
+    assert validation_problems(conv, caught.value) == [
+        "expected int, got str @ $.data.httpStatus",
+        "required field missing @ $.issues[0].message",
+        "expected str | int, got NoneType @ $.issues[0].path[0]",
+    ]
 
 
 def test_unset_still_leaves_out_a_whole_field_of_a_model_or_a_mapping() -> None:
@@ -223,7 +262,10 @@ def _cycle() -> dict[str, Any]:
         (
             BC,
             bc.CreateLeadRequest(email="a@x.io", attributes=NOT_A_LIST),
-            [ATTRIBUTES.replace("got dict", "got int")],
+            [
+                "expected dict[str, str | float | bool | list[str] | "
+                "generated.breakcold.models.Location | None], got int @ $.attributes"
+            ],
         ),
     ],
 )

@@ -23,6 +23,7 @@ from generated.breakcold import BreakcoldClient
 from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
 from generated.coldsend import ColdsendClient, models
 from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.runtime.api import Window
 from leadkit.runtime.errors import (
     APIConnectionError,
     APIError,
@@ -352,6 +353,37 @@ async def test_time_scale_runs_a_window_in_a_second(http: aiohttp.ClientSession)
         await asyncio.sleep(1.05)
         status, response_headers, _ = await post(http, url, {}, headers)
         assert (status, response_headers["X-RateLimit-Remaining"]) == (200, "59")
+
+
+async def test_enforced_windows_replace_the_specs_in_what_is_enforced_and_announced(
+    http: aiohttp.ClientSession,
+) -> None:
+    config = SandboxConfig(time_scale=60.0, enforce_windows=("3/2m",))
+    assert config.enforce_windows == (Window(3, 120.0),)
+    async with Sandbox(config) as sb:
+        for url, headers in (
+            (sb.base_url("breakcold") + "/lead", {"X-API-KEY": BC_KEY}),
+            (
+                f"{sb.base_url('coldsend')}/api/public/v1/campaigns/{uuid.uuid4()}/leads/manual",
+                {"X-API-Key": CS_KEY},
+            ),
+        ):
+            answers = [await post(http, url, {"email": "a@b.co"}, headers) for _ in range(4)]
+            statuses = [status for status, _, _ in answers]
+            assert statuses[3] == 429 and 429 not in statuses[:3]
+            first = answers[0][1]
+            assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"]) == ("3", "2")
+            reset = float(first["X-RateLimit-Reset"])  # 2 sandbox minutes: 2 wall seconds
+            if reset > 1e9:  # Coldsend: a Unix timestamp
+                reset -= time.time()
+            assert 1.8 < reset <= 2.0
+
+
+def test_enforce_windows_must_be_windows() -> None:
+    with pytest.raises(ValueError, match="'60/60' is not a rate-limit window"):
+        SandboxConfig(enforce_windows=("60/60",))
+    with pytest.raises(TypeError, match="a sequence of windows"):
+        SandboxConfig(enforce_windows="60/60s")  # type: ignore[arg-type]
 
 
 def test_hourly_window_outlasts_the_minute_window() -> None:

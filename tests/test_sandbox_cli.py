@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from leadkit.commands.sandbox import config_from_args, register
+from leadkit.runtime import Window
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -59,6 +60,27 @@ def test_the_other_settings_have_flags(tmp_path: Path) -> None:
     assert config.faults.latency_ms == (20, 80)
     assert (config.time_scale, config.storage, config.rate_limits) == (60.0, tmp_path / "db", False)
     assert config.breakcold_duplicates == "reject"
+
+
+def test_enforce_window_is_repeatable_and_read_with_its_unit() -> None:
+    config = config_from_args(parse("--enforce-window", "20/8s", "--enforce-window", "60/1h"))
+    assert config.enforce_windows == (Window(20, 8.0), Window(60, 3600.0))
+    assert config_from_args(parse()).enforce_windows == ()
+
+
+@pytest.mark.parametrize("text", ["60/60", "60", "0/60s", "60/0s", "0.5/60s", "60/1d", "a/b"])
+def test_a_window_without_its_unit_or_impossible_is_a_usage_error(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse("--enforce-window", text)
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == (
+        f"leadkit sandbox: error: argument --enforce-window: {text!r} is not a rate-limit window: "
+        "write LIMIT/LENGTH with a unit (s, m or h), e.g. 60/60s, 100/1m, 60/1h; "
+        "the limit at least 1, the length more than 0"
+    )
 
 
 def test_impossible_values_are_refused() -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp import web
 from transport_support import CAMPAIGN, KEY, coldsend, lead_json, serve
 
 from generated.coldsend.client import ADD_LEAD, ColdsendClient
-from leadkit.runtime import errors
+from leadkit.runtime import RetryPolicy, errors
 from leadkit.runtime.api import RateLimitPolicy, Window
-from leadkit.runtime.client import MAX_RESPONSE_BYTES
 from leadkit.runtime.retry import server_delay
+from leadkit.runtime.transport import MAX_RESPONSE_BYTES
 
 BODY = {"email": "ada@example.com"}
 NOW = 1_750_000_000.0
@@ -114,6 +116,28 @@ async def test_a_failing_before_send_hook_gives_the_rate_limit_slot_back() -> No
                     before_send=broken,
                 )
         assert client._limiter._outstanding == []
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    [aiohttp.ClientTimeout(total=0.2), aiohttp.ClientTimeout(sock_read=0.2)],
+    ids=["total", "sock-read"],
+)
+async def test_a_timeout_error_says_what_timed_out_without_empty_brackets(
+    timeout: aiohttp.ClientTimeout,
+) -> None:
+    async def stall(request: web.Request) -> web.Response:
+        await asyncio.sleep(1)
+        return web.json_response(lead_json("ada@example.com"), status=201)
+
+    retry = RetryPolicy(max_attempts=1)
+    async with serve(stall) as url, coldsend(url, timeout=timeout, retry=retry) as client:
+        with pytest.raises(errors.OutcomeUnknownError) as caught:
+            await client.add_lead(CAMPAIGN, body=BODY)
+    text = str(caught.value.cause)
+    assert isinstance(caught.value.cause, errors.APITimeoutError)
+    assert "timed out waiting for the response" in text
+    assert "()" not in text and not text.endswith(" ")
 
 
 @pytest.mark.parametrize("key", [KEY + "\n", " " + KEY, KEY[:5] + "\x00" + KEY[5:]])

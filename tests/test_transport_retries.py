@@ -7,12 +7,14 @@ import json
 import socket
 import time
 from email.utils import formatdate
+from typing import Any
 
 import aiohttp
 import attrs
 import pytest
 from aiohttp import web
 
+from leadkit.bulk import Outcome
 from leadkit.runtime import (
     AlreadyExistsError,
     OutcomeUnknownError,
@@ -30,6 +32,7 @@ from leadkit.runtime.errors import (
     ConflictError,
     InternalServerError,
     RateLimitError,
+    ResponseValidationError,
 )
 from tests.transport_support import (
     CAMPAIGN,
@@ -59,6 +62,9 @@ class Store:
         fault = self.faults.pop(0) if self.faults else ""
         if fault == "500":
             return web.json_response({"detail": "Internal Server Error"}, status=500)
+        if fault == "drop" and request.transport is not None:  # sent, then no answer
+            request.transport.close()
+            return web.Response()
         if fault == "503":
             return web.json_response({"detail": "busy"}, status=503, headers={"Retry-After": "0.2"})
         if email in self.emails:
@@ -68,6 +74,8 @@ class Store:
             await asyncio.sleep(0.5)
         if fault == "reset-after-store" and request.transport is not None:
             request.transport.close()
+        if fault == "cut-2xx":  # stored, then the body breaks off
+            return web.Response(status=201, text=CUT_BODY, content_type="application/json")
         return web.json_response(lead_json(email), status=201)
 
 
@@ -170,6 +178,27 @@ async def test_giving_up_after_an_ambiguous_attempt_is_reported_as_unknown() -> 
     assert server.emails == ["ada@example.com"]  # stored: "unknown", never "failed"
 
 
+CUT_BODY = json.dumps(lead_json("ada@example.com"))[:40]
+
+
+@pytest.mark.parametrize("before", [[], ["500"], ["500", "drop"]], ids=["first", "500", "drop"])
+async def test_a_2xx_with_a_cut_body_means_created_after_any_earlier_attempts(
+    before: list[str],
+) -> None:
+    server = Store(*before, "cut-2xx")
+    async with serve(server.handle) as url, coldsend(url, timeout=SHORT_READ) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.add_lead(CAMPAIGN, body=BODY)
+        run = client.add_lead_bulk(CAMPAIGN, [{"email": "bob@example.com"}])
+        server.faults = [*before, "cut-2xx"]
+        [result] = [result async for result in run]
+    assert (caught.value.status, caught.value.attempts) == (201, len(before) + 1)
+    assert "not JSON" in str(caught.value)
+    assert (result.outcome, result.model, result.status) == (Outcome.CREATED, None, 201)
+    assert result.error is not None and "not JSON" in result.error
+    assert result.attempts == len(before) + 1
+
+
 async def test_503_is_retried_after_the_delay_the_server_asked_for() -> None:
     server = Store("503")
     events = Recorder()
@@ -226,6 +255,74 @@ async def test_coldsend_429_waits_as_long_as_the_server_asked(
         response = await client.add_lead_with_response(CAMPAIGN, body=BODY)
     assert response.attempts == 2
     assert arrivals[1] - arrivals[0] >= low
+
+
+TRPC_429 = {
+    "message": "Rate limit exceeded.",
+    "code": "TOO_MANY_REQUESTS",
+    "data": {"code": "TOO_MANY_REQUESTS", "httpStatus": 429, "path": "lead.create"},
+}
+PUBLIC_429 = {
+    "error": {
+        "code": "rate_limited",
+        "message": "Public API rate limit exceeded",
+        "requestId": "req_01J9Z6Q2",
+        "retryAfterMs": 400,
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("api", "body", "headers", "fields"),
+    [
+        (
+            "coldsend",
+            {"detail": "Rate limit exceeded. Retry after 1 seconds."},
+            {},
+            ("HTTPError", "detail", "Rate limit exceeded. Retry after 1 seconds."),
+        ),
+        (
+            "breakcold",
+            TRPC_429,
+            {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0.4"},
+            ("ErrorBody", "code", "TOO_MANY_REQUESTS"),
+        ),
+        ("breakcold", PUBLIC_429, {}, ("PublicApiError", "error.retry_after_ms", 400)),
+    ],
+    ids=["coldsend", "breakcold-trpc", "breakcold-public-api"],
+)
+async def test_every_documented_429_body_is_typed_and_its_delay_is_used(
+    api: str, body: dict[str, object], headers: dict[str, str], fields: tuple[str, str, object]
+) -> None:
+    arrivals: list[float] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        arrivals.append(time.monotonic())
+        return too_many(headers, json.dumps(body))
+
+    def create(client: Any) -> Any:
+        if api == "coldsend":
+            return client.add_lead(CAMPAIGN, body=BODY)
+        return client.create_lead(body=BODY)
+
+    once = RetryPolicy(max_attempts=1)  # the call gives up; the client still pauses
+    make = coldsend if api == "coldsend" else breakcold
+    async with serve(handler) as url, make(url, retry=once) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await create(client)
+        with pytest.raises(RateLimitError):  # the next call waits out the delay first
+            await create(client)
+    model, path, value = fields
+    assert type(caught.value.body).__name__ == model
+    found = caught.value.body
+    for name in path.split("."):
+        found = getattr(found, name)
+    assert found == value
+    said = body.get("detail") or body.get("message") or PUBLIC_429["error"]["message"]
+    assert str(caught.value).endswith(f"429 RateLimitError: {said}")  # not the raw body
+    waited = arrivals[1] - arrivals[0]
+    expected = 1.0 if api == "coldsend" else 0.4
+    assert expected - 0.01 <= waited < expected + 0.5
 
 
 async def test_breakcold_reads_reset_as_seconds_from_now() -> None:
@@ -301,17 +398,15 @@ async def test_remaining_zero_slows_the_client_down_before_it_is_refused() -> No
 
 
 async def test_the_client_paces_itself_to_every_declared_window() -> None:
-    arrivals: list[float] = []
-
     async def handler(request: web.Request) -> web.StreamResponse:
-        arrivals.append(time.monotonic())
         return web.json_response(lead_json("ada@example.com"), status=201)
 
     windows = (Window(limit=4, seconds=0.3), Window(limit=6, seconds=1.0))
     policy = RateLimitPolicy(windows=windows, reset_kind="unix-timestamp")
-    async with serve(handler) as url, coldsend(url, rate_limit=policy) as client:
-        await asyncio.gather(*(client.add_lead(CAMPAIGN, body=BODY) for _ in range(8)))
-    arrivals.sort()
+    events = Recorder()  # send times: a first request that opens the connection arrives late
+    async with serve(handler) as url, coldsend(url, rate_limit=policy, event_hooks=[events]) as c:
+        await asyncio.gather(*(c.add_lead(CAMPAIGN, body=BODY) for _ in range(8)))
+    arrivals = sorted(t for t, _ in events.of(RequestSent))
     start = arrivals[0]
     assert arrivals[3] - start < 0.1  # the first four go at once
     assert 0.29 <= arrivals[4] - start < 0.5  # the next two wait for the short window

@@ -62,6 +62,8 @@ def _diff_rate_limit(walker: SchemaWalker, old: Any, new: Any) -> None:
         ("reset_header", "rate_limit.header_changed"),
         ("reset_kind", "rate_limit.reset_changed"),
         ("retry_after_body_pattern", "rate_limit.retry_pattern_changed"),
+        ("retry_after_body_pointer", "rate_limit.retry_pattern_changed"),
+        ("retry_after_body_unit", "rate_limit.retry_pattern_changed"),
     ):
         was, now = getattr(before, key), getattr(after, key)
         if was != now:

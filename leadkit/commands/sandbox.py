@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from leadkit.runtime.api import Window
     from leadkit.sandbox import Sandbox, SandboxConfig
 
 __all__ = ["config_from_args", "register"]
@@ -38,6 +39,15 @@ def _latency(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not MS or LOW:HIGH milliseconds") from None
 
 
+def _window(text: str) -> Window:
+    from leadkit.sandbox.config import parse_window
+
+    try:
+        return parse_window(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 async def _serve(sandbox: Sandbox) -> None:
     stopped = asyncio.Event()  # SIGTERM (a container being stopped) as Ctrl-C does
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
@@ -63,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
         time_scale=args.time_scale,
         rate_limits=not args.no_rate_limits,
+        enforce_windows=tuple(args.enforce_window),
         faults=faults,
         storage=args.storage,
         breakcold_duplicates=args.breakcold_duplicates,
@@ -107,6 +118,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="sandbox seconds per second (60: a minute per second)",
     )
     parser.add_argument("--no-rate-limits", action="store_true", help="do not enforce rate limits")
+    parser.add_argument(
+        "--enforce-window",
+        type=_window,
+        action="append",
+        default=[],
+        metavar="LIMIT/LENGTH",
+        help="enforce and announce this window instead of the spec's, e.g. 20/8s, 60/1h "
+        "(units s, m, h; sandbox time); repeatable",
+    )
     parser.add_argument("--storage", type=Path, help="SQLite file that keeps leads across restarts")
     parser.add_argument(
         "--breakcold-duplicates",

@@ -7,12 +7,14 @@ from .errors import AlreadyExistsError, APIError, OutcomeUnknownError
 from .events import (
     Event,
     EventHook,
+    RateLimitLearned,
     RateLimitWait,
     RequestFailed,
     RequestSent,
     ResponseReceived,
     RetryScheduled,
 )
+from .learning import LearnedWindow
 from .ratelimit import RateLimiter
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
@@ -30,8 +32,10 @@ __all__ = [
     "Dedupe",
     "Event",
     "EventHook",
+    "LearnedWindow",
     "OperationSpec",
     "OutcomeUnknownError",
+    "RateLimitLearned",
     "RateLimitPolicy",
     "RateLimitWait",
     "RateLimiter",

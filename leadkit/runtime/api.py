@@ -13,6 +13,7 @@ __all__ = [
     "ApiDescription",
     "ApiKeyAuth",
     "Dedupe",
+    "DelayUnit",
     "OperationSpec",
     "RateLimitPolicy",
     "ResetKind",
@@ -22,6 +23,7 @@ __all__ = [
 
 T = TypeVar("T")
 ResetKind = Literal["unix-timestamp", "delta-seconds"]
+DelayUnit = Literal["s", "ms"]
 
 
 @attrs.frozen
@@ -42,6 +44,10 @@ class RateLimitPolicy:
     reset_header: str = "X-RateLimit-Reset"
     reset_kind: ResetKind = "delta-seconds"
     retry_after_body_pattern: str | None = None
+    """A regex over a 429/503 body's text; its first group is the delay in seconds."""
+    retry_after_body_pointer: str | None = None
+    """A JSON pointer (RFC 6901) to the delay in a 429/503 JSON body, in `retry_after_body_unit`."""
+    retry_after_body_unit: DelayUnit = "s"
 
     @property
     def horizon(self) -> float:
@@ -50,6 +56,9 @@ class RateLimitPolicy:
 
 
 RESET_KINDS: tuple[ResetKind, ...] = ("unix-timestamp", "delta-seconds")
+DELAY_UNITS: tuple[DelayUnit, ...] = ("s", "ms")
+RATE_LIMIT_KEYS = ("windows", "headers", "reset", "retry-after-body-pattern", "retry-after-body")
+"""The keys an ``x-rate-limit`` declaration may have."""
 
 
 def rate_limit_from_spec(declared: Any) -> RateLimitPolicy | None:
@@ -58,6 +67,10 @@ def rate_limit_from_spec(declared: Any) -> RateLimitPolicy | None:
         return None
     if not isinstance(declared, Mapping):
         raise ValueError("must be a mapping with windows, and optionally reset and headers")
+    if unknown := sorted(str(key) for key in declared if key not in RATE_LIMIT_KEYS):
+        raise ValueError(
+            f"unknown key(s) {', '.join(unknown)}; known: {', '.join(RATE_LIMIT_KEYS)}"
+        )
     try:
         windows = tuple(Window(int(w["limit"]), float(w["seconds"])) for w in declared["windows"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -68,7 +81,11 @@ def rate_limit_from_spec(declared: Any) -> RateLimitPolicy | None:
     if reset_kind not in RESET_KINDS:
         raise ValueError(f"reset must be one of {', '.join(RESET_KINDS)}, not {reset_kind!r}")
     headers = declared.get("headers", {})
-    if not isinstance(headers, Mapping) or not all(isinstance(v, str) for v in headers.values()):
+    if (
+        not isinstance(headers, Mapping)
+        or not all(isinstance(v, str) for v in headers.values())
+        or not headers.keys() <= {"limit", "remaining", "reset"}
+    ):
         raise ValueError("headers must map limit, remaining and reset to header names")
     return RateLimitPolicy(
         windows=windows,
@@ -77,6 +94,7 @@ def rate_limit_from_spec(declared: Any) -> RateLimitPolicy | None:
         reset_header=headers.get("reset", "X-RateLimit-Reset"),
         reset_kind=reset_kind,
         retry_after_body_pattern=_body_pattern(declared.get("retry-after-body-pattern")),
+        **_body_pointer(declared.get("retry-after-body")),
     )
 
 
@@ -93,6 +111,31 @@ def _body_pattern(pattern: Any) -> str | None:
     if not groups:
         raise ValueError("retry-after-body-pattern needs a group around the delay's number")
     return pattern
+
+
+def _body_pointer(declared: Any) -> dict[str, Any]:
+    """The retry-after-body declaration, checked here: {pointer: /a/b, unit: s | ms}."""
+    if declared is None:
+        return {}
+    if not isinstance(declared, Mapping):
+        raise ValueError(
+            "retry-after-body must be a mapping: {pointer: /error/retryAfterMs, unit: ms}"
+        )
+    if unknown := sorted(str(key) for key in declared if key not in ("pointer", "unit")):
+        raise ValueError(f"retry-after-body takes pointer and unit, not {', '.join(unknown)}")
+    pointer, unit = declared.get("pointer"), declared.get("unit", "s")
+    if not isinstance(pointer, str) or not pointer.startswith("/"):
+        raise ValueError(
+            "retry-after-body needs pointer: a JSON pointer such as /error/retryAfterMs, "
+            f"not {pointer!r}"
+        )
+    if re.search(r"~(?![01])", pointer):
+        raise ValueError(f"retry-after-body pointer {pointer!r}: '~' must be written ~0, '/' ~1")
+    if unit not in DELAY_UNITS:
+        raise ValueError(
+            f"retry-after-body unit must be one of {', '.join(DELAY_UNITS)}, not {unit!r}"
+        )
+    return {"retry_after_body_pointer": pointer, "retry_after_body_unit": unit}
 
 
 @attrs.frozen

@@ -7,9 +7,6 @@ this module only follows them, logs each at debug level and reports `events`.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import functools
-import ipaddress
 import logging
 import os
 import random
@@ -17,28 +14,27 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import __version__
-from .api import ApiDescription, OperationSpec, RateLimitPolicy
+from .api import ApiDescription, OperationSpec, RateLimitPolicy, Window
 from .converters import CheckedBody, check_request
 from .errors import (
     AlreadyExistsError,
     APIConnectionError,
     APIError,
     APIStatusError,
-    APITimeoutError,
-    APITLSError,
     MissingApiKeyError,
     OutcomeUnknownError,
+    ResponseValidationError,
 )
 from .events import (
     Event,
     EventHook,
+    RateLimitLearned,
     RateLimitWait,
     RequestFailed,
     RequestSent,
@@ -46,6 +42,8 @@ from .events import (
     RetryScheduled,
     emit,
 )
+from .learning import LearnedWindow
+from .paths import expand_path, path_values, query_value
 from .ratelimit import RateLimiter
 from .responses import parse_response
 from .retry import (
@@ -60,6 +58,7 @@ from .retry import (
     server_delay,
 )
 from .secret import Secret
+from .transport import is_loopback, pool_size, read_body, redacted, transport_error
 
 __all__ = ["DEFAULT_TIMEOUT", "ApiResponse", "BaseClient", "expand_path", "path_values"]
 
@@ -86,6 +85,8 @@ class ApiResponse(Generic[T]):
     """Seconds from sending the last attempt to reading the whole body."""
     attempts: int = 1
     """Attempts this call took, retries included."""
+    learned: tuple[LearnedWindow, ...] = ()
+    """Rate-limit windows this call's responses corrected (usually none), oldest first."""
 
 
 @attrs.frozen(eq=False)  # one call's request: compared by identity
@@ -99,48 +100,12 @@ class _Request(Generic[T]):
     payload: bytes | None = attrs.field(repr=False)
     before_send: Callable[[], None] | None = None
     unsent_again: Callable[[], None] | None = None
+    learned: list[LearnedWindow] = attrs.field(factory=list)
+    """What the responses to this call taught the rate limiter so far."""
 
     @property
     def label(self) -> str:
         return f"{self.op.method} {self.op.path}"
-
-
-MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-"""A body longer than this is not read further; the call fails with a typed error."""
-
-
-async def _read_body(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
-    """The body, or its first bytes past MAX_RESPONSE_BYTES; whether it was read whole.
-
-    A body of a declared, small enough length and no content coding is read at once;
-    any other (chunked, compressed: a decompression bomb) is read chunk by chunk up to
-    the limit.
-    """
-    length = response.content_length
-    if (
-        length is not None
-        and length <= MAX_RESPONSE_BYTES
-        and not response.headers.get("Content-Encoding")
-    ):
-        return await response.read(), True
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_any():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            return b"".join(chunks), False
-    return b"".join(chunks), True
-
-
-_UNLIMITED_POOL = 10_000
-"""A session without a connection limit: calls are bounded by the caller alone."""
-
-
-def _pool_size(connector: aiohttp.BaseConnector | None) -> int:
-    """Connections the session may hold to one host at once (its limit and per-host limit)."""
-    limits = [n for n in (connector.limit, connector.limit_per_host) if n] if connector else []
-    return min(limits, default=_UNLIMITED_POOL)
 
 
 def _limiter_policy(
@@ -152,46 +117,6 @@ def _limiter_policy(
     if override is False:
         return attrs.evolve(declared, windows=()) if declared else None
     return override
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _query_value(value: Any) -> str:
-    """A path, query or header value as text: JSON's booleans, ISO 8601 dates, enum values."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):  # str() of a datetime has a space where ISO has "T"
-        return value.isoformat()
-    return str(value.value if hasattr(value, "value") else value)
-
-
-_DOT_SEGMENTS = ("", ".", "..")
-"""Path parameter values that percent-encoding leaves as they are and that would change the
-path itself (``..`` climbs a level), so the request would go to another endpoint."""
-
-
-@functools.lru_cache(maxsize=1024)
-def expand_path(path: str, path_params: tuple[tuple[str, str], ...]) -> str:
-    """`path` with its parameters filled in and percent-encoded (cached: bulk loads repeat).
-
-    Raises ValueError for a value that is empty, ``.`` or ``..``.
-    """
-    for name, value in path_params:
-        if value in _DOT_SEGMENTS:
-            raise ValueError(f"path parameter {name}={value!r} would change the request's path")
-    return path.format(**{name: quote(value, safe="") for name, value in path_params})
-
-
-def path_values(path_params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Path parameters as `expand_path` takes them."""
-    return tuple((name, _query_value(value)) for name, value in path_params.items())
 
 
 class BaseClient:
@@ -240,7 +165,7 @@ class BaseClient:
             raise ValueError(  # it would show in reprs, events and logs
                 "base_url must hold no user:password@, query or fragment; pass the key as api_key"
             )
-        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+        if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
             raise ValueError(
                 f"refusing to send the API key over plain HTTP to {parts.hostname}; "
                 "use https or pass allow_insecure_http=True"
@@ -262,6 +187,12 @@ class BaseClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @property
+    def rate_limit_windows(self) -> tuple[Window, ...]:
+        """The windows the client paces itself to: the spec's (or `rate_limit`'s) until a
+        response's rate-limit headers correct them (`RateLimitLearned` events say when)."""
+        return self._limiter.windows
 
     async def __aenter__(self) -> Self:
         self._closed = False
@@ -295,7 +226,7 @@ class BaseClient:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
             self._connections = None
         if self._connections is None:
-            self._connections = asyncio.Semaphore(_pool_size(self._session.connector))
+            self._connections = asyncio.Semaphore(pool_size(self._session.connector))
         return self._session
 
     def _encode_body(self, op: OperationSpec[Any], body: Any) -> bytes:
@@ -307,7 +238,7 @@ class BaseClient:
         auth = self.api.auth
         headers = {**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()}
         if extra:
-            headers.update({k: _query_value(v) for k, v in extra.items() if v is not None})
+            headers.update({k: query_value(v) for k, v in extra.items() if v is not None})
         return headers
 
     async def _request(
@@ -329,7 +260,7 @@ class BaseClient:
         429, 503), so the call is as good as unsent until the next `before_send`.
         """
         params = [
-            (name, _query_value(item))
+            (name, query_value(item))
             for name, value in (query or {}).items()
             if value is not None
             for item in (value if isinstance(value, list) else [value])
@@ -358,6 +289,8 @@ class BaseClient:
                 response = await self._attempt(request, attempt, slot)
             except APIError as error:
                 error.attempts = attempt
+                if isinstance(error, ResponseValidationError):  # a 2xx: the record exists
+                    raise
                 if is_own_duplicate(error, op, ambiguous_seen):
                     logger.debug("%s: conflict after an ambiguous attempt: exists", label)
                     raise AlreadyExistsError.from_conflict(error) from error
@@ -404,9 +337,12 @@ class BaseClient:
     def _requested_delay(self, error: APIError, kind: FailureKind) -> float | None:
         if kind not in ("rate-limited", "unavailable") or not isinstance(error, APIStatusError):
             return None
-        policy = self._limiter.policy
         return server_delay(
-            error.headers, error.snippet, policy, rate_limited=kind == "rate-limited"
+            error.headers,
+            error.snippet,
+            self._limiter.policy,
+            body=self.api.response_converter.unstructure(error.body),
+            rate_limited=kind == "rate-limited",
         )
 
     async def _wait_for_slot(self, label: str, slot: float) -> None:
@@ -447,7 +383,8 @@ class BaseClient:
             raise
         finally:
             connections.release()
-            self._limiter.settle(slot, response_headers)
+            if (learned := self._limiter.settle(slot, response_headers)) is not None:
+                self._learned(request, learned)
         elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
         self._emit(
@@ -460,6 +397,27 @@ class BaseClient:
             parsed=parsed,
             elapsed=elapsed,
             attempts=attempt,
+            learned=tuple(request.learned),
+        )
+
+    def _learned(self, request: _Request[Any], learned: LearnedWindow) -> None:
+        """A response to `request` corrected a rate-limit window: say so everywhere."""
+        request.learned.append(learned)
+        logger.info(
+            "%s: rate limit learned: %d per %.4gs -> %d per %.4gs (%s)",
+            request.label,
+            learned.previous.limit,
+            learned.previous.seconds,
+            learned.window.limit,
+            learned.window.seconds,
+            learned.reason,
+        )
+        self._emit(
+            RateLimitLearned,
+            operation=request.label,
+            previous=learned.previous,
+            window=learned.window,
+            reason=learned.reason,
         )
 
     async def _exchange(
@@ -470,7 +428,7 @@ class BaseClient:
         try:
             return await self._fetch(session, request)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            error = _transport_error(exc, request.label, self._key)
+            error = transport_error(exc, request.label, self._key)
         # raised out here, not in the except block: aiohttp's exception, which holds the
         # request's headers and so the key, must not ride along as __context__; nor is the
         # response (its headers unmasked) a local here, for tracebacks printed with locals
@@ -490,33 +448,6 @@ class BaseClient:
             allow_redirects=False,  # a redirect would carry the API key to another host
             raise_for_status=False,  # even on a session made with True: errors are typed here
         ) as response:
-            raw, whole = await _read_body(response)
-            headers = _redacted(response.headers, self._key)
+            raw, whole = await read_body(response)
+            headers = redacted(response.headers, self._key)
             return response.status, headers, self._key.redact_bytes(raw), whole
-
-
-def _redacted(headers: CIMultiDictProxy[str], key: Secret) -> CIMultiDictProxy[str]:
-    """Response headers with any echo of the key masked (most often, as they are)."""
-    if not any(key.appears_in(value) for value in headers.values()):
-        return headers
-    return CIMultiDictProxy(CIMultiDict((k, key.redact(v)) for k, v in headers.items()))
-
-
-def _transport_error(exc: BaseException, label: str, key: Secret) -> APIConnectionError:
-    """The typed error for an aiohttp failure, saying whether the request was sent.
-
-    aiohttp's text can quote what the server sent (a malformed status or header line), so
-    an echo of the key is masked.
-    """
-    text = key.redact(str(exc))
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError(f"connect timeout ({text})", operation=label, sent=False)
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        message = f"timed out waiting for the response ({text})"
-        return APITimeoutError(message, operation=label, sent=True)
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return APITLSError(f"TLS failed ({exc.os_error})", operation=label, sent=False)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return APIConnectionError(f"cannot connect ({exc.os_error})", operation=label, sent=False)
-    message = f"connection failed after sending ({type(exc).__name__}: {text})"
-    return APIConnectionError(message, operation=label, sent=True)

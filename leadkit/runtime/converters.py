@@ -43,6 +43,7 @@ __all__ = [
     "check_request",
     "describe_error",
     "validate_request",
+    "validation_problems",
     "wire_names",
 ]
 
@@ -157,6 +158,37 @@ def describe_error(exc: BaseException, _: Any) -> str:
     return str(exc) or type(exc).__name__
 
 
+def validation_problems(converter: cattrs.Converter, exc: BaseException) -> list[str]:
+    """ "message @ path" of every wrong value a structuring error holds, by its wire path.
+
+    As `cattrs.transform_error`, but fields are named as on the wire (``usersId``, not
+    ``users_id``) and keys of objects as the JSON walk names them (``$.attributes.x[0]``).
+    """
+    found: list[str] = []
+    _collect(exc, "$", getattr(converter, "renames", {}), found)
+    return found
+
+
+def _collect(exc: BaseException, path: str, renames: Renames, found: list[str]) -> None:
+    if isinstance(exc, cattrs.ClassValidationError):
+        wire = _wire_names(exc.cl, renames)
+        fields, without = exc.group_exceptions()
+        for inner, field in fields:
+            _collect(inner, path + _step(wire.get(field.name, field.name)), renames, found)
+    elif isinstance(exc, cattrs.IterableValidationError):
+        items, without = exc.group_exceptions()
+        for inner, item in items:
+            if item.startswith("Structuring mapping key"):
+                found.append(f"key {item.index!r}: {describe_error(inner, None)} @ {path}")
+            else:
+                step = _step(item.index) if isinstance(item.index, str) else f"[{item.index!r}]"
+                _collect(inner, path + step, renames, found)
+    else:
+        found.append(f"{describe_error(exc, None)} @ {path}")
+        return
+    found.extend(f"{describe_error(inner, None)} @ {path}" for inner in without)
+
+
 def _could_be(tp: Any) -> Callable[[Any], bool]:
     """Cheap pre-check so that a union tries only the members a value could be."""
     origin = typing.get_origin(tp) or tp
@@ -197,8 +229,10 @@ def _union_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
                     return hook(value, member)
                 except (TypeError, ValueError, cattrs.BaseValidationError) as exc:
                     refusals.append(exc)
-        if len(refusals) == 1 and isinstance(refusals[0], ValueError):  # the one it could be
-            raise refusals[0]  # says why: "'ZAR' is not a valid ContractCurrency (...)"
+        # The one member it could be says why, down to the innermost wrong value:
+        # "'ZAR' is not a valid ContractCurrency (...)", "expected str, got int @ $.tags[0]".
+        if len(refusals) == 1 and isinstance(refusals[0], ValueError | cattrs.BaseValidationError):
+            raise refusals[0]
         raise TypeError(f"expected {names}, got {kind.__name__}")
 
     return structure
@@ -389,14 +423,17 @@ def _structure_request(converter: cattrs.Converter, data: Any, model: Any) -> An
     try:
         return converter.structure(data, model)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        problems = (
-            cattrs.transform_error(exc, path="$", format_exception=describe_error)
-            if isinstance(exc, cattrs.BaseValidationError)
-            else [f"{exc} @ $"]
-        )
-        # A typed field's error says "got list" of a list holding UNSET: say where it is.
+        problems = validation_problems(converter, exc)
+        # UNSET where a value belongs gets its own message, not "expected str, got Unset".
         unset = [p for p in _json_problems(data) if p.startswith(_MISPLACED_UNSET)]
-        raise RequestValidationError(_model_name(model), unset + problems) from None
+        where = {_path_of(p) for p in unset}
+        problems = unset + [p for p in problems if _path_of(p) not in where]
+        raise RequestValidationError(_model_name(model), problems) from None
+
+
+def _path_of(problem: str) -> str:
+    """The path a "message @ path" problem names."""
+    return problem.rpartition(" @ ")[2]
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode

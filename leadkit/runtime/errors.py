@@ -39,8 +39,23 @@ def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS] + "… (cut)"
 
 
+def _restore(cls: type[LeadkitError], args: tuple[Any, ...]) -> LeadkitError:
+    """An error rebuilt by pickle without calling its `__init__` (whose signature varies)."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
+
 class LeadkitError(Exception):
-    """Base of every error leadkit raises."""
+    """Base of every error leadkit raises.
+
+    Every error pickles (to cross a process pool or a task queue) with all its attributes:
+    pickle rebuilds it from its text and attributes, never by calling `__init__`. None
+    holds the API key: response headers and bodies are masked before an error sees them.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.args), self.__dict__
 
 
 class MissingApiKeyError(LeadkitError):
@@ -89,11 +104,24 @@ class APITLSError(APIConnectionError):
 
 
 class ResponseValidationError(APIError):
-    """A success response whose body does not match the spec."""
+    """A success response whose body does not match the spec (cut, malformed, another shape).
 
-    def __init__(self, message: str, *, operation: str, status: int, snippet: str) -> None:
+    The server answered 2xx, so it did what was asked (the record exists); only its
+    parsed body is missing. `headers` are the response's, `snippet` its first bytes.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        status: int,
+        snippet: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.status = status
         self.snippet = snippet
+        self.headers = dict(headers or {})
         super().__init__(
             f"{message} (status {status}, body starts {snippet!r})", operation=operation
         )

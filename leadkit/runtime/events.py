@@ -7,9 +7,12 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from .api import Window
+
 __all__ = [
     "Event",
     "EventHook",
+    "RateLimitLearned",
     "RateLimitWait",
     "RequestFailed",
     "RequestSent",
@@ -69,7 +72,26 @@ class RateLimitWait:
     reason: str
 
 
-Event = RequestSent | ResponseReceived | RequestFailed | RetryScheduled | RateLimitWait
+@attrs.frozen(kw_only=True)
+class RateLimitLearned:
+    """A response of `operation` corrected a rate-limit window: `previous` (the spec's, or
+    learned before) is now `window`, for the client's life; `reason` says what the server
+    said (see `leadkit.runtime.learning`)."""
+
+    operation: str
+    previous: Window
+    window: Window
+    reason: str
+
+
+Event = (
+    RequestSent
+    | ResponseReceived
+    | RequestFailed
+    | RetryScheduled
+    | RateLimitWait
+    | RateLimitLearned
+)
 EventHook = Callable[[Event], None]
 
 

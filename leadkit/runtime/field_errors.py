@@ -39,12 +39,17 @@ def field_errors_of(body: Any) -> tuple[FieldError, ...]:
 
 
 def summary_of(body: Any) -> str:
-    """One line saying what the server said, or '' when the body says nothing usable."""
+    """One line saying what the server said, or '' when the body says nothing usable.
+
+    An ``error`` object (``{"error": {"message": ...}}``) is read as a body of its own.
+    """
     if not isinstance(body, dict):
         return ""
     for key in ("detail", "message", "error", "code"):
         if isinstance(body.get(key), str):
             return str(body[key])
+    if isinstance(body.get("error"), dict) and (said := summary_of(body["error"])):
+        return said
     errors = field_errors_of(body)
     if errors:
         first = errors[0]

@@ -1,26 +1,30 @@
 """One rate limiter per client, shared by all its tasks: windows, header feedback, pauses.
 
-Every attempt first reserves a send slot. A slot keeps each declared window under its
+Every attempt first reserves a send slot. A slot keeps each window in force under its
 limit (a sliding log of send times; the n-th request goes no earlier than the
-(n - limit)-th plus the window). Every response's ``X-RateLimit-Remaining``/``Reset``
-caps the slots handed out before the reset (``Remaining: 0`` sends the next request
-after the reset); when the slots already reserved before the reset outnumber what the
-server has left, or when the server answers 429, the whole limiter pauses until the
-reset, so every task of the client waits, not only the refused one.
+(n - limit)-th plus the window). The windows in force are the spec's until a response
+says otherwise: `leadkit.runtime.learning` reads every response's rate-limit headers,
+decides which window they describe and corrects it (its module docstring has the rule).
+Every response's ``X-RateLimit-Remaining``/``Reset`` also caps the slots handed out
+before the reset (``Remaining: 0`` sends the next request after the reset); when the
+slots already reserved before the reset outnumber what the server has left, those beyond
+it wait for the reset; when the server answers 429, the whole limiter pauses until the
+delay it asked for, so every task of the client waits, not only the refused one.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .api import RateLimitPolicy, Window
-from .retry import header_value, reset_delay
+from .learning import LearnedWindow, ServerReport, WindowLearner
 
-__all__ = ["RateLimiter", "header_budget", "next_slot"]
+__all__ = ["RateLimiter", "next_slot"]
 
 logger = logging.getLogger("leadkit")
 
@@ -37,22 +41,6 @@ def next_slot(log: Sequence[float], windows: Iterable[Window], not_before: float
     return slot
 
 
-def header_budget(
-    headers: Mapping[str, str], policy: RateLimitPolicy, now: float
-) -> tuple[int, float] | None:
-    """(requests left, seconds until the reset) announced by a response, if it says both."""
-    remaining = header_value(headers, policy.remaining_header)
-    reset = header_value(headers, policy.reset_header)
-    if remaining is None or reset is None:
-        return None
-    delay = reset_delay(reset, policy.reset_kind, now)
-    try:
-        left = int(float(remaining.strip()))
-    except (ValueError, OverflowError):  # not a number, NaN, or infinite
-        return None
-    return None if delay is None else (left, delay)
-
-
 class RateLimiter:
     """Hands out send slots to all tasks of one client; see the module docstring."""
 
@@ -63,36 +51,54 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.policy = policy
-        self._windows = policy.windows if policy else ()
-        self._horizon = policy.horizon if policy else float("inf")
-        """No declared window resets later than this: caps a skewed Reset timestamp."""
+        self._learner = WindowLearner(policy) if policy else None
         self._clock = clock
         self._wall = wall
         self._log: deque[float] = deque()
         """Send times, sent or reserved, ascending: the last `_kept` besides those reserved,
         so that a cancelled reservation leaves the windows all they need."""
-        self._kept = max((w.limit for w in self._windows), default=1)
+        self._kept = self._longest_limit()
+        self._answered: deque[float] = deque()
+        """When the last `_kept` responses arrived, ascending: what the server counted."""
         self._outstanding: list[float] = []
         """Slots reserved and not settled yet (waiting or in flight), ascending."""
         self._budget: int | None = None
         self._budget_reset = 0.0
+        self._paused_from = -math.inf
         self._paused_until = 0.0
         self._pause_reason = ""
 
     def __repr__(self) -> str:
-        return f"RateLimiter(windows={self._windows!r}, outstanding={len(self._outstanding)})"
+        return f"RateLimiter(windows={self.windows!r}, outstanding={len(self._outstanding)})"
+
+    @property
+    def policy(self) -> RateLimitPolicy | None:
+        """The rate-limit policy in force: the declared one with the windows in force."""
+        return self._learner.policy if self._learner else None
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        """The windows in force: the declared ones until the server corrects them."""
+        return self._learner.windows if self._learner else ()
+
+    @property
+    def horizon(self) -> float:
+        """The longest window in force (infinite without one): no reset comes later."""
+        return max((w.seconds for w in self.windows), default=float("inf"))
+
+    def _longest_limit(self) -> int:
+        return max((w.limit for w in self.windows), default=1)
 
     def reserve(self) -> float:
         """Take the next free slot and return its start on the limiter's clock."""
         now = self._clock()
         last = self._log[-1] if self._log else now
-        slot = next_slot(self._log, self._windows, max(now, last, self._paused_until))
+        slot = next_slot(self._log, self.windows, max(now, last, self._paused_until))
         if self._budget is not None and slot < self._budget_reset:
             if self._budget > 0:
                 self._budget -= 1
             else:
-                slot = next_slot(self._log, self._windows, self._budget_reset)
+                slot = next_slot(self._log, self.windows, self._budget_reset)
         self._log.append(slot)
         bisect.insort(self._outstanding, slot)
         while len(self._log) > self._kept + len(self._outstanding):
@@ -102,23 +108,27 @@ class RateLimiter:
     def delay_until(self, slot: float) -> tuple[float, str]:
         """Seconds still to wait before a reserved `slot` may send, and why."""
         now = self._clock()
-        if self._paused_until >= slot and self._paused_until > now:
+        if self._paused_from <= slot <= self._paused_until and self._paused_until > now:
             return self._paused_until - now, self._pause_reason
-        return slot - now, "pacing to the declared windows and the server's remaining budget"
+        return slot - now, "pacing to the windows in force and the server's remaining budget"
 
-    def pause(self, delay: float, reason: str) -> None:
-        """Hold every slot until `delay` seconds from now (longer pauses win).
+    def pause(self, delay: float, reason: str, first: float = -math.inf) -> None:
+        """Hold every slot from `first` on (all by default) until `delay` seconds from now.
 
-        Slots reserved for later than now go out at the end of the pause at the earliest,
-        so the log moves them there: the windows then count them when they really go.
+        A pause still running is widened, never cut: the earlier `first` and the later end
+        win. Slots held go out at the end of the pause at the earliest, so the log moves
+        them there: the windows then count them when they really go.
         """
         now = self._clock()
         until = now + delay
-        if until > self._paused_until:
-            self._paused_until, self._pause_reason = until, reason
-            moved = (max(sent, until) if sent > now else sent for sent in self._log)
-            self._log = deque(moved)
-            logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
+        if self._paused_until > now:  # merge with the pause still running
+            first, until = min(first, self._paused_from), max(until, self._paused_until)
+        if (first, until) == (self._paused_from, self._paused_until):
+            return
+        self._paused_from, self._paused_until, self._pause_reason = first, until, reason
+        moved = (max(t, until) if t > now and t >= first else t for t in self._log)
+        self._log = deque(moved)
+        logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
 
     def cancel(self, slot: float) -> None:
         """The attempt reserved for `slot` will not be sent: give its place back.
@@ -135,17 +145,31 @@ class RateLimiter:
         if self._budget is not None and slot < self._budget_reset:
             self._budget += 1
 
-    def settle(self, slot: float, headers: Mapping[str, str] | None) -> None:
-        """The attempt sent in `slot` ended, with the response's headers or None."""
+    def settle(self, slot: float, headers: Mapping[str, str] | None) -> LearnedWindow | None:
+        """The attempt sent in `slot` ended, with the response's headers or None; what the
+        headers taught about the server's windows, if anything."""
         del self._outstanding[bisect.bisect_left(self._outstanding, slot)]
-        if headers is None or self.policy is None:
-            return
-        budget = header_budget(headers, self.policy, self._wall())
-        if budget is None:
-            return
-        remaining, delay = budget[0], min(budget[1], self._horizon)
-        reset_at = self._clock() + delay
-        left = remaining - bisect.bisect_left(self._outstanding, reset_at)
-        if left < 0:
-            self.pause(delay, f"{self.policy.remaining_header}={remaining}, reset in {delay:.3g}s")
-        self._budget, self._budget_reset = max(left, 0), reset_at
+        if headers is None or self._learner is None:
+            return None
+        now = self._clock()
+        self._answered.append(now)
+        while len(self._answered) > self._kept:
+            self._answered.popleft()
+        report = ServerReport.read(headers, self._learner.policy, self._wall())
+        learned = self._learner.learn(report, self._answered, len(self._outstanding), now)
+        if learned is not None:
+            self._kept = self._longest_limit()
+        if report.remaining is not None and report.reset is not None:
+            self._budget_from(report.remaining, min(report.reset, self.horizon), now)
+        return learned
+
+    def _budget_from(self, remaining: int, delay: float, now: float) -> None:
+        """Cap the slots before the reset `delay` seconds from `now` to what the server has
+        left; when more are reserved already, hold those beyond it until the reset."""
+        reset_at = now + delay
+        reserved = bisect.bisect_left(self._outstanding, reset_at)
+        if reserved > remaining and self._learner is not None:
+            header = self._learner.policy.remaining_header
+            first = self._outstanding[remaining]  # the first the server has no room for
+            self.pause(delay, f"{header}={remaining}, reset in {delay:.3g}s", first)
+        self._budget, self._budget_reset = max(remaining - reserved, 0), reset_at

@@ -9,7 +9,7 @@ from typing import Any
 import cattrs
 
 from .api import ApiDescription, OperationSpec
-from .converters import describe_error
+from .converters import validation_problems
 from .errors import (
     SNIPPET_BYTES,
     APIStatusError,
@@ -48,17 +48,17 @@ def parse_response(
     success = 200 <= status < 300
     if not whole:  # too long to read: nothing in it is trusted, only its status
         if success:
-            raise _invalid("the success body is too long to read", label, status, raw)
+            raise _invalid("the success body is too long to read", label, status, headers, raw)
         raise _status_error(label, status, headers, raw, None, "the error body is too long to read")
     if success and status not in op.success:
         message = f"the server answered {status}, a success the spec does not declare here"
-        raise _invalid(message, label, status, raw)
+        raise _invalid(message, label, status, headers, raw)
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         data = None
         if status in op.success and op.success[status] is not None:
-            raise _invalid("the success body is not JSON", label, status, raw) from None
+            raise _invalid("the success body is not JSON", label, status, headers, raw) from None
     if status in op.success:
         kind = op.success[status]
         if kind is None:
@@ -66,13 +66,9 @@ def parse_response(
         try:
             return converter.structure(data, kind)
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-            problems = (
-                "; ".join(cattrs.transform_error(exc, path="$", format_exception=describe_error))
-                if isinstance(exc, cattrs.BaseValidationError)
-                else str(exc)
-            )
+            problems = "; ".join(validation_problems(converter, exc))
             message = f"the success body does not match the spec: {problems}"
-            raise _invalid(message, label, status, raw) from None
+            raise _invalid(message, label, status, headers, raw) from None
     kind = op.errors.get(status, op.default_error)
     body: Any = data
     if kind is not None and data is not None:
@@ -83,8 +79,12 @@ def parse_response(
     raise _status_error(label, status, headers, raw, body, summary_of(data), field_errors_of(data))
 
 
-def _invalid(message: str, label: str, status: int, raw: bytes) -> ResponseValidationError:
-    return ResponseValidationError(message, operation=label, status=status, snippet=_snippet(raw))
+def _invalid(
+    message: str, label: str, status: int, headers: Mapping[str, str], raw: bytes
+) -> ResponseValidationError:
+    return ResponseValidationError(
+        message, operation=label, status=status, snippet=_snippet(raw), headers=headers
+    )
 
 
 def _status_error(

@@ -9,8 +9,9 @@ not sent (refused, DNS, connect   retry after backoff, any method: the server ne
 timeout)                          saw the request
 429                               every task of the client pauses until the delay the
                                   server asked for (``Retry-After``, ``X-RateLimit-Reset``
-                                  read as the spec declares, the delay in the body
-                                  text), else backoff; then retry
+                                  read as the spec declares, the delay in the body at
+                                  the spec's JSON pointer or matching its pattern),
+                                  else backoff; then retry
 503                               retry after the server's delay, else backoff
 ambiguous (sent, then read        idempotent method (GET, PUT, DELETE, ...): retry.
 timeout / reset / 500 / 502 /     Operation that declares a de-duplication conflict
@@ -20,6 +21,8 @@ timeout / reset / 500 / 502 /     Operation that declares a de-duplication confl
                                   Any other operation (Breakcold's create): no retry,
                                   `OutcomeUnknownError` says the record may exist.
 TLS / certificate failure         no retry: it will not fix itself
+2xx whose body is cut, malformed  no retry: the server did it. `ResponseValidationError`
+or not the declared one           with the status, even after an ambiguous attempt
 any other status                  no retry, the typed error is raised
 ================================  =====================================================
 
@@ -33,6 +36,7 @@ full jitter: uniform in [0, min(cap, base * 2**(attempt-1))).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -42,7 +46,7 @@ from typing import Any, Literal, TypeGuard
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .api import OperationSpec, RateLimitPolicy, ResetKind
+from .api import DelayUnit, OperationSpec, RateLimitPolicy, ResetKind
 from .errors import APIConnectionError, APIError, APIStatusError, APITLSError
 
 __all__ = [
@@ -59,9 +63,13 @@ __all__ = [
     "header_value",
     "is_own_duplicate",
     "outcome_is_unknown",
+    "pointed_delay",
     "reset_delay",
+    "reset_seconds",
     "retries_ambiguous",
     "retry_after_delay",
+    "seconds_value",
+    "server_clock",
     "server_delay",
 ]
 
@@ -169,30 +177,74 @@ def backoff_delay(policy: RetryPolicy, attempt: int, draw: float) -> float:
     return ceiling * draw
 
 
-def retry_after_delay(value: str, now: float) -> float | None:
-    """Seconds asked by a ``Retry-After`` value: a number of seconds or an HTTP date (in any of
-    its three forms; all are GMT, the asctime one says so only by convention)."""
-    value = value.strip()
+def seconds_value(value: Any) -> float | None:
+    """A header's or a body's number as seconds: finite and not negative, else None
+    (``-1``, ``nan``, ``inf``, words and booleans cannot be a delay, a count or a time)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if type(value) not in (int, float):
+        return None
+    return float(value) if 0 <= value < math.inf else None  # NaN fails the comparison
+
+
+def _http_date(value: str) -> float | None:
+    """An HTTP date as a Unix time (in any of its three forms; all are GMT, the asctime one
+    says so only by convention)."""
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
+        when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() - now)
+    return when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp()
+
+
+def retry_after_delay(value: str, now: float) -> float | None:
+    """Seconds asked by a ``Retry-After`` value: a number of seconds or an HTTP date."""
+    if (seconds := seconds_value(value)) is not None:
+        return seconds
+    when = _http_date(value)
+    return None if when is None else max(0.0, when - now)
+
+
+SKEW_TOLERANCE = 5.0
+"""Seconds by which this machine's clock and a response's Date may differ before a Unix
+timestamp in that response is read against the Date (which has whole seconds only)."""
+
+
+def server_clock(headers: Mapping[str, str], now: float) -> float:
+    """The server's Unix time as its ``Date`` header gives it, when this machine's clock
+    (`now`) is more than SKEW_TOLERANCE seconds off it; else `now`."""
+    date = header_value(headers, "Date")
+    said = _http_date(date) if date is not None else None
+    if said is None or abs(said + 0.5 - now) <= SKEW_TOLERANCE:
+        return now
+    return said + 0.5  # the middle of the second Date names
 
 
 def reset_delay(value: str, kind: ResetKind | None, now: float) -> float | None:
     """Seconds until a rate-limit Reset value, read as `kind` (None: guess by magnitude)."""
-    try:
-        number = float(value.strip())
-    except ValueError:
+    number = seconds_value(value)
+    if number is None:
         return None
     if kind == "unix-timestamp" or (kind is None and number >= _TIMESTAMP_FLOOR):
         return max(0.0, number - now)
-    return max(0.0, number)
+    return number
+
+
+def reset_seconds(
+    headers: Mapping[str, str], policy: RateLimitPolicy | None, now: float
+) -> float | None:
+    """Seconds until the Reset a response announces (read as the spec says), if it says one.
+
+    A Unix timestamp is read against the server's clock (`server_clock`).
+    """
+    value = header_value(headers, policy.reset_header if policy else "X-RateLimit-Reset")
+    if value is None:
+        return None
+    kind = policy.reset_kind if policy else None
+    return reset_delay(value, kind, now if kind == "delta-seconds" else server_clock(headers, now))
 
 
 def body_delay(text: str, pattern: str | None) -> float | None:
@@ -200,12 +252,25 @@ def body_delay(text: str, pattern: str | None) -> float | None:
     if not pattern or not text:
         return None
     match = re.search(pattern, text)
-    if match is None:
+    if match is None or not match.groups():
         return None
-    try:
-        return max(0.0, float(match.group(1)))
-    except (IndexError, ValueError):
+    return seconds_value(match.group(1))
+
+
+def pointed_delay(body: Any, pointer: str | None, unit: DelayUnit = "s") -> float | None:
+    """Seconds given in a decoded JSON error body at a JSON pointer (RFC 6901), in `unit`."""
+    if not pointer:
         return None
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(body, dict):
+            body = body.get(token)
+        elif isinstance(body, list) and token.isdigit() and int(token) < len(body):
+            body = body[int(token)]
+        else:
+            return None
+    number = seconds_value(body)
+    return None if number is None else number / 1000 if unit == "ms" else number
 
 
 def server_delay(
@@ -214,25 +279,29 @@ def server_delay(
     policy: RateLimitPolicy | None,
     now: float | None = None,
     *,
+    body: Any = None,
     rate_limited: bool = True,
 ) -> float | None:
-    """The delay the server asked for: Retry-After, then the Reset header, then the body.
+    """The delay the server asked for: Retry-After, then the Reset header, then the body
+    (the spec's JSON pointer into the decoded `body`, then its pattern over `body_text`).
 
     The Reset header counts only for a 429 (`rate_limited`; on a 503 it tells when the
     rate window resets, not when the service is back) and only while it is in the
-    future; it is capped at the longest declared window, so a skewed clock cannot stall
-    the client.
+    future; it is capped at the longest window of `policy`, so a Reset that was not
+    believed as a window (beyond the ceiling) cannot stall the client.
     """
     now = time.time() if now is None else now
     retry_after = header_value(headers, "Retry-After")
     if retry_after is not None and (delay := retry_after_delay(retry_after, now)) is not None:
         return delay
-    reset_name = policy.reset_header if policy else "X-RateLimit-Reset"
-    reset = header_value(headers, reset_name) if rate_limited else None
-    kind = policy.reset_kind if policy else None
-    if reset is not None and (delay := reset_delay(reset, kind, now)):
+    if rate_limited and (delay := reset_seconds(headers, policy, now)):
         return min(delay, policy.horizon) if policy else delay
-    return body_delay(body_text, policy.retry_after_body_pattern if policy else None)
+    if policy is None:
+        return None
+    pointed = pointed_delay(body, policy.retry_after_body_pointer, policy.retry_after_body_unit)
+    return (
+        pointed if pointed is not None else body_delay(body_text, policy.retry_after_body_pattern)
+    )
 
 
 def decide(

@@ -11,6 +11,8 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from leadkit.runtime.api import RateLimitPolicy, Window
+
 from .config import SandboxConfig
 from .dialects import Body, Dialect, dialect_for, retry_after_text
 from .faults import Draw, FaultPlan
@@ -75,7 +77,9 @@ class ApiService:
         self.dialect: Dialect = dialect_for(api)
         self.key_prefix = state.config.key_prefixes.get(api.name, "")
         self.readonly_keys = state.config.readonly_keys.get(api.name, frozenset())
-        self.limiter = RateLimiter(api.rate_limit, state.clock) if api.rate_limit else None
+        self.policy = _enforced(api.rate_limit, state.config.enforce_windows)
+        """The windows enforced and announced, and the headers' names and meanings."""
+        self.limiter = RateLimiter(self.policy, state.clock) if self.policy else None
         if self.limiter is not None:
             state.limiters.append(self.limiter)
         self.duplicates = state.config.duplicate_policy(api.name)
@@ -97,12 +101,12 @@ class ApiService:
 
     def _json(self, status: int, body: Body, decision: Decision | None = None) -> web.Response:
         self.state.stats[f"status:{status}"] += 1
-        policy = self.api.rate_limit
+        policy = self.policy
         headers = decision.headers(policy) if decision is not None and policy else {}
         return web.json_response(body, status=status, headers=headers)
 
     def _rate_limited(self, op: Operation, decision: Decision) -> web.Response:
-        pattern = self.api.rate_limit.retry_after_body_pattern if self.api.rate_limit else None
+        pattern = self.policy.retry_after_body_pattern if self.policy else None
         text = retry_after_text(pattern, decision.retry_after())
         return self._json(429, self.dialect.rate_limited(op, retry_after=text), decision)
 
@@ -188,6 +192,15 @@ class ApiService:
         stored = self.state.store.insert(self.api.name, scope, key, record, unique=unique)
         self.state.stats["created"] += stored
         return stored
+
+
+def _enforced(
+    declared: RateLimitPolicy | None, windows: tuple[Window, ...]
+) -> RateLimitPolicy | None:
+    """The spec's policy with `windows` instead of its own (the spec's when there are none)."""
+    if not windows:
+        return declared
+    return attrs.evolve(declared or RateLimitPolicy(windows=()), windows=windows)
 
 
 def _canonical(value: str) -> str:

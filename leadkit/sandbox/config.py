@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
-__all__ = ["DEFAULT_KEY_PREFIXES", "DuplicatePolicy", "FaultConfig", "SandboxConfig"]
+from leadkit.runtime.api import Window
+
+__all__ = [
+    "DEFAULT_KEY_PREFIXES",
+    "DuplicatePolicy",
+    "FaultConfig",
+    "SandboxConfig",
+    "parse_window",
+]
 
 DuplicatePolicy = Literal["allow", "reject"]
 
@@ -31,6 +41,36 @@ def _latency(_: Any, attribute: attrs.Attribute[tuple[int, int]], value: tuple[i
     low, high = value
     if not 0 <= low <= high:
         raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high, got {value}")
+
+
+_WINDOW = re.compile(r"(\d+)/(\d+(?:\.\d+)?)(s|m|h)")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_window(text: str) -> Window:
+    """A window written LIMIT/LENGTH with a unit: ``60/60s``, ``100/1m``, ``60/1h``, ``20/8s``.
+
+    The unit is required: "60/60" is exactly the ambiguity (seconds or minutes?) that makes
+    documented limits wrong. Raises ValueError saying how to write one.
+    """
+    match = _WINDOW.fullmatch(text.strip())
+    window = None
+    if match is not None:
+        limit, length, unit = match.groups()
+        window = Window(int(limit), float(length) * _UNIT_SECONDS[unit])
+    if window is None or window.limit < 1 or not 0 < window.seconds < math.inf:
+        raise ValueError(
+            f"{text!r} is not a rate-limit window: write LIMIT/LENGTH with a unit (s, m or h), "
+            "e.g. 60/60s, 100/1m, 60/1h; the limit at least 1, the length more than 0"
+        )
+    return window
+
+
+def _windows(value: Iterable[Window | str]) -> tuple[Window, ...]:
+    """Windows given as Window or as text (`parse_window`)."""
+    if isinstance(value, str):
+        raise TypeError(f"enforce_windows takes a sequence of windows, e.g. ({value!r},)")
+    return tuple(w if isinstance(w, Window) else parse_window(w) for w in value)
 
 
 @attrs.frozen(kw_only=True)
@@ -73,7 +113,11 @@ class SandboxConfig:
     time_scale: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
     """Sandbox seconds per wall-clock second: 60.0 makes a 60 s window last 1 s."""
     rate_limits: bool = True
-    """Enforce every window the spec's x-rate-limit declares."""
+    """Enforce every window the spec's x-rate-limit declares (or `enforce_windows`)."""
+    enforce_windows: tuple[Window, ...] = attrs.field(default=(), converter=_windows)
+    """Windows every API enforces and announces in its headers instead of its spec's, in
+    sandbox seconds (Window or text such as "60/8m"): a server whose documented limits are
+    wrong, for a client to learn the real ones. Empty: the spec's."""
     faults: FaultConfig = FaultConfig()
     storage: Path | None = None
     """A SQLite file that keeps the leads across restarts; None keeps them in memory."""
