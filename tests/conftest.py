@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from leadkit.sandbox import Sandbox
-from tests.processes import adopt_orphans, end, leftovers
+from tests.processes import adopt_orphans, end, interrupt_on_sigterm, leftovers
 
 LEFT_RUNNING = pytest.StashKey[dict[int, str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     adopt_orphans()
+    interrupt_on_sigterm()
 
 
 @pytest.hookimpl(trylast=True)  # after the fixtures' teardown

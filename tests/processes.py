@@ -21,7 +21,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GRACE", "adopt_orphans", "end", "leftovers", "run", "running", "running_async"]
+__all__ = [
+    "GRACE",
+    "adopt_orphans",
+    "end",
+    "interrupt_on_sigterm",
+    "leftovers",
+    "run",
+    "running",
+    "running_async",
+]
 
 GRACE = 10.0
 """Seconds a process has to exit after SIGTERM before it gets SIGKILL."""
@@ -108,6 +117,17 @@ def adopt_orphans() -> None:
     whose parent died is still found by `leftovers`."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (a CI job cancelled, a `timeout`) interrupt the run as Ctrl-C does, so
+    that the blocks above still end their processes."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _process_table() -> dict[int, tuple[int, str]]:

@@ -34,14 +34,14 @@ from tests.waiting import wait_until
 KEY = "cs_live_load_test"
 
 
-def _environment(env: dict[str, str] | None) -> dict[str, str]:
+def _environment(env: dict[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "COLDSEND_API_KEY": KEY, **(env or {})}
 
 
 def _leadkit(*args: str | Path) -> AbstractContextManager[subprocess.Popen[str]]:
     """`leadkit ARGS` running in a subprocess while the block lasts."""
     command = (sys.executable, "-m", "leadkit.cli", *args)
-    return running(*command, cwd=ROOT, env=_environment(None), stdout=PIPE, stderr=PIPE)
+    return running(*command, cwd=ROOT, env=_environment(), stdout=PIPE, stderr=PIPE)
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -185,7 +185,7 @@ async def test_a_hostile_fatal_error_is_printed_inert(tmp_path: Path) -> None:
         url, report = f"http://127.0.0.1:{runner.addresses[0][1]}", tmp_path / "report.jsonl"
         args = _coldsend(url, str(uuid.uuid4()), path, "--report", report)
         async with running_async(
-            sys.executable, "-m", "leadkit.cli", *args, cwd=ROOT, env=_environment(None),
+            sys.executable, "-m", "leadkit.cli", *args, cwd=ROOT, env=_environment(),
             stdout=PIPE, stderr=PIPE,
         ) as process:  # fmt: skip
             async with asyncio.timeout(60):
@@ -294,9 +294,9 @@ def test_a_stopped_sandbox_load_says_how_to_resume_with_the_campaign_it_made_up(
     args += ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
     with _leadkit(*args) as process:
         assert process.stderr is not None
-        said = process.stderr.readline()  # "sandbox: coldsend at URL, path parameters {...}"
-        found = re.search(r" at (\S+), path parameters .*'campaign_id': '([^']+)'", said)
-        assert found is not None, said
+        announced = process.stderr.readline()  # "sandbox: coldsend at URL, path parameters {…}"
+        found = re.search(r" at (\S+), path parameters .*'campaign_id': '([^']+)'", announced)
+        assert found is not None, announced
         sandbox, campaign = found.groups()
         wait_until(lambda: len(stored_emails(sandbox, campaign)) >= 3, "3 rows sent", process)
         process.send_signal(signal.SIGINT)
