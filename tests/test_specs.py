@@ -92,7 +92,8 @@ def schemas(api: str, operation_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _success_status(op: dict[str, Any]) -> str:
-    return min(status for status in op["responses"] if status.startswith("2"))
+    statuses: list[str] = [status for status in op["responses"] if status.startswith("2")]
+    return min(statuses)
 
 
 def _opens_with(text: str | None, documented: str) -> bool:
