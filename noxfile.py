@@ -21,7 +21,8 @@ def install_project(session: nox.Session, extras: str) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite (unit, golden, functional, property, contract)."""
+    """Run the whole test suite (unit, golden, functional, property, contract);
+    `nox -s tests -- -m "not slow"` runs the quick selection."""
     install_project(session, "test")
     session.run("pytest", *session.posargs)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -11,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.processes import running
 
 __all__ = ["ROOT", "sandbox_process", "stored_emails"]
 
@@ -20,21 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @contextmanager
 def sandbox_process(storage: Path, latency: str) -> Iterator[str]:
     """A `leadkit sandbox` with SQLite `storage`, no rate limits and `--fault-latency`
-    `latency` (ms); yields its root URL, then stops it with Ctrl-C."""
+    `latency` (ms); yields its root URL, then stops it (SIGTERM, as a container is stopped)."""
     command = ["sandbox", "--port", "0", "--no-rate-limits", "--storage", str(storage)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "leadkit.cli", *command, "--fault-latency", latency],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running(
+        sys.executable, "-m", "leadkit.cli", *command, "--fault-latency", latency,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as process:  # fmt: skip
         assert process.stdout is not None
-        yield process.stdout.readline().split()[-1]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
+        first = process.stdout.readline()  # "leadkit sandbox on URL" once it listens
+        assert first, f"the sandbox did not start: {process.communicate(timeout=30)[1]}"
+        yield first.split()[-1]
 
 
 def stored_emails(sandbox: str, campaign: str) -> Counter[str]:

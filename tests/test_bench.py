@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.processes import run
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"^[\d,]+(\.\d+)?(e[-+]?\d+)?$")
@@ -23,15 +26,9 @@ def _table(text: str, header: str) -> list[list[str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_scenario_with_numbers() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run(sys.executable, "-m", "bench", "--quick", cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     results = _table(done.stdout, "| scenario | contender | median | unit | x baseline | runs |")
     contenders = {(row[0].split(":")[0], row[1]) for row in results}

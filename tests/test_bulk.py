@@ -30,10 +30,12 @@ from leadkit.bulk import (
 )
 from leadkit.bulk.concurrency import AIMDLimiter
 from leadkit.bulk.journal import Journal, State
+from leadkit.runtime import RetryScheduled
 from leadkit.runtime.api import RateLimitPolicy, Window
 from leadkit.runtime.retry import RetryPolicy
 from leadkit.sandbox import Sandbox
-from tests.transport_support import serve
+from tests.transport_support import Recorder, serve
+from tests.waiting import eventually
 
 CAMPAIGN = "3f1c2a9e-0000-4000-8000-000000000001"
 NOW = "2026-01-01T00:00:00+00:00"
@@ -348,16 +350,20 @@ async def test_a_row_refused_with_429_when_stopped_is_unsent_and_a_rerun_sends_i
     journal = tmp_path / "j"
     rows = [{"email": "first@x.io"}, {"email": "busy@x.io"}]
     slow_retries = RetryPolicy(backoff_base=60.0, backoff_cap=60.0)
+    events = Recorder()
     async with BreakcoldClient(
-        api_key="bc_test", base_url=server.url, rate_limit=False, retry=slow_retries
+        api_key="bc_test",
+        base_url=server.url,
+        rate_limit=False,
+        retry=slow_retries,
+        event_hooks=[events],
     ) as client:
         run = bulk_create(client, CREATE_LEAD, rows, journal=journal, ordered=True)
         results = []
         async for result in run:
             results.append(result)
-            while server.requests["busy@x.io"] == 0:  # let the 429 arrive before stopping
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)
+            # the 429 arrived and its retry waits: stop now
+            await eventually(lambda: bool(events.of(RetryScheduled)), "the 429's retry")
             run.stop(grace=30.0)
     assert [(r.outcome, r.error) for r in results] == [
         (Outcome.CREATED, None),

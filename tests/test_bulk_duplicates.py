@@ -25,6 +25,7 @@ from leadkit.bulk import (
 )
 from leadkit.runtime.retry import RetryPolicy
 from tests.transport_support import lead_json, serve
+from tests.waiting import eventually
 
 CAMPAIGN = "3f1c2a9e-0000-4000-8000-000000000002"
 FIELDS = request_fields(ColdsendClient.api, ADD_LEAD.body_type)
@@ -160,7 +161,9 @@ async def test_copies_waiting_for_a_row_in_flight_hold_the_window(
     run = _run(client, rows(), concurrency=2)
     results = aiter(run)
     waiting = asyncio.ensure_future(anext(results))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: server.requests["hold@x.io"] == 1, "the row at the server")
+    for _ in range(100):  # turns of the loop in which a reader without a window reads on
+        await asyncio.sleep(0)
     assert not waiting.done()
     assert read <= 4 * 2 + 16  # the window: the copies are not all read into memory
     server.hold.set()

@@ -16,6 +16,7 @@ import pytest
 
 from generated.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.bulk import Outcome, bulk_create
+from tests.processes import running
 
 _RESPONDER = r"""
 import asyncio, json, sys, uuid
@@ -48,14 +49,10 @@ asyncio.run(main())
 
 @pytest.fixture(scope="module")
 def responder() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _RESPONDER], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    port = int(process.stdout.readline())
-    yield f"http://127.0.0.1:{port}"
-    process.kill()
-    process.wait()
+    with running(sys.executable, "-c", _RESPONDER, stdout=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
 
 
 def _rows(n: int) -> Iterator[dict[str, str]]:
@@ -79,6 +76,7 @@ async def _peak(url: str, n: int) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_peak_memory_does_not_grow_with_the_input(responder: str) -> None:
     # ten times the rows, the same peak; 1,000,000 rows (peak RSS) is in the benchmarks
     small = asyncio.run(_peak(responder, 2_000))

@@ -15,10 +15,11 @@ import pytest
 from aiohttp import web
 
 from leadkit.bulk import Outcome
-from leadkit.runtime import RequestFailed, RequestSent, RetryPolicy
+from leadkit.runtime import RateLimitWait, RequestFailed, RequestSent, RetryPolicy
 from leadkit.runtime.client import path_values
 from leadkit.runtime.errors import APIError, RateLimitError
 from tests.transport_support import CAMPAIGN, KEY, Recorder, breakcold, coldsend, lead_json, serve
+from tests.waiting import eventually
 
 BODY = {"email": "ada@example.com"}
 
@@ -149,12 +150,16 @@ async def test_a_429_a_call_gives_up_on_still_pauses_the_other_calls() -> None:
                                  headers={"Retry-After": "600"})  # fmt: skip
 
     retry = RetryPolicy(max_attempts=3, max_elapsed=5.0)  # 600 s is past what it will wait
-    async with serve(limited) as url, coldsend(url, retry=retry) as client:
+    events = Recorder()
+    async with serve(limited) as url, coldsend(url, retry=retry, event_hooks=[events]) as client:
         with pytest.raises(RateLimitError):
             await client.add_lead(CAMPAIGN, body=BODY)
+        waited = len(events.of(RateLimitWait))
         later = asyncio.create_task(client.add_lead(CAMPAIGN, body=BODY))
-        await asyncio.sleep(0.3)
-        assert not later.done() and len(arrivals) == 1  # it waits for the server's 600 s
+        await eventually(lambda: len(events.of(RateLimitWait)) > waited, "a rate-limit wait")
+        [(_, wait)] = events.of(RateLimitWait)[waited:]
+        assert wait.delay > 590  # it waits for the server's 600 s
+        assert not later.done() and len(arrivals) == 1
         later.cancel()
 
 

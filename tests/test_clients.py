@@ -79,15 +79,22 @@ async def test_coldsend_create_sends_spec_conformant_request(coldsend: Any) -> N
     assert lead.lead_id == uuid.UUID("3c90c3cc-0d44-4b50-8888-8dd25736052a")
     assert lead.created_at == dt.datetime(2023, 11, 7, 5, 31, 56, tzinfo=dt.UTC)
     assert lead.sequence_step is UNSET
+    assert lead.delivery_status is UNSET  # optional: an older response leaves it out
 
 
 async def test_coldsend_accepts_200_and_keeps_unknown_fields(coldsend: Any) -> None:
     server, client = coldsend
     server.replies.append(
-        lead_reply(200, delivery_status="delivered", created_at="2024-01-02T03:04:05+02:00")
+        lead_reply(
+            200,
+            delivery_status="delivered",
+            thread_intent="interested",
+            created_at="2024-01-02T03:04:05+02:00",
+        )
     )
     lead = await client.add_lead(str(CAMPAIGN), body={"email": "bo@example.com"})
-    assert lead.additional_properties == {"delivery_status": "delivered"}
+    assert lead.delivery_status == "delivered"
+    assert lead.additional_properties == {"thread_intent": "interested"}
     assert lead.created_at.utcoffset() == dt.timedelta(hours=2)
 
 

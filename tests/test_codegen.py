@@ -7,7 +7,6 @@ import hashlib
 import io
 import itertools
 import shutil
-import subprocess
 import sys
 import tokenize
 import warnings
@@ -24,6 +23,7 @@ from codegen.models import generate_models
 from codegen.operations import build_api
 from codegen.pipeline import generate_tree
 from codegen.write import format_sources
+from tests.processes import run
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -99,6 +99,7 @@ def test_check_passes_on_the_committed_tree(project_copy: Path) -> None:
     assert run_codegen(project_copy, "--check") == 0
 
 
+@pytest.mark.slow
 def test_check_fails_after_a_one_field_edit_and_writes_nothing(
     project_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -153,6 +154,7 @@ def test_formatting_is_the_same_from_any_current_directory(
         assert format_sources({"m.py": UNSORTED}) == {"m.py": SORTED}, cwd
 
 
+@pytest.mark.slow
 def test_check_notices_crlf_and_regeneration_writes_lf(
     project_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -169,9 +171,7 @@ def test_check_notices_crlf_and_regeneration_writes_lf(
 
 def test_specs_and_outputs_are_checked_out_with_lf() -> None:
     paths = ["specs/coldsend.yaml", "generated/coldsend/client.py", "tests/golden/specs/x.yaml"]
-    done = subprocess.run(
-        ["git", "check-attr", "eol", *paths], capture_output=True, text=True, cwd=ROOT, check=True
-    )
+    done = run("git", "check-attr", "eol", *paths, cwd=ROOT, check=True)
     assert done.stdout.splitlines() == [f"{path}: eol: lf" for path in paths]
 
 
@@ -251,27 +251,36 @@ BROKEN_SPECS = {
 }
 
 
+HIDDEN_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+"""Warnings a Python process does not print unless asked to."""
+
+
 @pytest.mark.parametrize("case", sorted(BROKEN_SPECS))
-def test_broken_spec_gives_one_paragraph_exit_2_no_traceback(tmp_path: Path, case: str) -> None:
+def test_broken_spec_gives_one_paragraph_exit_2_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     text, expected = BROKEN_SPECS[case]
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "broken.yaml").write_text(text)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "codegen",
-            "--specs",
-            str(tmp_path / "specs"),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = codegen_main(["--specs", str(tmp_path / "specs"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert capsys.readouterr().err == f"error: {expected}\n"
+    assert [w for w in caught if not issubclass(w.category, HIDDEN_BY_DEFAULT)] == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_python_m_codegen_on_a_broken_spec_prints_the_one_paragraph_alone(tmp_path: Path) -> None:
+    """The command as a user runs it: exit code 2, no traceback, no warning, no other line."""
+    text, expected = BROKEN_SPECS["missing operation id"]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "broken.yaml").write_text(text)
+    done = run(
+        sys.executable, "-m", "codegen", "--specs", tmp_path / "specs", "--out", tmp_path / "out",
         cwd=ROOT,
-    )
-    assert done.returncode == 2
-    assert done.stderr == f"error: {expected}\n"
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, f"error: {expected}\n")
     assert not (tmp_path / "out").exists()
 
 
@@ -282,7 +291,7 @@ def test_importing_a_generated_client_does_not_import_the_generator() -> None:
         "if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    done = run(sys.executable, "-c", code, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from codegen.pipeline import generate_tree
+from tests.processes import run
 from tests.test_codegen import MINIMAL, ROOT, assert_spec_error
 
 _PACKAGES = itertools.count()
@@ -63,10 +63,7 @@ def static_problems(tmp_path: Path, files: dict[str, str]) -> str:
     ruff += ["--config", str(ROOT / "pyproject.toml"), "--config", FIRST_PARTY]
     mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    said = [
-        subprocess.run([*command, str(root)], capture_output=True, text=True, cwd=ROOT, env=env)
-        for command in (ruff, mypy)
-    ]
+    said = [run(*command, root, cwd=ROOT, env=env) for command in (ruff, mypy)]
     return "".join(done.stdout + done.stderr for done in said if done.returncode)
 
 
@@ -148,6 +145,7 @@ def test_formats_the_runtime_cannot_carry_stay_their_json_type(importer: Any) ->
     assert thing.day.isoformat() == "2024-02-29"  # the formats it carries keep their types
 
 
+@pytest.mark.slow
 def test_an_optional_property_of_type_null_passes_ruff(tmp_path: Path) -> None:
     """`d: None | Unset = UNSET` failed ruff's RUF036 (None must end the union)."""
     files = generate(tmp_path, with_thing("        gone: {type: 'null'}\n"))

@@ -6,7 +6,6 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from codegen.diff import committed_spec, diff_specs, render_json, render_text, t
 from codegen.load import load_spec
 from codegen.regen import regenerate
 from leadkit.cli import main as leadkit_main
+from tests.processes import run
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = {
@@ -93,7 +93,7 @@ def case(
     return pytest.param(api, before, edit, list(expected), id=name)
 
 
-DELIVERY_STATUS = put(*prop("LeadResponse", "delivery_status"), value={"type": ["string", "null"]})
+THREAD_INTENT = put(*prop("LeadResponse", "thread_intent"), value={"type": ["string", "null"]})
 STATUS_ENUM = put(*prop("LeadResponse", "status", "enum"), value=["SENT", "OPENED"])
 SOURCE = {"name": "source", "in": "query", "schema": {"type": "string"}}
 LEAD = {"$ref": "#/components/schemas/Lead"}
@@ -108,11 +108,11 @@ def response(schema: Any) -> dict[str, Any]:
 # fmt: off
 CASES = [
     # fields of models, in each direction
-    case("response-field-added", "coldsend", DELIVERY_STATUS,
-         ("field.added", "model LeadResponse.delivery_status (response)", False)),
+    case("response-field-added", "coldsend", THREAD_INTENT,
+         ("field.added", "model LeadResponse.thread_intent (response)", False)),
     case("response-field-added-required", "coldsend",
-         edits(DELIVERY_STATUS, add(*req("LeadResponse"), value="delivery_status")),
-         ("field.added_required", "model LeadResponse.delivery_status (response)", False)),
+         edits(THREAD_INTENT, add(*req("LeadResponse"), value="thread_intent")),
+         ("field.added_required", "model LeadResponse.thread_intent (response)", False)),
     case("response-field-removed", "coldsend",
          edits(drop(*prop("LeadResponse", "status")), drop(*req("LeadResponse"), "status")),
          ("field.removed", "model LeadResponse.status (response)", True)),
@@ -325,11 +325,11 @@ CASES = [
          ("rate_limit.removed", "api x-rate-limit", False)),
     # several at once: API first, then operations, then models
     case("ordering", "coldsend",
-         edits(DELIVERY_STATUS, drop(*CS_OP, "responses", "503"),
+         edits(THREAD_INTENT, drop(*CS_OP, "responses", "503"),
                put("servers", 0, "url", value="https://api.coldsend.io")),
          ("server.base_url_changed", "api servers", False),
          ("error_code.removed", "operation add_lead.errors.503 (error)", True),
-         ("field.added", "model LeadResponse.delivery_status (response)", False)),
+         ("field.added", "model LeadResponse.thread_intent (response)", False)),
 ]
 # fmt: on
 
@@ -389,14 +389,15 @@ print(" ".join(change.detail for change in diff_specs(old, new)))
 """
 
 
+@pytest.mark.slow
 def test_changes_at_one_place_come_in_one_order_whatever_the_hash_seed() -> None:
     outputs = {
-        subprocess.run(
-            [sys.executable, "-c", ORDER_PROBE],
+        run(
+            sys.executable,
+            "-c",
+            ORDER_PROBE,
             env={**os.environ, "PYTHONHASHSEED": seed},
             cwd=ROOT,
-            capture_output=True,
-            text=True,
             check=True,
         ).stdout
         for seed in ("0", "1", "2")
@@ -415,11 +416,11 @@ def test_env_var_is_compared_as_the_client_reads_it() -> None:
 
 
 def test_text_report_names_kind_location_detail_and_reason() -> None:
-    new = edited("coldsend", DELIVERY_STATUS)
+    new = edited("coldsend", THREAD_INTENT)
     text = render_text({"coldsend": diff_specs(BASE["coldsend"], new)})
     assert text.splitlines() == [
         "coldsend: 1 API changes, 0 breaking",
-        "  compatible field.added: model LeadResponse.delivery_status (response) "
+        "  compatible field.added: model LeadResponse.thread_intent (response) "
         "[string | null]: a new attribute; existing callers ignore it",
     ]
 
@@ -453,7 +454,7 @@ def test_cli_reads_the_default_key_variable_from_the_new_spec_file_name(
 
 
 def test_cli_compatible_change_passes_fail_on_breaking(tmp_path: Path) -> None:
-    old, new = _spec_pair("coldsend", DELIVERY_STATUS, tmp_path)
+    old, new = _spec_pair("coldsend", THREAD_INTENT, tmp_path)
     assert leadkit_main(["diff", old, new, "--fail-on-breaking"]) == 0
 
 
@@ -473,7 +474,7 @@ def test_cli_broken_spec_exits_2(
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's specs, generated/ and golden specs (never the shared tree)."""
+    """A copy of the project's specs, generated/ and golden specs; the checkout is not written."""
     for folder in ("specs", "generated", "tests/golden/specs"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path
@@ -485,13 +486,13 @@ def test_committed_spec_reads_the_embedded_literal(project: Path) -> None:
 
 
 def test_tree_report_compares_committed_specs_with_specs_folder(project: Path) -> None:
-    _write(edited("coldsend", DELIVERY_STATUS), project / "specs" / "coldsend.yaml")
+    _write(edited("coldsend", THREAD_INTENT), project / "specs" / "coldsend.yaml")
     (project / "specs" / "breakcold.yaml").rename(project / "specs" / "pipedrive.yaml")
     report = tree_report(project / "specs", project / "generated")
     summary = {api: [(c.kind, str(c.location)) for c in cs] for api, cs in report.items()}
     assert summary == {
         "breakcold": [("api.removed", "api")],
-        "coldsend": [("field.added", "model LeadResponse.delivery_status (response)")],
+        "coldsend": [("field.added", "model LeadResponse.thread_intent (response)")],
         "pipedrive": [("api.added", "api")],
     }
 
@@ -506,22 +507,23 @@ def test_tree_report_knows_the_default_env_var(project: Path) -> None:
 def test_check_prints_the_semantic_report(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _write(edited("coldsend", DELIVERY_STATUS), project / "specs" / "coldsend.yaml")
+    _write(edited("coldsend", THREAD_INTENT), project / "specs" / "coldsend.yaml")
     argv = ["--specs", str(project / "specs"), "--out", str(project / "generated"), "--check"]
     assert codegen_main(argv) == 1
     err = capsys.readouterr().err
-    assert "field.added: model LeadResponse.delivery_status (response)" in err
+    assert "field.added: model LeadResponse.thread_intent (response)" in err
     assert "breakcold: no API changes" in err
 
 
+@pytest.mark.slow
 def test_regen_reports_regenerates_and_refreshes_golden(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _write(edited("coldsend", DELIVERY_STATUS), project / "specs" / "coldsend.yaml")
+    _write(edited("coldsend", THREAD_INTENT), project / "specs" / "coldsend.yaml")
     assert regenerate(project) == 0
     out = capsys.readouterr().out
-    assert "field.added: model LeadResponse.delivery_status (response)" in out
-    assert "delivery_status" in (project / "generated" / "coldsend" / "models.py").read_text()
+    assert "field.added: model LeadResponse.thread_intent (response)" in out
+    assert "thread_intent" in (project / "generated" / "coldsend" / "models.py").read_text()
     assert (project / "tests" / "golden" / "expected" / "inventory" / "client.py").exists()
     assert all(
         not changes for changes in tree_report(project / "specs", project / "generated").values()
@@ -530,6 +532,7 @@ def test_regen_reports_regenerates_and_refreshes_golden(
     assert codegen_main(argv) == 0
 
 
+@pytest.mark.slow
 def test_regen_rewrites_a_damaged_committed_spec_module(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

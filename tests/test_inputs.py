@@ -259,6 +259,7 @@ _TEXT = 'ab ,"\n\r'
 _WRITTEN = st.lists(st.lists(st.text(_TEXT, max_size=5), min_size=1, max_size=3), max_size=6)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(body=st.one_of(_WRITTEN.map(lambda rows: "".join(map(_written, rows))), st.text(_TEXT)))
 def test_every_line_is_in_exactly_one_row(

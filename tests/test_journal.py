@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from leadkit.bulk.journal import Entry, Journal, JournalError, State
+from tests.processes import run
 
 SCOPE = {"api": "coldsend", "operation": "add_lead", "path_params": {"campaign_id": "c1"}}
 
@@ -58,7 +58,7 @@ def test_records_are_committed_when_set_returns(tmp_path: Path) -> None:
         f"j = Journal(sys.argv[1], {SCOPE!r}); j.set('key:a', State.SENT, position=7)\n"
         "os._exit(0)"
     )
-    subprocess.run([sys.executable, "-c", killed, str(path)], check=True)
+    run(sys.executable, "-c", killed, path, check=True)
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT state, position FROM rows").fetchall() == [("sent", 7)]
     reader.close()

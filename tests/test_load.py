@@ -12,10 +12,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from subprocess import PIPE
 
@@ -28,25 +28,25 @@ from leadkit.bulk.journal import Journal, State
 from leadkit.cli import main
 from leadkit.commands.load import UsageError, _path_params, register
 from tests.cli_support import ROOT, sandbox_process, stored_emails
+from tests.processes import run, running, running_async
+from tests.waiting import wait_until
 
 KEY = "cs_live_load_test"
 
 
-def _leadkit(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "leadkit.cli", *map(str, args)],
-        cwd=ROOT,
-        env={**os.environ, "COLDSEND_API_KEY": KEY, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "COLDSEND_API_KEY": KEY, **(env or {})}
+
+
+def _leadkit(*args: str | Path) -> AbstractContextManager[subprocess.Popen[str]]:
+    """`leadkit ARGS` running in a subprocess while the block lasts."""
+    command = (sys.executable, "-m", "leadkit.cli", *args)
+    return running(*command, cwd=ROOT, env=_environment(), stdout=PIPE, stderr=PIPE)
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    process = _leadkit(*args, env=env)
-    stdout, stderr = process.communicate(timeout=300)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    """`leadkit ARGS` in a subprocess, to its end."""
+    return run(sys.executable, "-m", "leadkit.cli", *args, cwd=ROOT, env=_environment(env))
 
 
 @pytest.fixture(scope="module")
@@ -184,11 +184,12 @@ async def test_a_hostile_fatal_error_is_printed_inert(tmp_path: Path) -> None:
     try:
         url, report = f"http://127.0.0.1:{runner.addresses[0][1]}", tmp_path / "report.jsonl"
         args = _coldsend(url, str(uuid.uuid4()), path, "--report", report)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "leadkit.cli", *map(str, args), cwd=ROOT,
-            env={**os.environ, "COLDSEND_API_KEY": KEY}, stdout=PIPE, stderr=PIPE,
-        )  # fmt: skip
-        stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+        async with running_async(
+            sys.executable, "-m", "leadkit.cli", *args, cwd=ROOT, env=_environment(),
+            stdout=PIPE, stderr=PIPE,
+        ) as process:  # fmt: skip
+            async with asyncio.timeout(60):
+                stdout, _ = await process.communicate()
     finally:
         await runner.cleanup()
     assert process.returncode == 1
@@ -252,6 +253,7 @@ def _write_leads(path: Path, n: int) -> set[str]:
     return valid
 
 
+@pytest.mark.slow
 def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
     sandbox: str, tmp_path: Path
 ) -> None:
@@ -259,12 +261,12 @@ def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
     valid = _write_leads(leads, 5000)
     campaign = str(uuid.uuid4())
     args = _coldsend(sandbox, campaign, leads, "--journal", journal, "--concurrency", "16")
-    process = _leadkit(*args)
-    while sum(stored_emails(sandbox, campaign).values()) < 1500:
-        assert process.poll() is None, "the load finished before it could be killed"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
+    with _leadkit(*args) as process:
+        wait_until(
+            lambda: sum(stored_emails(sandbox, campaign).values()) >= 1500, "1500 leads", process
+        )
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
     assert process.returncode == -signal.SIGKILL
     stored = stored_emails(sandbox, campaign)
     assert 1500 <= sum(stored.values()) < len(valid)
@@ -283,16 +285,22 @@ def test_a_load_killed_midway_resumes_without_losing_or_duplicating(
     assert sum(r["resumed"] for r in results) >= 1400
 
 
+@pytest.mark.slow
 def test_a_stopped_sandbox_load_says_how_to_resume_with_the_campaign_it_made_up(
     tmp_path: Path,
 ) -> None:
     journal = tmp_path / "j.sqlite"
     args = ["load", "coldsend", "--sandbox", "--rate", "20", "--journal", journal]
     args += ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
-    process = _leadkit(*args)
-    time.sleep(3)  # the import, the sandbox, then a few rows
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    with _leadkit(*args) as process:
+        assert process.stderr is not None
+        announced = process.stderr.readline()  # "sandbox: coldsend at URL, path parameters {…}"
+        found = re.search(r" at (\S+), path parameters .*'campaign_id': '([^']+)'", announced)
+        assert found is not None, announced
+        sandbox, campaign = found.groups()
+        wait_until(lambda: len(stored_emails(sandbox, campaign)) >= 3, "3 rows sent", process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr
     said = " ".join(stdout.split())  # rich wraps long lines
     hint = re.search(rf"again with --journal {journal} --campaign-id (\S+) to resume", said)

@@ -8,10 +8,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -19,23 +19,22 @@ import pytest
 from leadkit.cli import main
 from leadkit.commands import load
 from tests.cli_support import ROOT, sandbox_process, stored_emails
+from tests.processes import run, running
+from tests.waiting import wait_until
 
 KEY = "cs_live_signals_test"
 EXAMPLE = ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
 
 
-def _python(code: str, *args: str | Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *map(str, args)],
-        cwd=ROOT,
-        env={**os.environ, "COLDSEND_API_KEY": KEY},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _python(code: str, *args: str | Path) -> AbstractContextManager[subprocess.Popen[str]]:
+    """`python -c CODE ARGS` running in a subprocess while the block lasts."""
+    return running(
+        sys.executable, "-c", code, *args, cwd=ROOT, env={**os.environ, "COLDSEND_API_KEY": KEY},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
 
 
-def _leadkit(*args: str | Path) -> subprocess.Popen[str]:
+def _leadkit(*args: str | Path) -> AbstractContextManager[subprocess.Popen[str]]:
     return _python("import sys; from leadkit.cli import main; sys.exit(main())", *args)
 
 
@@ -43,14 +42,6 @@ def _table_count(stdout: str, row: str) -> int:
     match = re.search(rf"│ {row} +│ +(\d+)", stdout)
     assert match is not None, stdout
     return int(match.group(1))
-
-
-def _wait_for(condition: object, what: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 120
-    while not condition():  # type: ignore[operator]
-        assert process.poll() is None, f"the load ended before {what}"
-        assert time.monotonic() < deadline, f"no {what} after 120 s"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +76,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
     tmp_path: Path, name: str
@@ -92,8 +84,8 @@ def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
     journal = tmp_path / "j.sqlite"
     args = ["load", "coldsend", "--sandbox", "--sandbox-time-scale", "1000"]
     args += ["--journal", str(journal), "--failures-out", str(tmp_path / "f.jsonl"), *EXAMPLE]
-    process = _python(_SIGNAL_AT_SANDBOX_START, name, *args)
-    stdout, stderr = process.communicate(timeout=300)
+    with _python(_SIGNAL_AT_SANDBOX_START, name, *args) as process:
+        stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 1, stderr
     assert "Traceback" not in stderr
     assert f"{name}: stopping" in stderr
@@ -104,8 +96,8 @@ def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
     assert f"stopped by {name}" in said
     hint = re.search(rf"again with --journal {journal} --campaign-id (\S+) to resume", said)
     assert hint is not None, stdout
-    resumed = _leadkit(*args, "--campaign-id", hint.group(1))
-    stdout, stderr = resumed.communicate(timeout=300)
+    with _leadkit(*args, "--campaign-id", hint.group(1)) as resumed:
+        stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 1, stderr  # the example's invalid rows
     assert _table_count(stdout, "created") == 194
 
@@ -123,14 +115,16 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_while_the_input_is_measured_exits_1_without_a_traceback(name: str) -> None:
-    process = _python(_SIGNAL_WHILE_MEASURING, name, "load", "coldsend", "--sandbox", *EXAMPLE)
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 1
+    with _python(_SIGNAL_WHILE_MEASURING, name, "load", "coldsend", "--sandbox", *EXAMPLE) as p:
+        _, stderr = p.communicate(timeout=300)
+    assert p.returncode == 1
     assert stderr == f"leadkit load: stopped by {name} before any row was read\n"
 
 
+@pytest.mark.slow
 def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_once(
     sandbox: str, tmp_path: Path
 ) -> None:
@@ -141,12 +135,14 @@ def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_onc
     args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
     args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
     args += ["--journal", journal, "--concurrency", "4"]
-    process = _leadkit(*args, "--report", first)
-    assert process.stderr is not None
-    process.stderr.close()  # the reader of stderr went away
-    _wait_for(lambda: sum(stored_emails(sandbox, campaign).values()) >= 20, "20 leads", process)
-    process.send_signal(signal.SIGTERM)
-    stdout, _ = process.communicate(timeout=300)
+    with _leadkit(*args, "--report", first) as process:
+        assert process.stderr is not None
+        process.stderr.close()  # the reader of stderr went away
+        wait_until(
+            lambda: sum(stored_emails(sandbox, campaign).values()) >= 20, "20 leads", process
+        )
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=300)
     assert process.returncode == 1
     said = " ".join(stdout.split())
     assert "stopped by SIGTERM" in said
@@ -155,8 +151,8 @@ def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_onc
     unread = re.search(r"rows from index (\d+) on", stdout)
     assert unread is not None and int(unread.group(1)) == len(reported)
 
-    resumed = _leadkit(*args, "--report", second)
-    stdout, stderr = resumed.communicate(timeout=300)
+    with _leadkit(*args, "--report", second) as resumed:
+        stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
     assert stored_emails(sandbox, campaign) == dict.fromkeys(emails, 1)
     again = [json.loads(line) for line in second.read_text().splitlines()]
@@ -173,11 +169,11 @@ def test_a_reader_that_goes_away_changes_neither_the_load_nor_its_exit_code(
     says so."""
     leads, report = tmp_path / "leads.jsonl", tmp_path / "report.jsonl"
     _write_jsonl(leads, 30)
-    process = _leadkit("load", "coldsend", "--sandbox", leads, "--report", report)
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()
-    process.stderr.close()
-    assert process.wait(timeout=300) == 0
+    with _leadkit("load", "coldsend", "--sandbox", leads, "--report", report) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        process.stderr.close()
+        assert process.wait(timeout=300) == 0
     outcomes = Counter(json.loads(line)["outcome"] for line in report.read_text().splitlines())
     assert outcomes == {"created": 30}
 
@@ -185,8 +181,8 @@ def test_a_reader_that_goes_away_changes_neither_the_load_nor_its_exit_code(
 def test_a_log_gets_no_progress_bar(tmp_path: Path) -> None:
     leads = tmp_path / "leads.jsonl"
     _write_jsonl(leads, 30)
-    process = _leadkit("load", "coldsend", "--sandbox", leads)
-    _, stderr = process.communicate(timeout=300)
+    with _leadkit("load", "coldsend", "--sandbox", leads) as process:
+        _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert stderr.startswith("sandbox: coldsend at ")
     assert stderr.count("\n") == 1  # no last frame of a bar cut to 80 columns
@@ -221,38 +217,40 @@ def test_grace_may_be_0_but_not_nan(
         assert "argument --grace" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_input_cut_short_while_it_is_read_exits_1(sandbox: str, tmp_path: Path) -> None:
     leads, campaign = tmp_path / "leads.jsonl", str(uuid.uuid4())
     _write_jsonl(leads, 4096, width=128)  # 64 lines a block: a cut falls between rows
     args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
     args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
-    process = _leadkit(*args, "--concurrency", "2")
-    _wait_for(lambda: sum(stored_emails(sandbox, campaign).values()) >= 5, "5 leads", process)
-    with leads.open("r+") as handle:
-        handle.truncate(0)
-    stdout, stderr = process.communicate(timeout=300)
+    with _leadkit(*args, "--concurrency", "2") as process:
+        wait_until(lambda: sum(stored_emails(sandbox, campaign).values()) >= 5, "5 leads", process)
+        with leads.open("r+") as handle:
+            handle.truncate(0)
+        stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 1, stderr
     said = " ".join(stdout.split())
     assert f"{leads} was cut short while it was read (524288 bytes, now 0)" in said
     assert _table_count(stdout, "failed") + _table_count(stdout, "invalid") == 0
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_sandbox_as_ctrl_c_does(tmp_path: Path) -> None:
-    process = _leadkit("sandbox", "--port", "0", "--storage", tmp_path / "leads.sqlite")
-    assert process.stdout is not None
-    assert process.stdout.readline().startswith("leadkit sandbox on ")
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
+    with _leadkit("sandbox", "--port", "0", "--storage", tmp_path / "leads.sqlite") as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("leadkit sandbox on ")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0
     assert stderr == "stopped\n"
 
 
 def test_a_usage_error_exits_2_when_nobody_reads_stderr(tmp_path: Path) -> None:
-    process = _leadkit("load", "breakcold", "--sandbox", tmp_path / "missing.csv")
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()
-    process.stderr.close()
-    assert process.wait(timeout=300) == 2
+    with _leadkit("load", "breakcold", "--sandbox", tmp_path / "missing.csv") as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        process.stderr.close()
+        assert process.wait(timeout=300) == 2
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -261,10 +259,9 @@ def test_a_stderr_that_cannot_be_written_does_not_stop_the_load(tmp_path: Path) 
     leads, report = tmp_path / "leads.jsonl", tmp_path / "report.jsonl"
     _write_jsonl(leads, 30)
     with Path("/dev/full").open("w") as full:
-        result = subprocess.run(
-            [sys.executable, "-m", "leadkit.cli", "load", "coldsend", "--sandbox", leads,
-             "--report", report],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=full, text=True, timeout=300,
+        result = run(
+            sys.executable, "-m", "leadkit.cli", "load", "coldsend", "--sandbox", leads,
+            "--report", report, cwd=ROOT, stderr=full,
         )  # fmt: skip
     assert result.returncode == 0
     assert "leadkit load coldsend: summary" in result.stdout

@@ -89,6 +89,7 @@ PROPERTY_SETTINGS = settings(
 pytestmark = pytest.mark.filterwarnings("ignore:Overriding standard format")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("direction", ["response", "request"])
 @pytest.mark.parametrize(("api", "name"), CASES)
 @PROPERTY_SETTINGS

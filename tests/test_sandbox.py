@@ -7,6 +7,7 @@ import contextlib
 import copy
 import re
 import sqlite3
+import threading
 import time
 import urllib.parse
 import uuid
@@ -41,6 +42,7 @@ from leadkit.sandbox.dialects import FastApiDialect, retry_after_text
 from leadkit.sandbox.ratelimit import Clock, RateLimiter
 from leadkit.sandbox.spec import load_api, read_api
 from leadkit.sandbox.storage import SqliteStore
+from tests.waiting import eventually
 
 CS_KEY = "cs_live_test"
 BC_KEY = "bc_test"
@@ -349,8 +351,9 @@ async def test_time_scale_runs_a_window_in_a_second(http: aiohttp.ClientSession)
         status, response_headers, body = await post(http, url, {}, headers)
         assert (status, body["code"]) == (429, "TOO_MANY_REQUESTS")
         # a time-scaled sandbox reports wall seconds to the millisecond (real time: whole ones)
-        assert 0 < float(response_headers["X-RateLimit-Reset"]) <= 1.0
-        await asyncio.sleep(1.05)
+        reset = float(response_headers["X-RateLimit-Reset"])
+        assert 0 < reset <= 1.0
+        await asyncio.sleep(reset + 0.05)  # the window the sandbox announced, passing
         status, response_headers, _ = await post(http, url, {}, headers)
         assert (status, response_headers["X-RateLimit-Remaining"]) == (200, "59")
 
@@ -552,9 +555,24 @@ async def test_sqlite_storage_survives_a_restart(tmp_path: Path) -> None:
             await client.add_lead(campaign, body={"email": "kept@example.com"})
 
 
-def test_two_stores_sharing_a_file_keep_a_lead_once(tmp_path: Path) -> None:
-    path = tmp_path / "leads.sqlite"
-    stores = [SqliteStore(path) for _ in range(2)]
+def test_two_stores_sharing_a_file_keep_a_lead_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, connect = tmp_path / "leads.sqlite", sqlite3.connect
+    began = threading.Semaphore(0)  # released as a store begins a transaction
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        def trace(statement: str) -> None:
+            if statement.startswith("BEGIN"):
+                began.release()
+
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(trace)
+        return db
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite3, "connect", traced)
+        stores = [SqliteStore(path) for _ in range(2)]
     writer = sqlite3.connect(path, isolation_level=None)  # a third process, mid-write
     writer.execute("BEGIN IMMEDIATE")
     try:
@@ -563,7 +581,8 @@ def test_two_stores_sharing_a_file_keep_a_lead_once(tmp_path: Path) -> None:
                 pool.submit(store.insert, "coldsend", "c", "a@x.io", {"n": n}, unique=True)
                 for n, store in enumerate(stores)
             ]
-            time.sleep(0.3)  # both wait for the writer (a check-then-insert has checked by now)
+            for _ in stores:  # both wait for the writer (a check-then-insert has checked by now)
+                assert began.acquire(timeout=30), "a store did not begin its insert"
             writer.execute("ROLLBACK")
             stored = sorted(insert.result() for insert in inserts)
         assert stored == [False, True]
@@ -625,15 +644,12 @@ async def test_a_client_leaving_mid_body_is_counted_as_disconnected_not_500(
     _, writer = await asyncio.open_connection(target.hostname, target.port)
     writer.write(head.encode() + b'{"email"')  # 8 of the 100 bytes promised, then gone
     await writer.drain()
-    await asyncio.sleep(0.05)
+    await eventually(lambda: sandbox.stats["requests"] == 1, "the request at the sandbox")
     writer.close()
-    for _ in range(100):  # the server notices the close on its own schedule
-        async with http.get(sandbox.url + "/_sandbox/stats") as response:
-            stats = await response.json()
-        if stats.get("disconnected"):
-            break
-        await asyncio.sleep(0.02)
-    assert stats == {"requests": 1, "disconnected": 1}
+    # the server notices the close on its own schedule
+    await eventually(lambda: sandbox.stats["disconnected"] == 1, "the disconnection counted")
+    async with http.get(sandbox.url + "/_sandbox/stats") as response:
+        assert await response.json() == {"requests": 1, "disconnected": 1}
     assert sandbox.leads("coldsend") == []
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from leadkit.commands.sandbox import config_from_args, register
 from leadkit.runtime import Window
+from tests.processes import run, running_async
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -98,12 +99,10 @@ def test_an_unusable_storage_path_is_a_one_line_usage_error(
     tmp_path: Path, where: str, reason: str
 ) -> None:
     storage = tmp_path / where
-    done = subprocess.run(
-        [sys.executable, "-m", "leadkit.cli", "sandbox", "--port", "0", "--storage", str(storage)],
-        capture_output=True,
-        text=True,
+    done = run(
+        sys.executable, "-m", "leadkit.cli", "sandbox", "--port", "0", "--storage", storage,
         timeout=30,
-    )
+    )  # fmt: skip
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"leadkit sandbox: cannot use {storage} as SQLite storage: {reason}")
@@ -111,21 +110,11 @@ def test_an_unusable_storage_path_is_a_one_line_usage_error(
 
 
 async def test_the_command_serves_faults_until_ctrl_c(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "leadkit.cli",
-        "sandbox",
-        "--port",
-        "0",
-        "--fault-drop-after",
-        "1",
-        "--storage",
-        str(tmp_path / "leads.sqlite"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    command = ["sandbox", "--port", "0", "--fault-drop-after", "1"]
+    async with running_async(
+        sys.executable, "-m", "leadkit.cli", *command, "--storage", tmp_path / "leads.sqlite",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as process:  # fmt: skip
         assert process.stdout is not None
         first = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
         url = first.rsplit(" ", 1)[-1].strip()
@@ -138,8 +127,8 @@ async def test_the_command_serves_faults_until_ctrl_c(tmp_path: Path) -> None:
                 )
             async with http.get(url + "/_sandbox/leads?api=coldsend") as response:
                 assert [lead["email"] for lead in await response.json()] == ["a@b.co"]
-    finally:
         process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+        async with asyncio.timeout(20):
+            _, stderr = await process.communicate()
     assert process.returncode == 0
     assert b"Traceback" not in stderr

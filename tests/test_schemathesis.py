@@ -60,6 +60,7 @@ def live() -> Iterator[Sandbox]:
         yield sandbox
 
 
+@pytest.mark.slow
 @coldsend_schema.parametrize()
 @BOUNDED
 def test_coldsend_conforms(case: schemathesis.Case, live: Sandbox) -> None:
@@ -70,6 +71,7 @@ def test_coldsend_conforms(case: schemathesis.Case, live: Sandbox) -> None:
     )
 
 
+@pytest.mark.slow
 @breakcold_schema.parametrize()
 @BOUNDED
 def test_breakcold_conforms(case: schemathesis.Case, live: Sandbox) -> None:

@@ -23,6 +23,7 @@ from rich.traceback import Traceback
 from generated.coldsend.client import ColdsendClient
 from leadkit.runtime import APIError, RetryPolicy
 from leadkit.runtime.events import RequestFailed
+from tests.processes import running_async
 from tests.transport_support import CAMPAIGN, KEY, Recorder, coldsend, lead_json, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,12 +184,13 @@ def test_a_key_from_the_environment_is_not_a_local_of_a_failed_construction(
 
 async def _leadkit(*args: str | Path) -> tuple[int, str]:
     """`leadkit load ARGS` in a subprocess with the key in its environment; code, output."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadkit.cli", "load", *map(str, args), cwd=ROOT,
+    async with running_async(
+        sys.executable, "-m", "leadkit.cli", "load", *args, cwd=ROOT,
         env={**os.environ, "COLDSEND_API_KEY": KEY},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    ) as process:  # fmt: skip
+        async with asyncio.timeout(120):
+            output, _ = await process.communicate()
     assert process.returncode is not None
     return process.returncode, output.decode()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import subprocess
 import traceback
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from generated.coldsend.client import ColdsendClient
 from leadkit.runtime import APIError
 from leadkit.runtime.errors import APITLSError
 from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
+from tests.processes import run
 from tests.transport_support import CAMPAIGN, KEY, Recorder, coldsend, lead_json
 
 
@@ -39,14 +39,11 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (openssl), trusted by nobody by default."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
+    run(
+        *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+        *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+        *("-keyout", key, "-out", cert),
         check=True,
-        capture_output=True,
     )
     return cert, key
 

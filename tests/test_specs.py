@@ -1,8 +1,13 @@
-"""The specs: valid OpenAPI 3.1, and field by field what the vendors' reference pages say."""
+"""The specs: valid OpenAPI 3.1, and field by field what the vendors' reference pages say.
+
+The vendors' pages are written down as data in tests/vendor_reference/ (see the comment at
+the top of each file); these tests read only those files and specs/.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,88 +16,146 @@ import yaml
 from openapi_spec_validator import validate
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
-SPECS = {"coldsend": "000_77e7d94317648984.txt", "breakcold": "004_2a4415c86f7f39f2.txt"}
-MODELS = {
-    "coldsend": ("ManualLeadRequest", "LeadResponse"),
-    "breakcold": ("CreateLeadRequest", "Lead"),
-}
-TYPE_LINE = re.compile(
-    r"^(?:[\w ]+ · )?(?P<type>string|integer|boolean|object|enum)(?:<(?P<format>[\w-]+)>)?"
-    r"(?P<null> \| null)?$"
-)
-NAME_LINE = re.compile(r"^[A-Za-z_]\w*$")
+REFERENCE = Path(__file__).resolve().parent / "vendor_reference"
+APIS = ("breakcold", "coldsend")
 
 
+@cache
 def load(api: str) -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "specs" / f"{api}.yaml").read_text())
+    """The spec of `api` (read once; tests do not change it)."""
+    spec: dict[str, Any] = yaml.safe_load((ROOT / "specs" / f"{api}.yaml").read_text())
+    return spec
 
 
-def seed_fields(api: str, section: str) -> dict[str, dict[str, Any]]:
-    """Fields listed in the 'Body' or 'Response' part of a seed page."""
-    text = (SEEDS / SPECS[api]).read_text()
-    body = text.split("\nBody\n", 1)[1]
-    part = body.split("\nResponse\n", 1)[0 if section == "Body" else 1]
-    lines = [line.strip().rstrip(",") for line in part.splitlines() if line.strip()]
-    fields: dict[str, dict[str, Any]] = {}
-    current: dict[str, Any] | None = None
-    for line in lines:
-        typed = TYPE_LINE.match(line)
-        if typed and current is not None and "type" not in current:
-            current.update(typed.groupdict())
-        elif line == "required" and current is not None:
-            current["required"] = True
-        elif line.startswith("default:") and current is not None:
-            current["default"] = yaml.safe_load(line.removeprefix("default:"))
-        elif current is not None and current.get("type") == "enum" and line.isupper():
-            current.setdefault("enum", []).append(line)
-        elif NAME_LINE.match(line) and line not in ("application", "json"):
-            current = fields.setdefault(line, {})
-    return fields
+@cache
+def reference(api: str) -> dict[str, Any]:
+    """What the vendor documents for `api` (read once; tests do not change it)."""
+    data: dict[str, Any] = yaml.safe_load((REFERENCE / f"{api}.yaml").read_text())
+    return data
 
 
 def test_specs_are_valid_openapi_31() -> None:
-    for api in SPECS:
+    for api in APIS:
         spec = load(api)
         assert spec["openapi"] == "3.1.0"
         validate(spec)
 
 
-def _schema(spec: dict[str, Any], name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = spec["components"]["schemas"][name]
-    return schema
-
-
-def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, following `$ref`s within `spec`."""
     while "$ref" in node:
-        node = _schema(spec, node["$ref"].rsplit("/", 1)[1])
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
     return node
 
 
-@pytest.mark.parametrize("api", sorted(SPECS))
-@pytest.mark.parametrize("section", ["Body", "Response"])
-def test_every_seed_field_is_in_the_spec_as_documented(api: str, section: str) -> None:
+def operation(spec: dict[str, Any], operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    """The method, path and operation object of `operation_id`."""
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return method.upper(), path, op
+    raise AssertionError(f"no operation {operation_id} in the spec")
+
+
+def operations() -> list[Any]:
+    return [
+        pytest.param(api, op_id, id=f"{api}-{op_id}")
+        for api in APIS
+        for op_id in reference(api)["operations"]
+    ]
+
+
+def fields() -> list[Any]:
+    return [
+        pytest.param(api, op_id, part, name, documented, id=f"{api}-{op_id}-{part}-{name}")
+        for api in APIS
+        for op_id, op in reference(api)["operations"].items()
+        for part in ("request", "response")
+        for name, documented in op[part]["fields"].items()
+    ]
+
+
+def schemas(api: str, operation_id: str) -> dict[str, dict[str, Any]]:
+    """The request body schema and the success response schema of an operation, resolved."""
     spec = load(api)
-    model = _schema(spec, MODELS[api][section == "Response"])
-    properties = model["properties"]
-    seed = seed_fields(api, section)
-    assert set(seed) == set(properties), "fields differ from the seed page"
-    required = set(model.get("required", []))
-    for name, documented in seed.items():
-        prop = _resolve(spec, properties[name])
+    _, _, op = operation(spec, operation_id)
+    content = reference(api)["operations"][operation_id]["request"]["content"]
+    body = resolve(spec, op["requestBody"])["content"][content]["schema"]
+    success = resolve(spec, op["responses"][_success_status(op)])
+    return {
+        "request": resolve(spec, body),
+        "response": resolve(spec, success["content"]["application/json"]["schema"]),
+    }
+
+
+def _success_status(op: dict[str, Any]) -> str:
+    statuses: list[str] = [status for status in op["responses"] if status.startswith("2")]
+    return min(statuses)
+
+
+def _opens_with(text: str | None, documented: str) -> bool:
+    return (text or "").startswith(documented)
+
+
+@pytest.mark.parametrize(("api", "operation_id"), operations())
+def test_every_documented_operation_is_in_the_spec_as_documented(
+    api: str, operation_id: str
+) -> None:
+    spec, documented = load(api), reference(api)
+    facts = documented["operations"][operation_id]
+    page = documented["pages"][facts["page"]]
+    method, path, op = operation(spec, operation_id)
+    assert op["summary"] == page["title"]
+    assert f"{method} {spec['servers'][0]['url']}{path}" == page["request"]
+    security = op.get("security", spec.get("security", []))
+    assert security and {} not in security, "the page requires the key"
+    [scheme] = {name for requirement in security for name in requirement}
+    auth = spec["components"]["securitySchemes"][scheme]
+    assert (auth["type"], auth["in"], auth["name"]) == ("apiKey", "header", facts["auth"]["header"])
+    if "description" in facts["auth"]:
+        assert _opens_with(auth.get("description"), facts["auth"]["description"])
+    parameters = {p["name"]: resolve(spec, p) for p in op.get("parameters", [])}
+    assert set(parameters) == set(facts.get("parameters", {}))
+    for name, param in facts.get("parameters", {}).items():
+        assert parameters[name]["in"] == param["in"]
+        assert parameters[name].get("required", False) == param.get("required", False)
+        assert parameters[name]["schema"]["type"] == param["type"]
+        assert parameters[name]["schema"].get("format") == param.get("format")
+    assert facts["request"]["content"] in resolve(spec, op["requestBody"])["content"]
+    success = resolve(spec, op["responses"][_success_status(op)])
+    assert success["description"] == facts["response"]["status_text"]
+    for part, schema in schemas(api, operation_id).items():
+        assert set(schema["properties"]) == set(facts[part]["fields"]), f"{part} fields differ"
+        if "description" in facts[part]:
+            assert _opens_with(schema.get("description"), facts[part]["description"])
+
+
+@pytest.mark.parametrize(("api", "operation_id", "part", "name", "documented"), fields())
+def test_every_documented_field_is_in_the_spec_as_documented(
+    api: str, operation_id: str, part: str, name: str, documented: dict[str, Any]
+) -> None:
+    spec, facts = load(api), reference(api)
+    page = documented.get("page", facts["operations"][operation_id]["page"])
+    assert page in facts["pages"], f"{name}: no page {page!r} under `pages`"
+    model = schemas(api, operation_id)[part]
+    assert name in model["properties"], f"{name} is documented but not in the spec"
+    prop = resolve(spec, model["properties"][name])
+    if "type" in documented:
         types = prop.get("type")
         type_list = [types] if isinstance(types, str) else list(types or [])
-        if "type" in documented:
-            kind = "string" if documented["type"] == "enum" else documented["type"]
-            assert kind in type_list, name
-            assert ("null" in type_list) == bool(documented["null"]), name
-            if documented["format"] and documented["type"] != "enum":
-                assert prop.get("format") == documented["format"], name
-        assert (name in required) == documented.get("required", False), name
-        if "default" in documented:
-            assert prop.get("default") == documented["default"], name
-        if "enum" in documented:
-            assert prop["enum"] == documented["enum"], name
+        assert documented["type"] in type_list
+        assert ("null" in type_list) == documented.get("nullable", False)
+        assert prop.get("format") == documented.get("format")
+    assert (name in model.get("required", [])) == documented.get("required", False)
+    for fact in ("default", "enum"):
+        assert prop.get(fact) == documented.get(fact), f"the spec's {fact} is not the page's"
+    if "title" in documented:
+        assert prop.get("title") == documented["title"]
+    if "description" in documented:
+        assert _opens_with(prop.get("description"), documented["description"])
 
 
 def test_the_x_extensions_carry_the_documented_facts() -> None:

@@ -90,6 +90,7 @@ def broken(instance: dict[str, Any], draw: st.DrawFn) -> dict[str, Any]:
     return copy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("api", "name", "direction"), CASES)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

@@ -164,6 +164,7 @@ ALL_FAULTS = {
 }
 
 
+@pytest.mark.slow
 async def test_1000_coldsend_creates_with_every_fault_leave_one_record_per_reported_lead() -> None:
     emails = [f"lead{i % 900}@example.com" for i in range(1000)]  # 100 true duplicates
     retry = RetryPolicy(max_attempts=10, max_elapsed=60, backoff_base=0.01, backoff_cap=0.2)
