@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import pprint
+import sys
 from pathlib import Path
 
 import jinja2
 
 from .ir import Api
-from .models import TEMPLATE_DIR as MODEL_TEMPLATES
+from .models import model_imports
 
 __all__ = ["render_api", "render_root"]
 
-TEMPLATES = Path(__file__).parent / "templates" / "package"
+TEMPLATES = Path(__file__).parent / "templates"
 FILES = ("__init__.py", "client.py", "converter.py", "models.py", "spec.py")
+MODEL_TEMPLATES = {
+    "ClassModel": "class.jinja2",
+    "EnumModel": "enum.jinja2",
+    "AliasModel": "alias.jinja2",
+}
+"""The template of each kind of model (templates/models/), one macro interface: `model`."""
 
 _ENV = jinja2.Environment(
-    # the models' folder too, for the docstring macro both kinds of template share
-    loader=jinja2.FileSystemLoader([TEMPLATES, MODEL_TEMPLATES]),
+    loader=jinja2.FileSystemLoader([TEMPLATES / "package", TEMPLATES / "models"]),
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -28,8 +35,14 @@ _ENV.filters["pyrepr"] = repr
 
 def render_api(api: Api) -> dict[str, str]:
     """Render one API's package files, keyed by path relative to the output root."""
+    context = {
+        "api": api,
+        "model_imports": model_imports(api.models),
+        "model_templates": MODEL_TEMPLATES,
+        "spec_literal": pprint.pformat(api.document, sort_dicts=True, width=sys.maxsize),
+    }
     return {
-        f"{api.package}/{name}": _ENV.get_template(f"{name}.jinja2").render(api=api)
+        f"{api.package}/{name}": _ENV.get_template(f"{name}.jinja2").render(context)
         for name in FILES
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
-from ..operations import key_env_var
+from ..build import key_env_var
 from .changes import Location
 from .schema_walk import SchemaWalker
 
