@@ -1,7 +1,9 @@
 """Models: microseconds per structure (JSON-ready dict -> model) and unstructure (back).
 
-Ours is the generated attrs model through the generated lenient response converter; the
-peers are datamodel-code-generator's pydantic v2 models (``model_validate`` and
+Ours is the generated attrs model through the generated lenient response converter, as the
+client reads a response: ``response_converter.structure`` and ``.unstructure`` dispatch to
+the functions the generator wrote for the model (``generated/coldsend/serde.py``). The peers
+are datamodel-code-generator's pydantic v2 models (``model_validate`` and
 ``model_dump(mode="json", by_alias=True, exclude_unset=True)``) and openapi-python-client's
 ``from_dict`` / ``to_dict``, all made from the same schemas.
 """
@@ -14,7 +16,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from generated.coldsend import models
+from generated.coldsend import models, serde
 from generated.coldsend.converter import response_converter
 
 from .data import LEAD_RESPONSE
@@ -41,10 +43,13 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 """One JSON body of each response model of the spec."""
 
 Codec = tuple[Callable[[dict[str, Any]], Any], Callable[[Any], Any]]
+OURS = "leadkit (generated serde functions, attrs)"
 
 
 def _ours(name: str) -> Codec:
     cls = getattr(models, name)
+    if response_converter.get_structure_hook(cls) is not serde.LENIENT[cls]:
+        raise RuntimeError(f"models: the converter does not use the generated {name} functions")
     structure = functools.partial(response_converter.structure, cl=cls)  # no extra frame
     return structure, response_converter.unstructure
 
@@ -93,7 +98,7 @@ def run(peers: Peers, rounds: int, with_opc: bool) -> tuple[list[Row], list[Targ
     rows: list[Row] = []
     targets: list[Target] = []
     for name in PAYLOADS:
-        codecs: dict[str, Codec | str] = {"leadkit (attrs + cattrs)": _ours(name)}
+        codecs: dict[str, Codec | str] = {OURS: _ours(name)}
         peer_codecs: list[tuple[str, Peer | None, Callable[[str, Any], Codec]]] = [
             ("pydantic v2 (datamodel-code-generator)", pydantic, _pydantic),
             ("openapi-python-client from_dict/to_dict", opc, _opc),

@@ -10,11 +10,12 @@ import jinja2
 
 from .ir import Api
 from .models import model_imports
+from .serde import plan_serde
 
 __all__ = ["render_api", "render_root"]
 
 TEMPLATES = Path(__file__).parent / "templates"
-FILES = ("__init__.py", "client.py", "converter.py", "models.py", "spec.py")
+FILES = ("__init__.py", "client.py", "converter.py", "models.py", "serde.py", "spec.py")
 MODEL_TEMPLATES = {
     "ClassModel": "class.jinja2",
     "EnumModel": "enum.jinja2",
@@ -39,6 +40,7 @@ def render_api(api: Api) -> dict[str, str]:
         "api": api,
         "model_imports": model_imports(api.models),
         "model_templates": MODEL_TEMPLATES,
+        "serde": plan_serde(api),
         "spec_literal": pprint.pformat(api.document, sort_dicts=True, width=sys.maxsize),
     }
     return {
