@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 
+from .contract import contract
 from .ir import Api
 from .models import model_imports
 from .serde import plan_serde
@@ -15,7 +16,15 @@ from .serde import plan_serde
 __all__ = ["render_api", "render_root"]
 
 TEMPLATES = Path(__file__).parent / "templates"
-FILES = ("__init__.py", "client.py", "converter.py", "models.py", "serde.py", "spec.py")
+FILES = (
+    "__init__.py",
+    "client.py",
+    "contract.py",
+    "converter.py",
+    "models.py",
+    "serde.py",
+    "spec.py",
+)
 MODEL_TEMPLATES = {
     "ClassModel": "class.jinja2",
     "EnumModel": "enum.jinja2",
@@ -34,6 +43,11 @@ _ENV = jinja2.Environment(
 _ENV.filters["pyrepr"] = repr
 
 
+def _literal(data: object) -> str:
+    """A Python literal of JSON-like data, keys sorted, each string whole (ruff wraps it)."""
+    return pprint.pformat(data, sort_dicts=True, width=sys.maxsize)
+
+
 def render_api(api: Api) -> dict[str, str]:
     """Render one API's package files, keyed by path relative to the output root."""
     context = {
@@ -41,7 +55,8 @@ def render_api(api: Api) -> dict[str, str]:
         "model_imports": model_imports(api.models),
         "model_templates": MODEL_TEMPLATES,
         "serde": plan_serde(api),
-        "spec_literal": pprint.pformat(api.document, sort_dicts=True, width=sys.maxsize),
+        "spec_literal": _literal(api.document),
+        "contract_literal": _literal(contract(api)),
     }
     return {
         f"{api.package}/{name}": _ENV.get_template(f"{name}.jinja2").render(context)
