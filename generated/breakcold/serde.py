@@ -24,6 +24,7 @@ from leadkit.runtime.serde import (
     UnstructureFn,
     install,
     parse_uuid,
+    uuid_text,
 )
 
 from . import models
@@ -1379,7 +1380,7 @@ def structure_lead_lenient(o: Any, _: Any = None) -> models.Lead:
 def unstructure_lead(obj: models.Lead) -> dict[str, Any]:
     """The wire form of `Lead`: wire names, UNSET fields left out."""
     res: dict[str, Any] = {
-        "id": str(obj.id),
+        "id": uuid_text(obj.id),
         "email": obj.email,
         "company": obj.company,
         "phone": obj.phone,
@@ -1432,10 +1433,7 @@ def unstructure_lead(obj: models.Lead) -> dict[str, Any]:
         res["company_enrich"] = (
             None
             if obj.company_enrich is None
-            else {
-                k: x if type(x) in JSON_SCALARS else REQUEST.unstructure(x)
-                for k, x in obj.company_enrich.items()
-            }
+            else REQUEST.unstructure_free_form(obj.company_enrich)
         )
     if obj.additional_properties:
         res.update(obj.additional_properties)

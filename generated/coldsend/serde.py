@@ -25,6 +25,7 @@ from leadkit.runtime.serde import (
     install,
     parse_datetime,
     parse_uuid,
+    uuid_text,
 )
 
 from . import models
@@ -189,10 +190,7 @@ def unstructure_manual_lead_request(obj: models.ManualLeadRequest) -> dict[str, 
     if obj.company is not UNSET:
         res["company"] = obj.company
     if obj.custom_fields is not UNSET:
-        res["custom_fields"] = {
-            k: x if type(x) in JSON_SCALARS else REQUEST.unstructure(x)
-            for k, x in obj.custom_fields.items()
-        }
+        res["custom_fields"] = REQUEST.unstructure_free_form(obj.custom_fields)
     return res
 
 
@@ -426,8 +424,8 @@ def structure_lead_response_lenient(o: Any, _: Any = None) -> models.LeadRespons
 def unstructure_lead_response(obj: models.LeadResponse) -> dict[str, Any]:
     """The wire form of `LeadResponse`: wire names, UNSET fields left out."""
     res: dict[str, Any] = {
-        "lead_id": str(obj.lead_id),
-        "batch_id": None if obj.batch_id is None else str(obj.batch_id),
+        "lead_id": uuid_text(obj.lead_id),
+        "batch_id": None if obj.batch_id is None else uuid_text(obj.batch_id),
         "email": obj.email,
         "first_name": obj.first_name,
         "last_name": obj.last_name,
@@ -441,10 +439,7 @@ def unstructure_lead_response(obj: models.LeadResponse) -> dict[str, Any]:
         "created_at": datetime.isoformat(obj.created_at),
     }
     if obj.custom_fields is not UNSET:
-        res["custom_fields"] = {
-            k: x if type(x) in JSON_SCALARS else REQUEST.unstructure(x)
-            for k, x in obj.custom_fields.items()
-        }
+        res["custom_fields"] = REQUEST.unstructure_free_form(obj.custom_fields)
     if obj.sequence_step is not UNSET:
         res["sequence_step"] = obj.sequence_step
     if obj.email_opened is not UNSET:
@@ -569,9 +564,7 @@ def unstructure_validation_error_item(obj: models.ValidationErrorItem) -> dict[s
     if obj.input is not UNSET:
         res["input"] = REQUEST.unstructure(obj.input)
     if obj.ctx is not UNSET:
-        res["ctx"] = {
-            k: x if type(x) in JSON_SCALARS else REQUEST.unstructure(x) for k, x in obj.ctx.items()
-        }
+        res["ctx"] = REQUEST.unstructure_free_form(obj.ctx)
     if obj.additional_properties:
         res.update(obj.additional_properties)
     return res

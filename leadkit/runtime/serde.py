@@ -11,6 +11,7 @@ result). `install` puts them on a converter and binds a handoff to it.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ __all__ = [
     "parse_date",
     "parse_datetime",
     "parse_uuid",
+    "uuid_text",
 ]
 
 T = TypeVar("T")
@@ -41,6 +43,18 @@ JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
 """The classes the converters unstructure as they are."""
 parse_datetime = dt.datetime.fromisoformat
 parse_date = dt.date.fromisoformat
+_UUID = uuid.UUID
+
+
+def uuid_text(value: Any) -> str:
+    """``str(value)``, the converters' hook for UUIDs, without UUID.__str__'s % formatting."""
+    if type(value) is _UUID:
+        try:
+            digits = value.int.to_bytes(16).hex()
+        except OverflowError:  # a number no UUID has: written as UUID.__str__ writes it
+            return str(value)
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    return str(value)
 
 
 class Handoff:
@@ -65,6 +79,17 @@ class Handoff:
     def unstructure(self, value: Any, tp: Any = None) -> Any:
         """`value` unstructured by the converter's own hook for `tp` (default: its class)."""
         return self.converter.unstructure(value, tp)
+
+    def unstructure_free_form(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        """A free-form object's wire form: JSON scalars as they are, the rest by the hook of
+        their class (a copy of `value` when it holds only scalars, the common case)."""
+        for item in value.values():
+            if type(item) not in JSON_SCALARS:
+                unstructure = self.converter.unstructure
+                return {
+                    k: x if type(x) in JSON_SCALARS else unstructure(x) for k, x in value.items()
+                }
+        return dict(value)
 
     def detailed(self, value: Any, cls: type[T]) -> T:
         """`value` structured as the model `cls` by cattrs' detailed function, which raises
