@@ -546,8 +546,6 @@ def test_regen_rewrites_a_damaged_committed_spec_module(
 @pytest.mark.parametrize(
     "edit",
     [
-        # a format the runtime does not carry: the model keeps `str`
-        put(*prop("ManualLeadRequest", "email", "format"), value="email"),
         # the client strips a trailing slash from the base URL
         put("servers", 0, "url", value="https://api.coldsend.pro/"),
         # the same class, the body schema inlined where it was a $ref
@@ -555,25 +553,43 @@ def test_regen_rewrites_a_damaged_committed_spec_module(
             *CS_OP, "requestBody", "content", "application/json", "schema", "description", value="d"
         ),
     ],
-    ids=["untyped-format", "trailing-slash", "ref-sibling"],
+    ids=["trailing-slash", "ref-sibling"],
 )
 def test_a_change_the_generated_client_does_not_see_is_no_change(edit: Edit) -> None:
-    """The report compares the IRs the generator renders: what reaches neither the models nor
-    the client is not reported (a diff of the documents said type.changed for the format)."""
+    """The report compares the IRs the generator renders: what changes neither the models nor
+    the client is not reported."""
     new = edited("coldsend", edit)
     assert diff_specs(BASE["coldsend"], new, "coldsend") == ()
     assert generate_tree_of(BASE["coldsend"]) == generate_tree_of(new)
 
 
+def test_a_format_the_client_does_not_type_is_a_server_rule() -> None:
+    """The model keeps `str` for an email format (a diff of the documents said type.changed);
+    the server checks it: a new constraint, breaking in a request."""
+    new = edited("coldsend", put(*prop("ManualLeadRequest", "email", "format"), value="email"))
+    assert generate_tree_of(BASE["coldsend"]) == generate_tree_of(new)
+    [change] = diff_specs(BASE["coldsend"], new, "coldsend")
+    assert (change.kind, str(change.location), change.detail, change.breaking) == (
+        "constraint.tightened",
+        "model ManualLeadRequest.email (request)",
+        "format: none -> 'email'",
+        True,
+    )
+
+
+CLIENT_FILES = ("__init__.py", "client.py", "converter.py", "models.py", "serde.py")
+"""What a client user imports; the embedded spec and the sandbox's contract left out."""
+
+
 def generate_tree_of(doc: Doc) -> dict[str, str]:
-    """The generated package of `doc` (as coldsend) but its spec.py, headers left out."""
+    """The client files of the package generated from `doc` (as coldsend), headers left out."""
     with tempfile.TemporaryDirectory() as folder:
         _write(doc, Path(folder) / "coldsend.yaml")
         files = generate_tree(Path(folder))
     return {
         path: text.split("\n", 1)[1]
         for path, text in files.items()
-        if path.startswith("coldsend/") and path != "coldsend/spec.py"
+        if path.removeprefix("coldsend/") in CLIENT_FILES
     }
 
 

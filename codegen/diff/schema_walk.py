@@ -16,6 +16,7 @@ import attrs
 from ..errors import pointer_parts
 from ..ir import AliasModel, Api, ClassModel, EnumModel, Field, Model, TypeRef
 from ..load import resolve
+from ..schemas import CARRIED_FORMATS
 from .changes import Change, Location, classify
 
 __all__ = ["SchemaWalker", "Shape", "schema_name", "show_type", "type_atoms"]
@@ -23,7 +24,9 @@ __all__ = ["SchemaWalker", "Shape", "schema_name", "show_type", "type_atoms"]
 _MISSING = object()
 _LOWER_BOUNDS = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum")
 _UPPER_BOUNDS = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum")
-_FORM_RULES = ("pattern", "multipleOf")
+_FORM_RULES = ("pattern", "multipleOf", "format")
+_TYPED_FORMATS = frozenset(form for _, form in CARRIED_FORMATS)
+"""Formats the IR types (UUID, date-time, date): a change to one is a change of type."""
 _ATOMS = {
     "str": "string",
     "int": "integer",
@@ -225,10 +228,13 @@ class SchemaWalker:
             self.emit("default.changed", where, " -> ".join(shown))
 
     def _constraints(self, old: Any, new: Any, where: Location) -> None:
+        """The validation keywords the server applies and the client does not check."""
         for key in (*_LOWER_BOUNDS, *_UPPER_BOUNDS, *_FORM_RULES):
             before, after = (
                 facet[key] if (facet := _keyword_facet(s, key)) else None for s in (old, new)
             )
+            if key == "format" and {before, after} & _TYPED_FORMATS:
+                continue
             if _json_value(before) == _json_value(after):
                 continue
             if after is None:
