@@ -47,7 +47,7 @@ def _reserved_aliases(parsed: tuple[ParsedModel, ...]) -> dict[str, str]:
     }
 
 
-def _properties(document: Mapping[str, Any], schema: Any) -> dict[str, Any]:
+def _properties(schema: Any) -> dict[str, Any]:
     """The properties a schema declares itself, its inline `allOf` parts' included (a `$ref`ed
     part is the base class, whose fields are its own)."""
     if not isinstance(schema, Mapping):
@@ -55,7 +55,7 @@ def _properties(document: Mapping[str, Any], schema: Any) -> dict[str, Any]:
     found = dict(schema.get("properties") or {})
     for part in schema.get("allOf") or ():
         if isinstance(part, Mapping) and "$ref" not in part:
-            found.update(_properties(document, part))
+            found.update(_properties(part))
     return found
 
 
@@ -93,7 +93,7 @@ class _Reader:
                 "an allOf of more than one $ref makes a class with two bases, which attrs "
                 "classes cannot have; keep one $ref and repeat the other's properties",
             )
-        schemas = _properties(self.spec.document, resolve(self.spec.document, pm.pointer))
+        schemas = _properties(resolve(self.spec.document, pm.pointer))
         fields = tuple(self.field(pm, field, schemas) for field in model.fields)
         base = bases[0] if bases else None
         in_responses = pm.pointer in self.in_responses
