@@ -1,6 +1,6 @@
 """The one error the generator reports to users: what is wrong, in which file, where."""
 
-__all__ = ["SpecError", "json_pointer", "pointer_parts"]
+__all__ = ["Problems", "SpecError", "json_pointer", "pointer_parts"]
 
 
 def json_pointer(parts: object) -> str:
@@ -24,3 +24,21 @@ class SpecError(Exception):
         self.pointer = pointer
         self.message = message
         super().__init__(f"{file}: {pointer}: {message}")
+
+
+class Problems:
+    """Where a reader's refusals go: raised at once (the generator), or collected and read on
+    (`leadkit diff`, which compares specs the generator may refuse)."""
+
+    def __init__(self, label: str, *, strict: bool = True) -> None:
+        self.label = label
+        self.strict = strict
+        self.found: list[SpecError] = []
+
+    def refuse(self, where: tuple[object, ...] | str, message: str) -> None:
+        """Refuse what is at `where` (path parts or a JSON pointer): raise, or note it."""
+        pointer = where if isinstance(where, str) else json_pointer(where)
+        error = SpecError(self.label, pointer, message)
+        if self.strict:
+            raise error
+        self.found.append(error)

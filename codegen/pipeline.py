@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .build import build_api
 from .load import load_spec
-from .models import generate_models
-from .operations import build_api
 from .render import render_api, render_root
 from .write import format_sources
 
@@ -20,7 +19,5 @@ def generate_tree(spec_dir: Path, label_root: Path | None = None) -> dict[str, s
         label = path.name
         if label_root:
             label = path.resolve().relative_to(label_root.resolve()).as_posix()
-        spec = load_spec(path, label)
-        models_source, models = generate_models(spec)
-        files.update(render_api(build_api(spec, models_source, models)))
+        files.update(render_api(build_api(load_spec(path, label))))
     return format_sources(files)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pprint
+import sys
 from inspect import isclass
 from pathlib import Path
 from types import ModuleType
@@ -10,17 +12,32 @@ import jinja2
 
 from leadkit.runtime import converters, errors
 
+from .contract import contract
 from .ir import Api
-from .models import TEMPLATE_DIR as MODEL_TEMPLATES
+from .models import model_imports
+from .serde import plan_serde
 
 __all__ = ["render_api", "render_root"]
 
-TEMPLATES = Path(__file__).parent / "templates" / "package"
-FILES = ("__init__.py", "client.py", "converter.py", "models.py", "spec.py")
+TEMPLATES = Path(__file__).parent / "templates"
+FILES = (
+    "__init__.py",
+    "client.py",
+    "contract.py",
+    "converter.py",
+    "models.py",
+    "serde.py",
+    "spec.py",
+)
+MODEL_TEMPLATES = {
+    "ClassModel": "class.jinja2",
+    "EnumModel": "enum.jinja2",
+    "AliasModel": "alias.jinja2",
+}
+"""The template of each kind of model (templates/models/), one macro interface: `model`."""
 
 _ENV = jinja2.Environment(
-    # the models' folder too, for the docstring macro both kinds of template share
-    loader=jinja2.FileSystemLoader([TEMPLATES, MODEL_TEMPLATES]),
+    loader=jinja2.FileSystemLoader([TEMPLATES / "package", TEMPLATES / "models"]),
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -45,10 +62,23 @@ all, so that a caller catches `RateLimitError` from the package of its client.""
 _ENV.globals["caller_errors"] = CALLER_ERRORS
 
 
+def _literal(data: object) -> str:
+    """A Python literal of JSON-like data, keys sorted, each string whole (ruff wraps it)."""
+    return pprint.pformat(data, sort_dicts=True, width=sys.maxsize)
+
+
 def render_api(api: Api) -> dict[str, str]:
     """Render one API's package files, keyed by path relative to the output root."""
+    context = {
+        "api": api,
+        "model_imports": model_imports(api.models),
+        "model_templates": MODEL_TEMPLATES,
+        "serde": plan_serde(api),
+        "spec_literal": _literal(api.document),
+        "contract_literal": _literal(contract(api)),
+    }
     return {
-        f"{api.package}/{name}": _ENV.get_template(f"{name}.jinja2").render(api=api)
+        f"{api.package}/{name}": _ENV.get_template(f"{name}.jinja2").render(context)
         for name in FILES
     }
 

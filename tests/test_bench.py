@@ -35,7 +35,7 @@ def test_quick_bench_prints_every_scenario_with_numbers() -> None:
     assert {
         ("throughput", "(a) bare aiohttp pool, pre-serialised JSON"),
         ("throughput", "(b) leadkit bulk helper, generated client"),
-        ("models", "leadkit (attrs + cattrs)"),
+        ("models", "leadkit (generated serde functions, attrs)"),
         ("models", "pydantic v2 (datamodel-code-generator)"),
         ("generator", "full regeneration"),
         ("generator", "--check"),

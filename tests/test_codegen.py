@@ -17,11 +17,12 @@ import pytest
 import yaml
 
 from codegen.__main__ import main as codegen_main
-from codegen.errors import SpecError
+from codegen.build import build_api
+from codegen.errors import Problems, SpecError
+from codegen.ir import ClassModel
 from codegen.load import load_spec
-from codegen.models import generate_models
-from codegen.operations import build_api
 from codegen.pipeline import generate_tree
+from codegen.typeref import SchemaTypes
 from codegen.write import format_sources
 from tests.processes import run
 
@@ -464,8 +465,10 @@ def test_a_ref_into_paths_gives_pointers_escaped_once(tmp_path: Path) -> None:
         + "          description: ok\n          content:\n            application/json:\n"
         + "              schema: {$ref: '#/paths/~1a~1b/x-shared'}\n"
     )
+    loaded = load_spec(spec)
+    types = SchemaTypes(loaded.document, {}, Problems(loaded.label))  # no model for x-shared
     with pytest.raises(SpecError) as caught:
-        build_api(load_spec(spec), "", ())  # as if no model had been made for x-shared
+        types.read({"$ref": "#/paths/~1a~1b/x-shared"}, ("paths", "/a/b", "get"))
     assert caught.value.pointer == "#/paths/~1a~1b/x-shared/type"
 
 
@@ -481,10 +484,9 @@ def test_an_inline_schema_in_a_shared_response_object_gets_its_model(tmp_path: P
         + "        '201': {$ref: '#/components/responses/Created'}\n"
         + "        '400': {$ref: '#/components/responses/Problem'}\n"
     )
-    loaded = load_spec(spec)
-    source, infos = generate_models(loaded)
-    by_ref = {info.source_ref: info.class_name for info in infos}
-    (operation,) = build_api(loaded, source, infos).operations
+    api = build_api(load_spec(spec))
+    by_ref = {model.pointer: model.name for model in api.models}
+    (operation,) = api.operations
     schema = "content/application~1json/schema"
     created = by_ref[f"#/components/responses/Created/{schema}"]
     problem = by_ref[f"#/components/responses/Problem/{schema}"]
@@ -601,8 +603,8 @@ def _models_keeping_extras(source: str, name: str) -> dict[str, bool]:
 def test_only_models_a_response_can_contain_keep_undeclared_fields(tmp_path: Path) -> None:
     spec = tmp_path / "reach.yaml"
     spec.write_text(REACH_SPEC)
-    _, infos = generate_models(load_spec(spec))
-    assert {i.class_name: i.in_responses for i in infos} == RESPONSE_MODELS
+    models = build_api(load_spec(spec)).models
+    assert {m.name: m.in_responses for m in models if isinstance(m, ClassModel)} == RESPONSE_MODELS
     source = generate_tree(tmp_path)["reach/models.py"]
     assert _models_keeping_extras(source, "reach_models") == RESPONSE_MODELS
     assert "leadkit:" not in source  # the template's marker never reaches the output

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,12 @@ import pytest
 import yaml
 
 from codegen.__main__ import main as codegen_main
+from codegen.build import build_api
 from codegen.diff import committed_spec, diff_specs, render_json, render_text, tree_report
-from codegen.load import load_spec
+from codegen.diff.spec_diff import read_leniently
+from codegen.errors import SpecError
+from codegen.load import LoadedSpec, load_spec
+from codegen.pipeline import generate_tree
 from codegen.regen import regenerate
 from leadkit.cli import main as leadkit_main
 from tests.processes import run
@@ -542,3 +547,65 @@ def test_regen_rewrites_a_damaged_committed_spec_module(
     out = capsys.readouterr().out
     assert "unknown: generated/coldsend/spec.py cannot be read: not valid Python" in out
     assert committed_spec(spec_module)["paths"].keys() == BASE["coldsend"]["paths"].keys()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # the client strips a trailing slash from the base URL
+        put("servers", 0, "url", value="https://api.coldsend.pro/"),
+        # the same class, the body schema inlined where it was a $ref
+        put(
+            *CS_OP, "requestBody", "content", "application/json", "schema", "description", value="d"
+        ),
+    ],
+    ids=["trailing-slash", "ref-sibling"],
+)
+def test_a_change_the_generated_client_does_not_see_is_no_change(edit: Edit) -> None:
+    """The report compares the IRs the generator renders: what changes neither the models nor
+    the client is not reported."""
+    new = edited("coldsend", edit)
+    assert diff_specs(BASE["coldsend"], new, "coldsend") == ()
+    assert generate_tree_of(BASE["coldsend"]) == generate_tree_of(new)
+
+
+def test_a_format_the_client_does_not_type_is_a_server_rule() -> None:
+    """The model keeps `str` for an email format (a diff of the documents said type.changed);
+    the server checks it: a new constraint, breaking in a request."""
+    new = edited("coldsend", put(*prop("ManualLeadRequest", "email", "format"), value="email"))
+    assert generate_tree_of(BASE["coldsend"]) == generate_tree_of(new)
+    [change] = diff_specs(BASE["coldsend"], new, "coldsend")
+    assert (change.kind, str(change.location), change.detail, change.breaking) == (
+        "constraint.tightened",
+        "model ManualLeadRequest.email (request)",
+        "format: none -> 'email'",
+        True,
+    )
+
+
+CLIENT_FILES = ("__init__.py", "client.py", "converter.py", "models.py", "serde.py")
+"""What a client user imports; the embedded spec and the sandbox's contract left out."""
+
+
+def generate_tree_of(doc: Doc) -> dict[str, str]:
+    """The client files of the package generated from `doc` (as coldsend), headers left out."""
+    with tempfile.TemporaryDirectory() as folder:
+        _write(doc, Path(folder) / "coldsend.yaml")
+        files = generate_tree(Path(folder))
+    return {
+        path: text.split("\n", 1)[1]
+        for path, text in files.items()
+        if path.removeprefix("coldsend/") in CLIENT_FILES
+    }
+
+
+def test_what_the_generator_refuses_is_still_compared() -> None:
+    """Read leniently: a spec the generator refuses (the body lacks the x-dedupe field) is
+    compared as written, and its refusals are kept in the IR."""
+    before = edited("breakcold", drop(*BC_OP, "requestBody"))
+    old = read_leniently(before, "breakcold", "old")
+    assert [p.message for p in old.problems] == ["'email' is not a property of the request body"]
+    with pytest.raises(SpecError, match="not a property of the request body"):
+        build_api(LoadedSpec(Path("breakcold.yaml"), "x", "breakcold", before, ""))
+    [change] = diff_specs(before, BASE["breakcold"], "breakcold")
+    assert change.kind == "request_body.added_required"

@@ -20,6 +20,9 @@ import aiohttp
 import pytest
 from jsonschema import Draft202012Validator
 
+from codegen.build import build_api
+from codegen.contract import contract
+from codegen.load import LoadedSpec
 from generated.breakcold import BreakcoldClient
 from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
 from generated.coldsend import ColdsendClient, models
@@ -677,7 +680,8 @@ async def test_a_spec_change_reaches_the_sandbox(http: aiohttp.ClientSession) ->
     spec["components"]["securitySchemes"]["ApiKeyAuth"]["name"] = "X-Token"
     spec["x-rate-limit"]["windows"] = [{"limit": 2, "seconds": 60}]
     spec["components"]["schemas"]["CreateLeadRequest"]["required"] = ["email"]
-    async with Sandbox(apis=(read_api("breakcold", spec),)) as sb:
+    api = build_api(LoadedSpec(Path("breakcold.yaml"), "breakcold.yaml", "breakcold", spec, ""))
+    async with Sandbox(apis=(read_api("breakcold", contract(api)),)) as sb:
         url, headers = sb.base_url("breakcold") + "/v4/lead", {"X-Token": BC_KEY}
         status, _, body = await post(http, url, {}, headers)
         assert (status, body["issues"][0]["path"]) == (400, ["email"])

@@ -1,48 +1,33 @@
-"""Compare what applies to a whole API: servers, the security scheme, x-rate-limit."""
+"""Compare what applies to a whole API: the base URL, how the key is sent, x-rate-limit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
-
-from ..operations import key_env_var
+from ..errors import json_pointer
+from ..ir import Api
 from .changes import Location
 from .schema_walk import SchemaWalker
 
 __all__ = ["diff_api"]
 
-
-def _base_url(doc: Mapping[str, Any]) -> Any:
-    servers = doc.get("servers") or [{}]
-    return servers[0].get("url")
+_RATE_LIMIT = json_pointer(("x-rate-limit",))
 
 
-def _auth(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The scheme of the first security requirement, as the generator picks it."""
-    requirements = doc.get("security") or [{}]
-    name = next(iter(requirements[0]), None)
-    return doc.get("components", {}).get("securitySchemes", {}).get(name) or {}
+def _rate_limit_problem(api: Api) -> str | None:
+    """Why the generator refuses the API's x-rate-limit, if it does."""
+    return next((p.message for p in api.problems if p.pointer == _RATE_LIMIT), None)
 
 
-def _policy(declared: Any) -> RateLimitPolicy | str | None:
-    """The x-rate-limit as the generated client reads it (defaults filled in); a string
-    saying why when the generator refuses it."""
-    try:
-        return rate_limit_from_spec(declared)
-    except ValueError as exc:
-        return str(exc)
-
-
-def _diff_rate_limit(walker: SchemaWalker, old: Any, new: Any) -> None:
+def _diff_rate_limit(walker: SchemaWalker) -> None:
     where = Location("api", path="x-rate-limit")
-    before, after = _policy(old), _policy(new)
-    for side, policy in (("old", before), ("new", after)):
-        if isinstance(policy, str):
-            walker.emit("rate_limit.invalid", where, f"{side} spec: {policy}")
-    if isinstance(before, str) or isinstance(after, str):
+    problems = {
+        side: _rate_limit_problem(api) for side, api in (("old", walker.old), ("new", walker.new))
+    }
+    for side, problem in problems.items():
+        if problem is not None:
+            walker.emit("rate_limit.invalid", where, f"{side} spec: {problem}")
+    if any(problems.values()):
         return
+    before, after = walker.old.rate_limit, walker.new.rate_limit
     if before is None or after is None:
         if before is not after:
             walker.emit("rate_limit.removed" if after is None else "rate_limit.added", where, "")
@@ -70,28 +55,21 @@ def _diff_rate_limit(walker: SchemaWalker, old: Any, new: Any) -> None:
             walker.emit(kind, where, f"{key}: {was} -> {now}")
 
 
-def diff_api(walker: SchemaWalker, name: str | None) -> None:
-    """Report changes to the base URL, the security scheme and the rate-limit declaration.
-
-    `name` is the API's package name, from which the default key variable derives;
-    unknown (None), that default shows as ``<NAME>_API_KEY``.
-    """
+def diff_api(walker: SchemaWalker) -> None:
+    """Report changes to the base URL, the way the key is sent and the rate-limit declaration."""
     old, new = walker.old, walker.new
-    if _base_url(old) != _base_url(new):
-        detail = f"{_base_url(old)} -> {_base_url(new)}"
-        walker.emit("server.base_url_changed", Location("api", path="servers"), detail)
-    old_auth, new_auth = _auth(old), _auth(new)
-    for keys, kind in (
-        (("type", "in", "scheme"), "auth.scheme_changed"),
-        (("name",), "auth.header_changed"),
-    ):
-        before, after = ([auth.get(k) for k in keys] for auth in (old_auth, new_auth))
-        if before != after:
-            shown = " -> ".join(" ".join(str(v) for v in vs if v) for vs in (before, after))
-            walker.emit(kind, Location("api", path="security"), shown)
-    old_var, new_var = (key_env_var(auth, name or "<name>") for auth in (old_auth, new_auth))
-    if old_var != new_var:
+    if old.base_url != new.base_url:
         walker.emit(
-            "auth.env_var_changed", Location("api", path="security"), f"{old_var} -> {new_var}"
+            "server.base_url_changed",
+            Location("api", path="servers"),
+            f"{old.base_url} -> {new.base_url}",
         )
-    _diff_rate_limit(walker, old.get("x-rate-limit"), new.get("x-rate-limit"))
+    security = Location("api", path="security")
+    for kind, was, now in (
+        ("auth.scheme_changed", old.auth.scheme, new.auth.scheme),
+        ("auth.header_changed", old.auth.header, new.auth.header),
+        ("auth.env_var_changed", old.auth.env_var, new.auth.env_var),
+    ):
+        if was != now:
+            walker.emit(kind, security, f"{was} -> {now}")
+    _diff_rate_limit(walker)

@@ -59,7 +59,8 @@ def tree_report(spec_dir: Path, generated_dir: Path) -> dict[str, tuple[Change, 
             label = specs[name].relative_to(spec_dir.parent).as_posix()
             new = load_spec(specs[name], label).document
             old_label = f"{generated_dir.name}/{name}/spec.py"
-            report[name] = diff_specs(committed_spec(committed[name], old_label), new, name)
+            old = committed_spec(committed[name], old_label)
+            report[name] = diff_specs(old, new, name, (old_label, label))
     return report
 
 

@@ -3,7 +3,7 @@
 
 from leadkit.runtime import build_converters
 
-from . import models
+from . import models, serde
 
 __all__ = ["request_converter", "response_converter"]
 
@@ -22,3 +22,4 @@ RENAMES: dict[type, dict[str, str]] = {
 """Python attribute name -> wire name, where they differ."""
 
 request_converter, response_converter = build_converters(RENAMES)
+serde.register(request_converter, response_converter)

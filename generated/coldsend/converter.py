@@ -3,9 +3,12 @@
 
 from leadkit.runtime import build_converters
 
+from . import serde
+
 __all__ = ["request_converter", "response_converter"]
 
 RENAMES: dict[type, dict[str, str]] = {}
 """Python attribute name -> wire name, where they differ."""
 
 request_converter, response_converter = build_converters(RENAMES)
+serde.register(request_converter, response_converter)

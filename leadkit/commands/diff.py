@@ -23,6 +23,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     try:
         old, new = load_spec(args.old_spec), load_spec(args.new_spec)
+        changes = diff_specs(old.document, new.document, new.name, (old.label, new.label))
     except (SpecError, OSError) as exc:
         print(
             f"leadkit diff: cannot compare the specs: {exc}. Both files must be valid "
@@ -31,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    reports = {f"{old.label} -> {new.label}": diff_specs(old.document, new.document, new.name)}
+    reports = {f"{old.label} -> {new.label}": changes}
     print(render_json(reports) if args.format == "json" else render_text(reports))
     return 1 if args.fail_on_breaking and has_breaking(reports) else 0
 

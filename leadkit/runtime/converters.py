@@ -31,7 +31,6 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import LeadkitError
-from .straight import make_structure_fn, make_unstructure_fn
 from .unset import UNSET, Unset
 from .uuids import parse_uuid
 
@@ -252,9 +251,7 @@ def wire_names(cls: type, renames: Renames) -> dict[str, str]:
     return {a.name: renamed.get(a.name, a.name) for a in attrs.fields(cls) if a.name != EXTRA_FIELD}
 
 
-def _configure(
-    conv: cattrs.Converter, renames: Renames, *, lenient: bool, straight_line: bool
-) -> None:
+def _configure(conv: _Converter, renames: Renames, *, lenient: bool) -> None:
     enum_hook = _open_enum_member if lenient else _strict_enum_member
     conv.register_structure_hook(enum.Enum, enum_hook)
     for primitive in (str, int, float, bool):
@@ -296,13 +293,7 @@ def _configure(
                 setattr(obj, EXTRA_FIELD, {k: v for k, v in value.items() if k in unknown})
             return obj
 
-        if not straight_line:
-            return detailed
-        extra = EXTRA_FIELD if has_extra else None
-        fast = make_structure_fn(
-            cls, conv, wire, extra=extra, strict=not lenient, fallback=detailed
-        )
-        return detailed if fast is None else fast
+        return detailed
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
         wire = _wire_names(cls, renames)
@@ -311,10 +302,6 @@ def _configure(
             for a in attrs.fields(cls)
         }
         has_extra = EXTRA_FIELD in overrides
-        if straight_line:
-            extra = EXTRA_FIELD if has_extra else None
-            if (fast := make_unstructure_fn(cls, conv, wire, extra=extra)) is not None:
-                return fast
         if has_extra:
             overrides[EXTRA_FIELD] = override(omit=True)
         base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, conv, **overrides)
@@ -330,31 +317,34 @@ def _configure(
 
         return unstructure
 
+    conv.detailed_structure_fn = structure_factory
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
 
 
 class _Converter(cattrs.Converter):
-    """A cattrs converter that keeps its models' renames, to name a field by its wire path."""
+    """A cattrs converter that keeps its models' renames, to name a field by its wire path,
+    and makes cattrs' detailed structure function of a model on request."""
 
-    __slots__ = ("renames",)
+    __slots__ = ("detailed_structure_fn", "renames")
     renames: Renames
+    detailed_structure_fn: Callable[[type], Callable[[Any, Any], Any]]
+    """cattrs' detailed function of a model: the one that words every error."""
 
 
-def build_converters(
-    renames: Renames, *, straight_line: bool = True
-) -> tuple[cattrs.Converter, cattrs.Converter]:
+def build_converters(renames: Renames) -> tuple[cattrs.Converter, cattrs.Converter]:
     """Return the (strict request, lenient response) converters for one API's models.
 
-    Models get straight-line functions (`leadkit.runtime.straight`) with cattrs' own as the
-    fallback that words errors; `straight_line=False` uses cattrs' alone (the reference the
-    tests compare against).
+    They structure models with cattrs' detailed functions. A generated package registers its
+    own structure functions on them (`leadkit.runtime.serde.install`); those hand what
+    they do not check inline back to these converters. Without them (the reference the tests
+    compare against) cattrs does everything.
     """
     request = _Converter(detailed_validation=True)
     response = _Converter(detailed_validation=True)
     for conv, lenient in ((request, False), (response, True)):
         conv.renames = renames
-        _configure(conv, renames, lenient=lenient, straight_line=straight_line)
+        _configure(conv, renames, lenient=lenient)
     return request, response
 
 

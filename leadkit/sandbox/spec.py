@@ -1,4 +1,9 @@
-"""Read an embedded OpenAPI SPEC dict into the few facts the sandbox serves from."""
+"""The few facts the sandbox serves from, as the generated package embeds them (`CONTRACT`).
+
+The generator reads the spec once (its IR) and writes, in ``generated/<api>/contract.py``,
+each operation's route, schemas, statuses, dedupe and scopes, the auth header and the
+x-rate-limit declaration; nothing here walks the spec itself.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ __all__ = [
 ]
 
 API_NAMES: tuple[str, ...] = ("coldsend", "breakcold")
-"""Generated packages whose `spec.SPEC` the sandbox serves by default."""
+"""Generated packages whose `contract.CONTRACT` the sandbox serves by default."""
 
 
 @attrs.frozen
@@ -48,6 +53,7 @@ class ApiModel:
 
     name: str
     spec: Mapping[str, Any] = attrs.field(repr=False)
+    """What the `$ref`s of the operations' schemas resolve against (JSON-schema validation)."""
     prefix: str
     """Path of the spec's first server URL, e.g. "/rest"; "" for none."""
     auth_header: str
@@ -74,66 +80,43 @@ def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, An
     return node
 
 
-def _json_schema(spec: Mapping[str, Any], response_or_body: Mapping[str, Any]) -> Mapping[str, Any]:
-    content = resolve(spec, response_or_body).get("content", {})
-    media = content.get("application/json", {})
-    return dict(media.get("schema", {}))
-
-
-def _operation(
-    spec: Mapping[str, Any], path: str, method: str, raw: Mapping[str, Any]
-) -> Operation:
-    statuses = sorted(int(code) for code in raw.get("responses", {}) if code.isdigit())
+def _operation(raw: Mapping[str, Any]) -> Operation:
+    responses: Mapping[int, Any] = raw["responses"]
+    statuses = sorted(responses)
     success = next(code for code in statuses if 200 <= code < 300)
-    params = [resolve(spec, p) for p in raw.get("parameters", [])]
-    body = raw.get("requestBody")
-    dedupe = raw.get("x-dedupe") or {}
-    security = raw.get("security", spec.get("security", []))
+    dedupe = raw["dedupe"] or {}
     return Operation(
-        name=raw.get("operationId", f"{method}_{path}"),
-        method=method.upper(),
-        path=path,
-        path_params={p["name"]: p.get("schema", {}) for p in params if p.get("in") == "path"},
-        request_schema=_json_schema(spec, body) if body else None,
+        name=raw["name"],
+        method=raw["method"],
+        path=raw["path"],
+        path_params=raw["path_params"],
+        request_schema=raw["request_schema"],
         success_status=success,
-        response_schema=_json_schema(spec, raw["responses"][str(success)]),
+        response_schema=responses[success] or {},
         statuses=frozenset(statuses),
         dedupe_field=dedupe.get("field"),
-        conflict_status=dedupe.get("conflict-status"),
-        scopes=tuple(
-            scope for requirement in security for s in requirement.values() for scope in s
-        ),
+        conflict_status=dedupe.get("conflict_status"),
+        scopes=tuple(raw["scopes"]),
     )
 
 
-def read_api(name: str, spec: Mapping[str, Any]) -> ApiModel:
-    """Build the ApiModel of one spec (routes, auth header, limits, error shape)."""
-    servers = spec.get("servers") or [{"url": ""}]
-    schemes = spec["components"]["securitySchemes"]
-    (scheme,) = (
-        s for s in schemes.values() if s.get("type") == "apiKey" and s.get("in") == "header"
-    )
-    operations = tuple(
-        _operation(spec, path, method, raw)
-        for path, item in spec["paths"].items()
-        for method, raw in item.items()
-        if method in ("get", "post", "put", "patch", "delete")
-    )
-    first = next(iter(spec["paths"].values()))
-    unauthorized = next(iter(first.values()))["responses"]["401"]
+def read_api(name: str, contract: Mapping[str, Any]) -> ApiModel:
+    """Build the ApiModel of one API from its contract data (routes, auth header, limits...)."""
+    operations = tuple(_operation(raw) for raw in contract["operations"])
+    first = contract["operations"][0]
     return ApiModel(
         name=name,
-        spec=spec,
-        prefix=urlsplit(servers[0]["url"]).path.rstrip("/"),
-        auth_header=scheme["name"],
-        rate_limit=rate_limit_from_spec(spec.get("x-rate-limit")),
+        spec=contract["refs"],
+        prefix=urlsplit(contract["base_url"]).path.rstrip("/"),
+        auth_header=contract["auth_header"],
+        rate_limit=rate_limit_from_spec(contract["x-rate-limit"]),
         operations=operations,
-        error_schema=_json_schema(spec, unauthorized),
+        error_schema=first["responses"][401] or {},
     )
 
 
 def load_api(name: str) -> ApiModel:
-    """The ApiModel of the generated package `generated.<name>` (its embedded SPEC)."""
-    module = importlib.import_module(f"generated.{name}.spec")
-    spec: dict[str, Any] = module.SPEC
-    return read_api(name, spec)
+    """The ApiModel of the generated package `generated.<name>` (its embedded CONTRACT)."""
+    module = importlib.import_module(f"generated.{name}.contract")
+    contract: dict[str, Any] = module.CONTRACT
+    return read_api(name, contract)
