@@ -88,6 +88,10 @@ class Operation:
     dedupe: Dedupe | None
     bulk: bool
     """Whether the client gets a `<name>_bulk` method (a create with a dedupe key)."""
+    column_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(wire name, other column names) of each body field with x-aliases, in spec order."""
+    extra_columns: str | None = None
+    """The body's object field for columns matching no field (x-extra-columns)."""
 
 
 @attrs.frozen

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from leadkit.bulk.columns import header_key
 from leadkit.runtime import BaseClient
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
@@ -237,6 +238,78 @@ class _Builder:
             names |= self._properties(part)
         return names
 
+    def _located(self, node: Any, path: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+        """`node` with its $refs followed, and the path where it is defined."""
+        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+            path = tuple(pointer_parts(node["$ref"]))
+            node = self._resolve(node["$ref"])
+        return node, path
+
+    def _located_properties(
+        self, schema: Any, path: tuple[Any, ...]
+    ) -> list[tuple[str, Any, tuple[Any, ...]]]:
+        """(name, schema, path) of each property of an object schema and its allOf parts."""
+        node, path = self._located(schema, path)
+        if not isinstance(node, Mapping):
+            return []
+        found = [(n, p, (*path, "properties", n)) for n, p in node.get("properties", {}).items()]
+        for i, part in enumerate(node.get("allOf", ())):
+            found += self._located_properties(part, (*path, "allOf", i))
+        return found
+
+    def columns(
+        self, op: Mapping[str, Any], path: tuple[Any, ...]
+    ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], str | None]:
+        """The JSON body's column declarations: each property's x-aliases (other column names
+        a file may give it), and x-extra-columns on the body schema (the object property that
+        takes the columns no property claims)."""
+        holder, where = self._located(op.get("requestBody"), (*path, "requestBody"))
+        media = (holder.get("content") or {}).get(JSON) if isinstance(holder, Mapping) else None
+        if not isinstance(media, Mapping) or "schema" not in media:
+            return (), None
+        root, where = self._located(media["schema"], (*where, "content", JSON, "schema"))
+        properties = self._located_properties(root, where)
+        claimed = {header_key(name): f"the property {name!r}" for name, _, _ in properties}
+        aliases = []
+        for name, prop, at in properties:
+            declared = prop.get("x-aliases") if isinstance(prop, Mapping) else None
+            if declared is None:
+                continue
+            if not isinstance(declared, list) or not all(
+                isinstance(alias, str) and alias.strip() for alias in declared
+            ):
+                raise self.fail((*at, "x-aliases"), "x-aliases must be a list of column names")
+            for i, alias in enumerate(declared):
+                key = header_key(alias)
+                if key in claimed:
+                    raise self.fail(
+                        (*at, "x-aliases", i),
+                        f"{alias!r} already matches {claimed[key]}; a column name may mean "
+                        "one property only",
+                    )
+                claimed[key] = f"the alias {alias!r} of {name!r}"
+            aliases.append((name, tuple(declared)))
+        return tuple(aliases), self._extra_columns(root, where, properties)
+
+    def _extra_columns(
+        self,
+        root: Any,
+        where: tuple[Any, ...],
+        properties: list[tuple[str, Any, tuple[Any, ...]]],
+    ) -> str | None:
+        extra = root.get("x-extra-columns") if isinstance(root, Mapping) else None
+        if extra is None:
+            return None
+        at = (*where, "x-extra-columns")
+        schemas = {name: (prop, path) for name, prop, path in properties}
+        if not isinstance(extra, str) or extra not in schemas:
+            raise self.fail(at, f"{extra!r} is not a property of the request body")
+        target, _ = self._located(*schemas[extra])
+        kinds = target.get("type") if isinstance(target, Mapping) else None
+        if "object" not in ([kinds] if isinstance(kinds, str) else kinds or []):
+            raise self.fail(at, f"{extra!r} must be an object property: columns go in as its keys")
+        return extra
+
     def dedupe(self, op: Mapping[str, Any], path: tuple[Any, ...]) -> Dedupe | None:
         """The x-dedupe declaration: a request-body field, a declared 'already exists' status."""
         raw, where = op.get("x-dedupe"), (*path, "x-dedupe")
@@ -310,6 +383,7 @@ class _Builder:
         body = f"{body_type} | Mapping[str, Any]" if body_model else body_type
         signature, call_args = _signature(path_params, body, other_params)
         dedupe = self.dedupe(op, path)
+        aliases, extra = self.columns(op, path) if body_model else ((), None)
         return Operation(
             name=name,
             const_name=name.upper().strip("_"),
@@ -329,6 +403,8 @@ class _Builder:
             call_args=call_args,
             dedupe=dedupe,
             bulk=dedupe is not None and body_model is not None,
+            column_aliases=aliases,
+            extra_columns=extra,
         )
 
     def operations(self) -> tuple[Operation, ...]:
