@@ -18,7 +18,6 @@ explicit mapping, name, alias (in the alias list's order), then position in the 
 
 from __future__ import annotations
 
-import difflib
 import enum
 import unicodedata
 from collections import Counter
@@ -44,8 +43,9 @@ __all__ = [
 
 FAILURES_COLUMNS = ("line", "error")
 """The columns a CSV failures file adds to the input's own."""
-_NEAR = 0.75
-"""How alike (difflib's ratio) a column's name and a field's must be for a suggestion."""
+_LONG = 10
+"""A column name (letters and digits) this long may be two typos from a field's to be named as
+its likely meaning; a shorter one, one typo."""
 
 
 class MappingError(ValueError):
@@ -210,9 +210,33 @@ class _Matcher:
         return self.by_key.get(header_key(name))
 
     def nearest(self, name: str) -> str | None:
-        """The field whose name or an alias is most like `name`, if one is close."""
-        close = difflib.get_close_matches(header_key(name), list(self.by_key), n=1, cutoff=_NEAR)
-        return self.by_key[close[0]][0] if close else None
+        """The field `name` is a typo of (a letter wrong, missing, extra or two swapped, two
+        such in a long name) for the field's name or one of its aliases, if there is one."""
+        key = header_key(name)
+        limit = 2 if len(key) >= _LONG else 1
+        found = [
+            (d, wire)
+            for other, (wire, _) in self.by_key.items()
+            if (d := _typos(key, other)) <= limit
+        ]
+        return min(found)[1] if found else None
+
+
+def _typos(one: str, other: str) -> int:
+    """The optimal string alignment distance: letters changed, added, dropped or swapped."""
+    if abs(len(one) - len(other)) > 2:
+        return 3
+    before: list[int] = []
+    previous = list(range(len(other) + 1))
+    for i, a in enumerate(one, 1):
+        current = [i]
+        for j, b in enumerate(other, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == other[j - 2] and one[i - 2] == b:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, previous = previous, current
+    return previous[-1]
 
 
 def _rank(column: Column, explicit: bool, rank: int) -> tuple[int, int, int]:

@@ -64,10 +64,9 @@ class FileEncoding:
         if self.bad_lines:
             shown = ", ".join(map(str, self.bad_lines[:5]))
             more = " ..." if len(self.bad_lines) > 5 else ""
-            text += (
-                f"; {len(self.bad_lines)} lines are not valid {self.name} "
-                f"(line {shown}{more}): their rows are invalid"
-            )
+            count = len(self.bad_lines)
+            lines = "1 line is" if count == 1 else f"{count} lines are"
+            text += f"; {lines} not valid {self.name} (line {shown}{more}): invalid rows"
         return text
 
 

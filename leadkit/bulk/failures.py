@@ -26,7 +26,7 @@ from .columns import FAILURES_COLUMNS
 from .inputs import META_KEY, CsvLayout
 from .results import RowResult
 
-__all__ = ["JSON_SAFE", "CsvFailuresWriter", "FailuresWriter", "FailuresSink", "open_failures"]
+__all__ = ["JSON_SAFE", "CsvFailuresWriter", "FailuresSink", "FailuresWriter", "open_failures"]
 
 JSON_SAFE = "backslashreplace"
 """The `errors=` for a JSONL file written with ``ensure_ascii=False``: a lone surrogate (in a

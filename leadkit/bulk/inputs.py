@@ -207,8 +207,8 @@ def _read_csv(
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_CHARS))
     records = _Records(iter(handle.readline, ""))
     header = _next_nonblank(records)
-    sep_line = header is not None and (sep := _EXCEL_SEP.fullmatch(header.text)) is not None
-    if sep_line:
+    sep = _EXCEL_SEP.fullmatch(header.text) if header is not None else None
+    if sep is not None:
         records.delimiter = sep.group(1)
         header = _next_nonblank(records)
     if header is None:
@@ -226,7 +226,7 @@ def _read_csv(
         delimiter=records.delimiter,
         newline="\r\n" if header.text.endswith("\r\n") else "\n",
         bom=encoding.bom or not encoding.name.startswith("UTF"),
-        sep_line=sep_line,
+        sep_line=sep is not None,
         own=frozenset(plan.own),
     )
     return plan, layout, _csv_rows(records, plan)

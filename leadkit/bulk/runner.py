@@ -449,8 +449,8 @@ class BulkRun:
             self._record(job, state, str(error))
             if isinstance(error, self._fatal):
                 self.stop(None, f"stopped after a fatal error: {error}")
-            elif (reason := self._streak.observe(error)) is not None:
-                self.stop(None, reason)
+            elif (every_row := self._streak.observe(error)) is not None:
+                self.stop(None, every_row)
         else:
             self._streak.observe(None)
             congested = response.attempts > 1

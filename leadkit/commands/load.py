@@ -170,7 +170,8 @@ async def _send_all(
             err.print(f"sandbox: {args.api} at {base_url}, path parameters {load.params}")
         declared = load.client_class.api.rate_limit
         policy = rate_policy(declared, args.rate, time_scale)
-        windows = (policy or declared).windows if (policy or declared) else ()
+        pacing = policy or declared
+        windows = pacing.windows if pacing is not None else ()
         total = load.source.estimated_rows
         label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
         progress = Progress(err, total, label, None if args.dry_run else Pace(windows))
@@ -241,13 +242,13 @@ def _prepare(args: argparse.Namespace) -> _Load:
     source = open_input(
         args.file, input_fields(client_class.api, op), options=options, encoding=args.encoding
     )
-    if args.failures_out is not None and args.failures_out.suffix.lower() == ".csv":
-        if source.layout is None:
-            source.close()
-            raise UsageError(
-                f"--failures-out {args.failures_out}: a CSV failures file copies a CSV "
-                "input's columns; for this input name it .jsonl"
-            )
+    failures = args.failures_out
+    if failures is not None and failures.suffix.lower() == ".csv" and source.layout is None:
+        source.close()
+        raise UsageError(
+            f"--failures-out {failures}: a CSV failures file copies a CSV input's columns; "
+            "for this input name it .jsonl"
+        )
     return _Load(client_class, op, params, source, journal, os.stat(args.file))
 
 

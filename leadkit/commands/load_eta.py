@@ -38,7 +38,7 @@ def duration_text(seconds: float) -> str:
     if 0 < seconds < 0.5:
         return "under a second"
     seconds = round(seconds)
-    parts = []
+    parts: list[str] = []
     for size, unit in _UNITS:
         count, seconds = divmod(seconds, int(size))
         if count or (parts and len(parts) < 2):
