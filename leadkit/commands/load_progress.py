@@ -8,7 +8,7 @@ limiter for a window says so: ``waiting for the 1,000/h window, resumes 14:05``.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn
@@ -33,9 +33,9 @@ WAIT_SHOWN = 2.0
 """A wait of the rate limiter shorter than this is pacing, not worth a word."""
 
 
-def _clock(moment: float) -> str:
-    """A wall-clock time to read at a glance: 14:05, 14:05:30 when near, Tue 09:40 when far."""
-    ahead = moment - time.time()
+def _clock(moment: float, ahead: float) -> str:
+    """A wall-clock time to read at a glance, `ahead` seconds from now: 14:05, 14:05:30 when
+    near, Tue 09:40 when far."""
     shape = "%H:%M:%S" if ahead < 120 else "%a %H:%M" if ahead > 20 * 3600 else "%H:%M"
     return time.strftime(shape, time.localtime(moment))
 
@@ -46,8 +46,14 @@ class Pace:
     `hook` is given to the client as an event hook; `status` is what progress shows.
     """
 
-    def __init__(self, windows: Sequence[Window]) -> None:
-        self.schedule = Schedule(windows)
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.schedule = Schedule(windows, clock)
+        self._wall = wall
         self._resumes_at: float | None = None
         self._waiting_for = ""
         self.new_wait = False
@@ -66,7 +72,7 @@ class Pace:
                 what = "the server's rate limit"
             else:  # a pause: a 429, or the server's Remaining at 0
                 what = f"the server's rate limit ({event.reason})"
-            resumes = time.time() + event.delay
+            resumes = self._wall() + event.delay
             self.new_wait = self._resumes_at is None
             if self._resumes_at is None or resumes < self._resumes_at:
                 self._resumes_at, self._waiting_for = resumes, what
@@ -75,8 +81,9 @@ class Pace:
         """The wait if there is one, else the time left: from the windows if the API has
         any, else `rate_estimate` (seconds, from the rate so far), else nothing."""
         self.new_wait = False
-        if self._resumes_at is not None and time.time() < self._resumes_at:
-            return f"waiting for {self._waiting_for}, resumes {_clock(self._resumes_at)}"
+        if self._resumes_at is not None and (ahead := self._resumes_at - self._wall()) > 0:
+            resumes = _clock(self._resumes_at, ahead)
+            return f"waiting for {self._waiting_for}, resumes {resumes}"
         if self.schedule.windows:
             left: float | None = self.schedule.seconds_left(rows_left)
         else:
