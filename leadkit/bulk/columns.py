@@ -272,10 +272,14 @@ class ColumnPlan:
             raise MappingError(f"--strict-columns: columns not sent: {lines}")
         self.own = {c.index for c in self.columns if c.how == _OWN}
         ranks = {column.index: rank for column, rank, _ in placed}
-        self._sent = sorted(
-            (c for c in self.columns if c.target is not None),
-            key=lambda c: (str(c.target), ranks[c.index]),
-        )
+        self._sources: dict[Target, list[Column]] = {}
+        """Each target, in the order of its first column in the file, with its columns in
+        the order that fills it."""
+        for column in self.columns:
+            if column.target is not None:
+                self._sources.setdefault(column.target, []).append(column)
+        for sources in self._sources.values():
+            sources.sort(key=lambda column: ranks[column.index])
 
     def _place(
         self, index: int, name: str, matcher: _Matcher
@@ -341,14 +345,11 @@ class ColumnPlan:
         self._check_shape(cells)
         data: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
-        done: set[Target] = set()
-        for column in self._sent:
-            target = column.target
-            assert target is not None
-            cell = cells[column.index].strip() if column.index < len(cells) else ""
-            if not cell or target in done:
+        for target, sources in self._sources.items():
+            filled = ((c, cells[c.index].strip()) for c in sources if c.index < len(cells))
+            column, cell = next(((c, cell) for c, cell in filled if cell), (None, ""))
+            if column is None:
                 continue
-            done.add(target)
             if target.key is not None:
                 nested.setdefault(target.field, {})[target.key] = cell
                 continue

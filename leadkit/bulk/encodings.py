@@ -1,11 +1,14 @@
 """Which text encoding a file is in, decided once before its first row is read.
 
 A file that is UTF-8 (with or without a byte-order mark) or UTF-16 with one is read as such.
-Any other is given to charset-normalizer, and read whole in the first encoding it proposes
-in which every byte of the file decodes: so a file is never read half in one encoding.
-Where charset-normalizer finds encodings equally likely (Windows-1250 and Windows-1252 often
-are, for Western names), the commonest spreadsheet encoding among them is taken
-(`PREFERRED`). A file with any line in UTF-8 beyond ASCII is UTF-8 even if other lines are
+Any other is given to charset-normalizer, first to choose among the code pages spreadsheets
+save "CSV" in (`PREFERRED`), then, if none of them reads it without mess, among all the
+encodings it knows; the file is read whole in the first encoding proposed in which every
+byte of it decodes: so a file is never read half in one encoding. (Asked among all at once,
+charset-normalizer reads a line or two of French as Big5.) Where it finds encodings equally
+likely (Windows-1250 and Windows-1252 often are, for a few names), the one that reads more
+of the file's other-than-ASCII characters as letters is taken (``Łukasz`` rather than
+``£ukasz``), then the first of them in `PREFERRED` (``Núñez`` rather than ``Núńez``). A file with any line in UTF-8 beyond ASCII is UTF-8 even if other lines are
 not (a file put together from two sources): those lines are rows of their own, reported
 invalid, rather than every UTF-8 row read wrong and sent so.
 """
@@ -21,9 +24,8 @@ import attrs
 __all__ = ["PREFERRED", "EncodingError", "FileEncoding", "scan"]
 
 PREFERRED = ("cp1252", "cp1250", "cp1251", "mac_roman", "cp850")
-"""Among encodings charset-normalizer finds equally likely, the first of these is taken: the
-ANSI code pages Excel saves "CSV" in (Western, Central European, Cyrillic), then the Mac's and
-DOS's."""
+"""The code pages Excel saves "CSV" in (Windows' Western, Central European and Cyrillic, then
+the Mac's and DOS's), asked about first; among encodings equally likely, the first of these."""
 SAMPLE_BYTES = 64 * 1024
 """charset-normalizer is shown up to this much of the lines that are not ASCII."""
 _CHUNK = 1024 * 1024
@@ -131,7 +133,7 @@ def _given(path: Path, name: str) -> FileEncoding:
 
 def _detected(path: Path, sample: bytes) -> FileEncoding:
     """The first encoding charset-normalizer proposes in which the whole file decodes."""
-    for codec in _candidates(sample):
+    for codec in dict.fromkeys(_candidates(sample)):  # each tried once, lazily
         if _first_undecodable(path, codec) is None:
             return FileEncoding(codec, "charset-normalizer")
     raise EncodingError(
@@ -140,20 +142,31 @@ def _detected(path: Path, sample: bytes) -> FileEncoding:
     )
 
 
-def _candidates(sample: bytes) -> list[str]:
-    """charset-normalizer's encodings for `sample`, best first; among the best equally likely
-    ones (or those that read it the same), the one first in PREFERRED leads."""
+def _candidates(sample: bytes) -> Iterator[str]:
+    """charset-normalizer's encodings for `sample`, best first: among PREFERRED, then among
+    all; the best equally likely ones (and those that read it the same) ordered by the share
+    of letters they read, then by PREFERRED."""
     from charset_normalizer import from_bytes  # imported on use: only legacy files need it
 
-    matches = list(from_bytes(sample))
-    if not matches:
-        return []
-    best = matches[0]
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    alike = {name for m in tied for name in [m.encoding, *m.could_be_from_charset]}
-    preferred = [name for name in PREFERRED if name in alike]
-    ordered = [*preferred, *(m.encoding for m in matches)]
-    return list(dict.fromkeys(ordered))
+    for isolation in (list(PREFERRED), None):
+        matches = list(from_bytes(sample, cp_isolation=isolation))
+        if not matches:
+            continue
+        best = matches[0]
+        tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+        alike = dict.fromkeys(name for m in tied for name in [m.encoding, *m.could_be_from_charset])
+        order = PREFERRED.index
+        yield from sorted(
+            alike,
+            key=lambda name: (-_letters(sample, name), order(name) if name in PREFERRED else 99),
+        )
+        yield from (m.encoding for m in matches)
+
+
+def _letters(sample: bytes, codec: str) -> float:
+    """The share of letters among the characters beyond ASCII that `codec` reads `sample` as."""
+    beyond = [c for c in sample.decode(codec, errors="replace") if ord(c) > 127]
+    return sum(c.isalpha() for c in beyond) / len(beyond) if beyond else 1.0
 
 
 def _first_undecodable(path: Path, codec: str) -> int | None:

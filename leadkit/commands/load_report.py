@@ -55,14 +55,16 @@ def announce(
 
 
 def _tally(columns: Any) -> str:
-    """``5 to fields, 7 to custom_fields, 2 not sent``."""
+    """``5 to fields, 7 to custom_fields, 1 ignored, 2 not sent``."""
     counts: Counter[str] = Counter()
     for column in columns:
         if column.target is not None and column.target.key is not None:
             counts[f"to {column.target.field}"] += 1
         else:
             counts["to fields" if column.target is not None else column.kind.value] += 1
-    return ", ".join(f"{n} {what}" for what, n in counts.items())
+    last = ("ignored", "not sent")  # after the places columns go to
+    order = sorted(counts, key=lambda what: (what in last, last.index(what) if what in last else 0))
+    return ", ".join(f"{counts[what]} {what}" for what in order)
 
 
 def first_valid_body(out: Console, result: RowResult) -> None:
