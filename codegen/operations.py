@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from leadkit.bulk.columns import header_key
+from leadkit.bulk.matching import header_key
 from leadkit.runtime import BaseClient
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 

@@ -9,8 +9,11 @@ For each column, the first rule that applies:
 3. its name is one of the field's aliases (the spec's ``x-aliases``), compared the same way;
 4. ``line`` and ``error``, a failures file's own columns, are ignored;
 5. it goes into the extra-columns object (the spec's ``x-extra-columns``, or
-   ``extra_to``) under its own name, or, when there is none, it is not sent, and its
-   nearest field, if any is close, is named.
+   ``extra_to``) under its own name, or, when there is none, it is not sent, and the field
+   it is likely a typo of, if any, is named.
+
+What a name means is `leadkit.bulk.matching`'s; this module applies it to a header's
+columns (`ColumnPlan`) or to JSONL keys (`KeyPlan`).
 
 Several columns for one field: each row sends the first non-empty one, in the order
 explicit mapping, name, alias (in the alias list's order), then position in the file.
@@ -19,14 +22,14 @@ explicit mapping, name, alias (in the alias list's order), then position in the 
 from __future__ import annotations
 
 import enum
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from .cells import BadValue, coerce, is_object
+from .cells import BadValue, coerce
+from .matching import ColumnOptions, MappingError, Matcher, RequestFields, Target, header_key
 
 __all__ = [
     "FAILURES_COLUMNS",
@@ -43,71 +46,6 @@ __all__ = [
 
 FAILURES_COLUMNS = ("line", "error")
 """The columns a CSV failures file adds to the input's own."""
-_LONG = 10
-"""A column name (letters and digits) this long may be two typos from a field's to be named as
-its likely meaning; a shorter one, one typo."""
-
-
-class MappingError(ValueError):
-    """The columns and the mapping options cannot work together; nothing was read."""
-
-
-def header_key(name: str) -> str:
-    """A column or field name as matching compares it: letters and digits only, casefolded,
-    accents dropped. ``First Name``, ``first_name``, ``firstName`` -> ``firstname``;
-    ``Prénom`` -> ``prenom``; a name of punctuation alone is kept as it is."""
-    letters = "".join(
-        c for c in unicodedata.normalize("NFKD", name.strip()).casefold() if c.isalnum()
-    )
-    return letters or name.strip()
-
-
-@attrs.frozen
-class RequestFields:
-    """What a file's columns can become: a request model's fields, their aliases and the
-    object that takes the columns no field claims."""
-
-    wire_names: dict[str, str]
-    """Python attribute name -> wire name."""
-    types: dict[str, Any]
-    """Wire name -> declared type."""
-    aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
-    """Wire name -> other column names that mean that field (the spec's x-aliases)."""
-    extra: str | None = None
-    """The object field that takes columns matching no field (the spec's x-extra-columns)."""
-
-    def find(self, name: str) -> str | None:
-        """The wire name `name` means: itself, or the one field it equals by `header_key`."""
-        if name in self.types:
-            return name
-        found = [wire for wire in self.types if header_key(wire) == header_key(name)]
-        return found[0] if len(found) == 1 else None
-
-
-@attrs.frozen
-class Target:
-    """Where a value goes: a field, or the key `key` of the object field `field`."""
-
-    field: str
-    key: str | None = None
-
-    def __str__(self) -> str:
-        return self.field if self.key is None else f"{self.field}[{self.key!r}]"
-
-
-@attrs.frozen(kw_only=True)
-class ColumnOptions:
-    """What the user said about the columns."""
-
-    maps: Mapping[str, str | None] = attrs.field(factory=dict)
-    """Column -> ``FIELD`` or ``FIELD.KEY``, or None to leave the column out."""
-    constants: Mapping[str, str] = attrs.field(factory=dict)
-    """``FIELD`` or ``FIELD.KEY`` -> a value for every row, read as a cell of that field."""
-    extra_to: str | None = None
-    """The object field for columns matching no field, instead of the spec's."""
-    strict: bool = False
-    """Columns that would not be sent are an error."""
-    list_separator: str = ";"
 
 
 class Kind(enum.Enum):
@@ -149,96 +87,6 @@ class Column:
         return f"{self.name!r} -> {self.target}{when} ({self.how})"
 
 
-class _Matcher:
-    """Finds what a column name means: an explicit mapping, a field by name or alias."""
-
-    def __init__(self, fields: RequestFields, options: ColumnOptions) -> None:
-        self.fields = fields
-        self.by_key: dict[str, tuple[str, int]] = {}
-        """header_key -> (wire name, rank): 0 for the name, then each alias in order."""
-        for wire in fields.types:
-            self.by_key[header_key(wire)] = (wire, 0)
-        for wire, names in fields.aliases.items():
-            if wire in fields.types:
-                for rank, alias in enumerate(names, 1):
-                    self.by_key.setdefault(header_key(alias), (wire, rank))
-        self.explicit = {
-            column: None if spec is None else self.target(spec, f"--map {column}={spec}")
-            for column, spec in options.maps.items()
-        }
-        self.explicit_keys = {header_key(column): column for column in options.maps}
-        self.extra = options.extra_to or fields.extra
-        if self.extra is not None and not is_object(fields.types.get(self.extra)):
-            what = "--extra-columns-to" if options.extra_to else "the spec's x-extra-columns"
-            raise MappingError(f"{what} {self.extra!r} is not an object field of the request")
-        self.constants = tuple(
-            (self.target(spec, f"--set {spec}"), self._constant(spec, text, options))
-            for spec, text in options.constants.items()
-        )
-
-    def target(self, spec: str, what: str) -> Target:
-        """The Target a ``FIELD`` or ``FIELD.KEY`` of an option names."""
-        name, dot, key = spec.partition(".")
-        wire = self.fields.find(name)
-        if wire is None:
-            near = self.nearest(name)
-            hint = f"; did you mean {near}?" if near else ""
-            fields = ", ".join(self.fields.types)
-            raise MappingError(f"{what}: {name!r} is not a field of the request{hint} ({fields})")
-        if dot and not key:
-            raise MappingError(f"{what}: name the key after {wire}.")
-        if dot and not is_object(self.fields.types[wire]):
-            raise MappingError(f"{what}: {wire} is not an object field, so it has no keys")
-        return Target(wire, key or None)
-
-    def _constant(self, spec: str, text: str, options: ColumnOptions) -> Any:
-        target = self.target(spec, f"--set {spec}")
-        if target.key is not None:
-            return text
-        try:
-            return coerce(text, self.fields.types[target.field], options.list_separator)
-        except BadValue as exc:
-            raise MappingError(f"--set {spec}={text}: {exc}") from None
-
-    def explicit_for(self, name: str) -> tuple[str, Target | None] | None:
-        """(the mapped column as the user wrote it, its target or None) if one names `name`."""
-        column = name if name in self.explicit else self.explicit_keys.get(header_key(name))
-        return None if column is None else (column, self.explicit[column])
-
-    def field_for(self, name: str) -> tuple[str, int] | None:
-        """(wire name, rank) of the field `name` is the name or an alias of."""
-        return self.by_key.get(header_key(name))
-
-    def nearest(self, name: str) -> str | None:
-        """The field `name` is a typo of (a letter wrong, missing, extra or two swapped, two
-        such in a long name) for the field's name or one of its aliases, if there is one."""
-        key = header_key(name)
-        limit = 2 if len(key) >= _LONG else 1
-        found = [
-            (d, wire)
-            for other, (wire, _) in self.by_key.items()
-            if (d := _typos(key, other)) <= limit
-        ]
-        return min(found)[1] if found else None
-
-
-def _typos(one: str, other: str) -> int:
-    """The optimal string alignment distance: letters changed, added, dropped or swapped."""
-    if abs(len(one) - len(other)) > 2:
-        return 3
-    before: list[int] = []
-    previous = list(range(len(other) + 1))
-    for i, a in enumerate(one, 1):
-        current = [i]
-        for j, b in enumerate(other, 1):
-            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
-            if i > 1 and j > 1 and a == other[j - 2] and one[i - 2] == b:
-                cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
-        before, previous = previous, current
-    return previous[-1]
-
-
 def _rank(column: Column, explicit: bool, rank: int) -> tuple[int, int, int]:
     return (0 if explicit else 1, rank, column.index)
 
@@ -252,7 +100,7 @@ class ColumnPlan:
         self.header = [name.strip() for name in header]
         self.types = fields.types
         self.separator = options.list_separator
-        matcher = _Matcher(fields, options)
+        matcher = Matcher(fields, options)
         _refuse_repeats(self.header)
         placed = [self._place(i, name, matcher) for i, name in enumerate(self.header)]
         used = {column for _, _, column in placed if column is not None}
@@ -282,7 +130,7 @@ class ColumnPlan:
             sources.sort(key=lambda column: ranks[column.index])
 
     def _place(
-        self, index: int, name: str, matcher: _Matcher
+        self, index: int, name: str, matcher: Matcher
     ) -> tuple[Column, tuple[int, int, int], str | None]:
         """The Column at `index`, its rank among columns of its target, the mapped column."""
         if not name:
@@ -427,7 +275,7 @@ class KeyPlan:
     """
 
     def __init__(self, fields: RequestFields, options: ColumnOptions) -> None:
-        self._matcher = _Matcher(fields, options)
+        self._matcher = Matcher(fields, options)
         self._known: dict[str, tuple[Target | None, int]] = {}
 
     def _resolve(self, key: str) -> tuple[Target | None, int]:

@@ -8,9 +8,11 @@ byte of it decodes: so a file is never read half in one encoding. (Asked among a
 charset-normalizer reads a line or two of French as Big5.) Where it finds encodings equally
 likely (Windows-1250 and Windows-1252 often are, for a few names), the one that reads more
 of the file's other-than-ASCII characters as letters is taken (``Łukasz`` rather than
-``£ukasz``), then the first of them in `PREFERRED` (``Núñez`` rather than ``Núńez``). A file with any line in UTF-8 beyond ASCII is UTF-8 even if other lines are
-not (a file put together from two sources): those lines are rows of their own, reported
-invalid, rather than every UTF-8 row read wrong and sent so.
+``£ukasz``), then the first of them in `PREFERRED` (``Núñez`` rather than ``Núńez``).
+
+A file with any line in UTF-8 beyond ASCII is UTF-8 even if other lines are not (a file put
+together from two sources): those lines are rows of their own, reported invalid, rather than
+every UTF-8 row read wrong and sent so.
 """
 
 from __future__ import annotations
