@@ -226,17 +226,8 @@ class _Builder:
     def body_fields(self, op: Mapping[str, Any]) -> set[str]:
         """Property names of the operation's JSON request body (allOf parts included)."""
         content = self._deref(op.get("requestBody", {})).get("content") or {}
-        return self._properties(content.get(JSON, {}).get("schema"))
-
-    def _properties(self, schema: Any) -> set[str]:
-        """Property names of an object schema and of its allOf parts."""
-        node = self._deref(schema)
-        if not isinstance(node, Mapping):
-            return set()
-        names = set(node.get("properties", {}))
-        for part in node.get("allOf", ()):
-            names |= self._properties(part)
-        return names
+        schema = content.get(JSON, {}).get("schema")
+        return {name for name, _, _ in self._located_properties(schema, ())}
 
     def _located(self, node: Any, path: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
         """`node` with its $refs followed, and the path where it is defined."""

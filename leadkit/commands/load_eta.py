@@ -95,12 +95,14 @@ class Schedule:
             latest = max(latest, base + rounds * window.seconds)
         return latest - now
 
-    def full_window(self) -> Window | None:
-        """The window with no room left now (the one that frees last), or None."""
+    def window_for(self, delay: float) -> Window | None:
+        """The window a wait of `delay` seconds from now is for: of the windows that long at
+        least (none makes a wait longer than itself), the one whose oldest counted send
+        leaves it nearest the wait's end; None when no window is that long."""
         now = self._clock()
-        full = [
-            (recent[-w.limit] + w.seconds, i)
-            for i, w in enumerate(self.windows)
-            if len(recent := self._in_window(w, now)) >= w.limit
-        ]
-        return self.windows[max(full)[1]] if full else None
+        ends = []
+        for i, window in enumerate(self.windows):
+            recent = self._in_window(window, now)[-window.limit :]
+            if recent and window.seconds >= 0.9 * delay:
+                ends.append((abs(recent[0] + window.seconds - (now + delay)), i))
+        return self.windows[min(ends)[1]] if ends else None

@@ -316,8 +316,11 @@ def journal_place(args: argparse.Namespace, op_name: str, params: dict[str, str]
     """The journal of this load: --journal, else (not with --no-journal, --dry-run or
     --sandbox, whose sandbox is new each run) a file in the user's state folder named after
     the API, the operation, the path parameters and the input's absolute path."""
-    if args.journal is not None or args.no_journal or args.dry_run or args.sandbox:
-        return None if args.no_journal or args.dry_run else args.journal
+    if args.no_journal or args.dry_run:
+        return None
+    given: Path | None = args.journal
+    if given is not None or args.sandbox:
+        return given  # a sandbox's own journal only when asked for
     from platformdirs import user_state_path
 
     tied = {"api": args.api, "operation": op_name, "path_params": params}

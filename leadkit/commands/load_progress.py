@@ -65,13 +65,12 @@ class Pace:
             self.schedule.sent()
             self._resumes_at = None
         elif isinstance(event, RateLimitWait) and event.delay >= WAIT_SHOWN:
-            window = self.schedule.full_window()
+            pacing = event.reason.startswith("pacing")  # else a pause: a 429, Remaining 0
+            window = self.schedule.window_for(event.delay) if pacing else None
             if window is not None:
                 what = f"the {window_text(window)} window"
-            elif event.reason.startswith("pacing"):  # the server's budget, no declared window
-                what = "the server's rate limit"
-            else:  # a pause: a 429, or the server's Remaining at 0
-                what = f"the server's rate limit ({event.reason})"
+            else:
+                what = "the server's rate limit" + ("" if pacing else f" ({event.reason})")
             resumes = self._wall() + event.delay
             self.new_wait = self._resumes_at is None
             if self._resumes_at is None or resumes < self._resumes_at:
