@@ -9,6 +9,7 @@ from typing import Any
 
 from leadkit.runtime import BaseClient
 
+from .columns import NO_COLUMNS, read_columns
 from .errors import Problems, json_pointer, pointer_parts
 from .ir import Body, ClassModel, Dedupe, Model, Operation, Param, Response, TypeRef
 from .load import resolve
@@ -220,9 +221,11 @@ class _Reader:
         body = self.body(op["requestBody"], (*path, "requestBody")) if "requestBody" in op else None
         responses = self.responses(op, path)
         security = op.get("security", self.doc.get("security", []))
-        body_model = None
+        body_model, columns = None, NO_COLUMNS
         if body is not None and body.type.kind == "model" and body.type.model in self.classes:
             body_model = body.type_expr
+            schema_path = (*path, "requestBody", "content", body.media_type, "schema")
+            columns = read_columns(self.doc, body, schema_path, self.problems)
         return Operation(
             key=op_id,
             name=name,
@@ -237,6 +240,8 @@ class _Reader:
             dedupe_declared=op.get("x-dedupe"),
             scopes=tuple(scope for req in security or () for s in req.values() for scope in s),
             body_model=body_model,
+            column_aliases=columns[0],
+            extra_columns=columns[1],
         )
 
 

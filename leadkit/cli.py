@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in COMMANDS:
         importlib.import_module(f"leadkit.commands.{name}").register(subparsers)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command, to say it again
     code: int = args.func(args)
     return code
 

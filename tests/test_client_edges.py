@@ -69,12 +69,7 @@ async def test_a_stopped_bulk_run_resends_the_rows_that_waited_for_a_connection(
         asyncio.get_running_loop().call_later(0.3, run.stop, 0.0)
         results = [result async for result in run]
     assert server.received == 2  # the pool held two; four rows never left
-    assert (
-        sorted(r.error or "" for r in results).count(
-            "stopped before it was sent; a rerun with the journal sends it"
-        )
-        == 4
-    )
+    assert [r.error for r in results].count("stopped before it was sent") == 4
     rerun = Slow(0.0)
     async with serve(rerun.handle) as url, breakcold(url, rate_limit=False) as client:
         again = [r async for r in client.create_lead_bulk(rows, concurrency=6, journal=journal)]

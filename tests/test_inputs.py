@@ -16,13 +16,13 @@ from generated.breakcold.client import API as BREAKCOLD
 from generated.breakcold.client import CREATE_LEAD
 from generated.coldsend.client import ADD_LEAD
 from generated.coldsend.client import API as COLDSEND
+from leadkit.bulk.columns import ColumnOptions, header_key
 from leadkit.bulk.inputs import (
     MAX_RECORD_LINES,
     InputFileError,
     InputRow,
     open_input,
     request_fields,
-    snake_case,
 )
 
 COLDSEND_FIELDS = request_fields(COLDSEND, ADD_LEAD.body_type)
@@ -35,17 +35,22 @@ def _write(tmp_path: Path, name: str, content: bytes) -> Path:
     return path
 
 
-def _rows(path: Path, **options: str) -> list[InputRow]:
-    return list(open_input(path, COLDSEND_FIELDS, **options))
+def _rows(path: Path, extra_to: str | None = None) -> list[InputRow]:
+    return list(open_input(path, COLDSEND_FIELDS, options=ColumnOptions(extra_to=extra_to)))
 
 
-def test_snake_case_of_headers() -> None:
-    assert [snake_case(h) for h in ("First Name", "firstName", " E-mail ", "usersId")] == [
-        "first_name",
-        "first_name",
-        "e_mail",
-        "users_id",
+def test_header_keys_ignore_case_accents_spaces_and_punctuation() -> None:
+    names = ("First Name", "firstName", " first-name ", "FIRST_NAME", "Prénom", "# Employees")
+    assert [header_key(name) for name in names] == [
+        "firstname",
+        "firstname",
+        "firstname",
+        "firstname",
+        "prenom",
+        "employees",
     ]
+    assert header_key("名前") == "名前"
+    assert header_key(" # ") == "#"
 
 
 def test_wire_names_come_from_the_converter() -> None:
@@ -72,7 +77,7 @@ def test_malformed_rows_are_numbered_and_the_good_rows_survive(tmp_path: Path) -
         b"short@x.io,Cy\n"
         b'"unclosed@x.io,Dee,Acme\n'
         b"good2@x.io,Eve,Acme\n"
-        b"latin1@x.io,\xc9mile,Acme\n"
+        b"utf8@x.io,\xc3\x89mile,Acme\n"
         b'good3@x.io,"Multi\nline",Acme\n'
         b"\n"
         b"good4@x.io,Fay,Acme\n"
@@ -83,10 +88,16 @@ def test_malformed_rows_are_numbered_and_the_good_rows_survive(tmp_path: Path) -
         3: "line 3: bad CSV quoting (',' expected after '\"')",
         4: "line 4: 2 columns, the header has 3",
         5: "line 5: bad CSV quoting (unexpected end of data)",
-        7: "line 7: not valid UTF-8 (byte 0xC9)",
     }
     good = [(row.line, row.data["email"]) for row in rows if row.data]
-    assert good == [(2, "good1@x.io"), (6, "good2@x.io"), (8, "good3@x.io"), (11, "good4@x.io")]
+    assert good == [
+        (2, "good1@x.io"),
+        (6, "good2@x.io"),
+        (7, "utf8@x.io"),
+        (8, "good3@x.io"),
+        (11, "good4@x.io"),
+    ]
+    assert rows[5].data is not None and rows[5].data["first_name"] == "Émile"
     assert rows[2].raw == "short@x.io,Cy\n"
 
 
@@ -104,16 +115,18 @@ def test_a_header_only_file_has_no_rows(tmp_path: Path) -> None:
     assert _rows(_write(tmp_path, "h.csv", b"email,company\n")) == []
 
 
-def test_unknown_columns_are_one_error_unless_sent_to_a_dict_field(tmp_path: Path) -> None:
+def test_unknown_columns_are_not_sent_unless_an_object_field_takes_them(tmp_path: Path) -> None:
     path = _write(tmp_path, "x.csv", b"email,Job Title,Industry\na@x.io,CTO,\n")
-    with pytest.raises(InputFileError, match="columns not in the request: Job Title, Industry"):
-        _rows(path)
-    rows = _rows(path, extra_columns_to="custom_fields")
+    opened = open_input(path, COLDSEND_FIELDS)
+    assert opened.columns is not None
+    assert [column.name for column in opened.columns.unsent] == ["Job Title", "Industry"]
+    assert [row.data for row in opened] == [{"email": "a@x.io"}]
+    rows = _rows(path, extra_to="custom_fields")
     assert rows[0].data == {"email": "a@x.io", "custom_fields": {"Job Title": "CTO"}}
-    with pytest.raises(InputFileError, match="'nope' is not an object field"):
-        _rows(path, extra_columns_to="nope")
+    with pytest.raises(InputFileError, match="--extra-columns-to 'nope' is not an object field"):
+        _rows(path, extra_to="nope")
     with pytest.raises(InputFileError, match="'first_name' is not an object field"):
-        _rows(path, extra_columns_to="first_name")
+        _rows(path, extra_to="first_name")
 
 
 def test_unknown_jsonl_keys_go_to_the_dict_field_when_asked(tmp_path: Path) -> None:
@@ -123,27 +136,39 @@ def test_unknown_jsonl_keys_go_to_the_dict_field_when_asked(tmp_path: Path) -> N
     ]
     path = _write(tmp_path, "x.jsonl", "\n".join(json.dumps(x) for x in lines).encode())
     assert [r.data for r in _rows(path)] == lines, "without the option, validation names them"
-    rows = _rows(path, extra_columns_to="custom_fields")
+    rows = _rows(path, extra_to="custom_fields")
     assert rows[0].data == {"email": "a@x.io", "custom_fields": {"tier": 1, "Job Title": "CTO"}}
     assert rows[1].data == lines[1], "kept beside a field that is not an object"
     with pytest.raises(InputFileError, match="'nope' is not an object field"):
-        _rows(path, extra_columns_to="nope")
+        _rows(path, extra_to="nope")
 
 
 def test_cells_take_the_field_type(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         "b.csv",
-        b"email,is_company,tags,contract_value,is_draft\na@x.io,Yes,t1; t2,1200,perhaps\n",
+        b"email,is_company,tags,contract_value,is_draft\n"
+        b"a@x.io,Yes,t1; t2,1200,0\n"
+        b"b@x.io,TRUE,,,perhaps\n",
     )
-    (row,) = open_input(path, BREAKCOLD_FIELDS)
-    assert row.data == {
+    good, bad = open_input(path, BREAKCOLD_FIELDS)
+    assert good.data == {
         "email": "a@x.io",
         "is_company": True,
         "tags": ["t1", "t2"],
         "contract_value": "1200",
-        "is_draft": "perhaps",
+        "is_draft": False,
     }
+    assert bad.error == (
+        "line 3: column 'is_draft': 'perhaps' is not a boolean (true/false, yes/no or 1/0)"
+    )
+
+
+def test_a_list_separator_other_than_a_semicolon(tmp_path: Path) -> None:
+    path = _write(tmp_path, "l.csv", b"email,tags\na@x.io,t1|t2 ; x\n")
+    options = ColumnOptions(list_separator="|")
+    (row,) = open_input(path, BREAKCOLD_FIELDS, options=options)
+    assert row.data == {"email": "a@x.io", "tags": ["t1", "t2 ; x"]}
 
 
 def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
@@ -152,14 +177,16 @@ def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
         b"not json\n"
         b"[1, 2]\n"
         b"\n"
-        b'{"email": "\xff@x.io"}\n'
+        b'{"email": "\xc3\xbf@x.io"}\n'
+        b'{"email": "\xff@x.io", "first_name": "\xc3\xa9"}\n'
     )
     rows = _rows(_write(tmp_path, "r.jsonl", content))
     assert rows[0] == InputRow(line=1, data={"email": "a@x.io"})
-    assert [row.error for row in rows[1:]] == [
+    assert rows[3] == InputRow(line=5, data={"email": "ÿ@x.io"})
+    assert [row.error for row in rows[1:] if row.error] == [
         "line 2: not JSON (Expecting value: line 1 column 1 (char 0))",
         "line 3: expected a JSON object",
-        "line 5: not valid UTF-8 (byte 0xFF)",
+        "line 6: not valid UTF-8 (byte 0xFF)",
     ]
 
 
@@ -203,7 +230,7 @@ def test_a_quote_inside_an_unquoted_field_loses_no_row(tmp_path: Path) -> None:
 
 def test_a_quote_inside_the_header_loses_no_row(tmp_path: Path) -> None:
     content = b'email,Size"\na@x.io,5\nb@x.io,7" x\nc@x.io,1\n'
-    rows = _rows(_write(tmp_path, "h.csv", content), extra_columns_to="custom_fields")
+    rows = _rows(_write(tmp_path, "h.csv", content), extra_to="custom_fields")
     assert [(row.line, row.data) for row in rows] == [
         (2, {"email": "a@x.io", "custom_fields": {'Size"': "5"}}),
         (3, {"email": "b@x.io", "custom_fields": {'Size"': '7" x'}}),
@@ -288,10 +315,12 @@ def test_every_line_is_in_exactly_one_row(
             continue
         records = _record_starts(span)
         assert records is not None and len(records) == 1, (row, span)
-        if row.data is not None:
+        if row.data is not None:  # cells past the header's may be there, empty
+            cells = records[0][1]
+            assert not any(cell.strip() for cell in cells[2:])
             assert row.data == {
                 k: v.strip()
-                for k, v in zip(("email", "company"), records[0][1], strict=True)
+                for k, v in zip(("email", "company"), cells[:2], strict=True)
                 if v.strip()
             }
     whole = _record_starts(lines)
@@ -302,7 +331,7 @@ def test_every_line_is_in_exactly_one_row(
 def test_repeated_extra_columns_are_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "d.csv", b"email,Notes,notes\na@x.io,1,2\n")
     with pytest.raises(InputFileError, match="the header repeats a column: 'Notes', 'notes'"):
-        _rows(path, extra_columns_to="custom_fields")
+        _rows(path, extra_to="custom_fields")
 
 
 def test_repeated_request_columns_are_an_error(tmp_path: Path) -> None:
@@ -393,23 +422,30 @@ def test_a_semicolon_or_tab_separated_file_is_read(tmp_path: Path, content: byte
 def test_a_header_with_no_field_of_the_request_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, "n.csv", b"Email Address,Given Name\na@x.io,Ann\n")
     with pytest.raises(InputFileError, match="no column is a field of the request"):
-        _rows(path, extra_columns_to="custom_fields")
+        _rows(path, extra_to="custom_fields")
 
 
 def test_headers_in_any_script_and_unnamed_columns(tmp_path: Path) -> None:
     content = "email,名前,会社,,\na@x.io,太郎,トヨタ,,\nb@x.io,花子,,,late\n".encode()
-    rows = _rows(_write(tmp_path, "u.csv", content), extra_columns_to="custom_fields")
+    rows = _rows(_write(tmp_path, "u.csv", content), extra_to="custom_fields")
     assert rows[0].data == {"email": "a@x.io", "custom_fields": {"名前": "太郎", "会社": "トヨタ"}}
     assert rows[1].error == "line 3: column 5 has a value but no name in the header"
 
 
-def test_a_utf16_file_is_read_and_a_cp1252_header_says_how_to_fix_it(tmp_path: Path) -> None:
+def test_utf16_and_cp1252_files_are_read_whole(tmp_path: Path) -> None:
     utf16 = "email,company\r\na@x.io,Café\r\n".encode("utf-16")
     (row,) = _rows(_write(tmp_path, "w.csv", utf16))
     assert row.data == {"email": "a@x.io", "company": "Café"}
     cp1252 = "email,Société\r\na@x.io,Acme\r\n".encode("cp1252")
-    with pytest.raises(InputFileError, match=r"save it as UTF-8 \(Excel: CSV UTF-8\)"):
-        _rows(_write(tmp_path, "c.csv", cp1252), extra_columns_to="custom_fields")
+    (row,) = _rows(_write(tmp_path, "c.csv", cp1252), extra_to="custom_fields")
+    assert row.data == {"email": "a@x.io", "custom_fields": {"Société": "Acme"}}
+
+
+def test_a_utf8_file_with_a_broken_header_says_how_to_go_on(tmp_path: Path) -> None:
+    content = "email,Société\na@x.io,Café\nb@x.io,Thé\n".encode().replace(b"\xc3\xa9t", b"\xe9t")
+    with pytest.raises(InputFileError, match=r"cannot read the header: not valid UTF-8 \(byte "
+                       r"0xE9\); give its encoding with --encoding NAME"):  # fmt: skip
+        _rows(_write(tmp_path, "b.csv", content), extra_to="custom_fields")
 
 
 def test_a_failures_file_row_that_was_never_read_stays_unread_with_its_text(

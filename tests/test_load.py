@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,7 +27,8 @@ from aiohttp import web
 from generated.coldsend.client import ADD_LEAD
 from leadkit.bulk.journal import Journal, State
 from leadkit.cli import main
-from leadkit.commands.load import UsageError, _path_params, register
+from leadkit.commands.load import register
+from leadkit.commands.load_options import UsageError, path_params
 from tests.cli_support import ROOT, sandbox_process, stored_emails
 from tests.processes import run, running, running_async
 from tests.waiting import wait_until
@@ -82,8 +84,7 @@ def test_the_example_loads_into_the_in_process_sandbox(tmp_path: Path) -> None:
     report, failures = tmp_path / "report.jsonl", tmp_path / "failures.jsonl"
     result = _run(
         "load", "coldsend", "--sandbox", "--sandbox-time-scale", "1000",
-        "--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv",
-        "--report", report, "--failures-out", failures,
+        "examples/coldsend_leads.csv", "--report", report, "--failures-out", failures,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "leadkit load coldsend: summary" in result.stdout
@@ -98,10 +99,11 @@ def test_the_example_loads_into_the_in_process_sandbox(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["load", "coldsend", "examples/coldsend_leads.csv", "--extra-columns-to",
-          "custom_fields"], "coldsend needs --campaign-id"),
-        (["load", "coldsend", "--campaign-id", "c", "examples/coldsend_leads.csv"],
-         "columns not in the request: Job Title, Industry"),
+        (["load", "coldsend", "examples/coldsend_leads.csv"], "coldsend needs --campaign-id"),
+        (["load", "breakcold", "--strict-columns", "examples/coldsend_leads.csv"],
+         "--strict-columns: columns not sent: 'Industry': not sent (no field is like it)"),
+        (["load", "breakcold", "--map", "Industry=industry", "examples/coldsend_leads.csv"],
+         "--map Industry=industry: 'industry' is not a field of the request"),
         (["load", "breakcold", "examples/breakcold_leads.csv"],
          "BreakcoldClient needs an API key: pass api_key=... or set BREAKCOLD_API_KEY"),
         (["load", "breakcold", "missing.csv"], "missing.csv: No such file or directory"),
@@ -137,6 +139,7 @@ def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
         b"three@x.io\n"
         b"four@x.io,\xc9mile\n"
         b"five@x.io,Eve\n"
+        b"six@x.io,\xc3\x89mile\n"
     )
     campaign, failures = str(uuid.uuid4()), tmp_path / "failures.jsonl"
     result = _run(*_coldsend(sandbox, campaign, path, "--failures-out", failures))
@@ -147,7 +150,7 @@ def test_a_malformed_csv_reports_numbered_rows_and_loads_the_good_ones(
         "line 4: 1 columns, the header has 2",
         "line 5: not valid UTF-8 (byte 0xC9)",
     ]
-    assert stored_emails(sandbox, campaign) == {"one@x.io": 1, "five@x.io": 1}
+    assert stored_emails(sandbox, campaign) == {"one@x.io": 1, "five@x.io": 1, "six@x.io": 1}
     listed = _listed_failures(result.stdout)
     assert listed == [
         "rows that did not succeed (3):",
@@ -291,10 +294,13 @@ def test_a_stopped_sandbox_load_says_how_to_resume_with_the_campaign_it_made_up(
 ) -> None:
     journal = tmp_path / "j.sqlite"
     args = ["load", "coldsend", "--sandbox", "--rate", "20", "--journal", journal]
-    args += ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
+    args += ["examples/coldsend_leads.csv"]
     with _leadkit(*args) as process:
         assert process.stderr is not None
-        announced = process.stderr.readline()  # "sandbox: coldsend at URL, path parameters {…}"
+        announced = ""
+        while "path parameters" not in announced:  # "sandbox: coldsend at URL, path parameters {…}"
+            announced = process.stderr.readline()
+            assert announced, "the load ended before it announced its sandbox"
         found = re.search(r" at (\S+), path parameters .*'campaign_id': '([^']+)'", announced)
         assert found is not None, announced
         sandbox, campaign = found.groups()
@@ -303,7 +309,8 @@ def test_a_stopped_sandbox_load_says_how_to_resume_with_the_campaign_it_made_up(
         stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr
     said = " ".join(stdout.split())  # rich wraps long lines
-    hint = re.search(rf"again with --journal {journal} --campaign-id (\S+) to resume", said)
+    command = shlex.join(["leadkit", *map(str, args)])
+    hint = re.search(rf"to resume, run: {re.escape(command)} --campaign-id (\S+)$", said)
     assert hint is not None, stdout
     resumed = _run(*args, "--campaign-id", hint.group(1))
     assert resumed.returncode == 1, resumed.stderr  # the example's invalid rows
@@ -327,7 +334,12 @@ ONE_LEAD = '{"email": "one@x.io"}\n'
             ["--report", "out.jsonl", "--journal", "sub/../out.jsonl"],
             "--report and --journal are the same file",
         ),
-        (["--failures-out", "out.csv"], "--failures-out out.csv: it is written as JSONL; name it"),
+        (
+            ["--failures-out", "out.csv"],
+            "--failures-out out.csv: a CSV failures file copies a "
+            "CSV input's columns; for this input name it .jsonl",
+        ),
+        (["--failures-out", "out.txt"], "--failures-out out.txt: name it .csv or .jsonl"),
         (["--report", "out"], "--report out: it is written as JSONL; name it .jsonl"),
     ],
 )
@@ -455,11 +467,11 @@ def _parse_load(*argv: str) -> argparse.Namespace:
 def test_path_parameters_come_only_from_their_own_options() -> None:
     op = attrs.evolve(ADD_LEAD, path="/lists/{file}/{rate}/{api}/{campaign_id}")
     args = _parse_load("coldsend", "leads.csv", "--rate", "5", "--campaign-id", "c", "--sandbox")
-    params = _path_params(op, args)
+    params = path_params(op, args)
     assert params["campaign_id"] == "c"
     assert all(uuid.UUID(params[name]) for name in ("file", "rate", "api"))
     with pytest.raises(UsageError, match=r"coldsend needs --param file=\.\.\."):
-        _path_params(op, _parse_load("coldsend", "leads.csv", "--campaign-id", "c"))
+        path_params(op, _parse_load("coldsend", "leads.csv", "--campaign-id", "c"))
 
 
 def test_repeated_extra_columns_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

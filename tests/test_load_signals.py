@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from leadkit.cli import main
-from leadkit.commands import load
+from leadkit.commands import load_progress
 from tests.cli_support import ROOT, sandbox_process, stored_emails
 from tests.processes import run, running
 from tests.waiting import wait_until
 
 KEY = "cs_live_signals_test"
-EXAMPLE = ["--extra-columns-to", "custom_fields", "examples/coldsend_leads.csv"]
+EXAMPLE = ["examples/coldsend_leads.csv"]
 
 
 def _python(code: str, *args: str | Path) -> AbstractContextManager[subprocess.Popen[str]]:
@@ -94,7 +95,8 @@ def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
     assert "did not succeed" not in stdout  # the failures file is empty: nothing to fix
     said = " ".join(stdout.split())
     assert f"stopped by {name}" in said
-    hint = re.search(rf"again with --journal {journal} --campaign-id (\S+) to resume", said)
+    command = shlex.join(["leadkit", *args])
+    hint = re.search(rf"to resume, run: {re.escape(command)} --campaign-id (\S+)$", said)
     assert hint is not None, stdout
     with _leadkit(*args, "--campaign-id", hint.group(1)) as resumed:
         stdout, stderr = resumed.communicate(timeout=300)
@@ -102,15 +104,16 @@ def test_a_signal_while_the_sandbox_starts_stops_before_any_row_and_resumes(
     assert _table_count(stdout, "created") == 194
 
 
-# a load that is sent `signal` while it measures its input file
+# a load that is sent `signal` while it reads its input file's encoding
 _SIGNAL_WHILE_MEASURING = """
 import os, signal, sys
 from leadkit.cli import main
-from leadkit.commands import load
-def measure(path):
+from leadkit.bulk import inputs
+scan = inputs.scan
+def measure(path, given):
     os.kill(os.getpid(), getattr(signal, sys.argv[1]))
-    return 1
-load._estimate_rows = measure
+    return scan(path, given)
+inputs.scan = measure
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -185,18 +188,22 @@ def test_a_log_gets_no_progress_bar(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert stderr.startswith("sandbox: coldsend at ")
-    assert stderr.count("\n") == 1  # no last frame of a bar cut to 80 columns
+    assert "━" not in stderr  # no last frame of a bar cut to 80 columns
+    assert stderr.splitlines()[1:] == [
+        "reading leads.jsonl: UTF-8",
+        "30 rows, 100/3 s and 1,000/180 s: at least 5 s",
+    ]
 
 
 def test_a_log_gets_a_plain_progress_line_now_and_then(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load, "LOG_PROGRESS_EVERY", 0.0)  # a line per row, for the test
+    monkeypatch.setattr(load_progress, "LOG_PROGRESS_EVERY", 0.0)  # a line per row
     leads = tmp_path / "leads.jsonl"
     _write_jsonl(leads, 5)
     assert main(["load", "coldsend", "--sandbox", str(leads)]) == 0
-    lines = capsys.readouterr().err.splitlines()[1:]  # after the sandbox's own line
-    assert [re.sub(r", [0-9.]+ rows/s$", "", line) for line in lines] == [
+    lines = capsys.readouterr().err.splitlines()[3:]  # after the sandbox's and the start's
+    assert [re.sub(r", [0-9.]+ rows/s, ETA .*$", "", line) for line in lines] == [
         f"loading leads.jsonl: {n} of 5 rows (created {n})" for n in range(1, 6)
     ]
 

@@ -101,6 +101,10 @@ class Operation:
     """Scopes its security requirements name (the operation's own, else the API's)."""
     body_model: str | None
     """The body's type when it is an attrs class (``models.X``): rows can be mappings."""
+    column_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(wire name, other column names) of each body field with x-aliases, in spec order."""
+    extra_columns: str | None = None
+    """The body's object field for the columns of a file matching no field (x-extra-columns)."""
 
     @property
     def const_name(self) -> str:

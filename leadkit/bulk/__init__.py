@@ -1,6 +1,7 @@
 """Bulk create: stream a large input into a create operation, pacing, resuming, losing nothing."""
 
-from .inputs import InputFileError, InputRow, open_input, request_fields
+from .columns import ColumnOptions, ColumnPlan, RequestFields, header_key
+from .inputs import InputFile, InputFileError, InputRow, input_fields, open_input, request_fields
 from .journal import JournalError
 from .results import Outcome, RowResult, Summary
 from .runner import (
@@ -16,13 +17,19 @@ __all__ = [
     "IN_FLIGHT_RESENT_REASON",
     "NOT_SENT_REASON",
     "BulkRun",
+    "ColumnOptions",
+    "ColumnPlan",
+    "InputFile",
     "InputFileError",
     "InputRow",
     "JournalError",
     "Outcome",
+    "RequestFields",
     "RowResult",
     "Summary",
     "bulk_create",
+    "header_key",
+    "input_fields",
     "open_input",
     "request_fields",
 ]

@@ -51,7 +51,9 @@ class RowResult:
     body: dict[str, Any] | None = attrs.field(default=None, repr=False)
     resumed: bool = False
     raw: str | None = attrs.field(default=None, repr=False)
-    """The source text of a row that could not be parsed."""
+    """The source text of a row that could not be used."""
+    cells: tuple[str, ...] | None = attrs.field(default=None, repr=False)
+    """A CSV row's cells as read (for a failures file in the input's shape)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of this result without the created model and the body."""

@@ -39,10 +39,11 @@ from ..runtime.errors import (
 )
 from ..runtime.retry import conflict_status, retries_ambiguous
 from .concurrency import AIMDLimiter
-from .failures import FailuresWriter
+from .failures import FailuresSink, open_failures
 from .inputs import InputRow, request_fields
 from .journal import FAILED_STATES, Entry, Journal, State
 from .results import Outcome, RowResult, Summary, SummaryBuilder
+from .streaks import Streak
 
 __all__ = [
     "IN_FLIGHT_REASON",
@@ -58,11 +59,11 @@ Row = Any
 
 IN_FLIGHT_REASON = "in flight when interrupted; may exist — not resent to avoid a duplicate"
 IN_FLIGHT_RESENT_REASON = (
-    "in flight when interrupted; may exist — a rerun with the journal sends it again "
+    "in flight when interrupted; may exist — resuming sends it again "
     "(the server's conflict status then says it exists)"
 )
 """The same, for an operation whose repeats the conflict status makes safe (Coldsend's 409)."""
-NOT_SENT_REASON = "stopped before it was sent; a rerun with the journal sends it"
+NOT_SENT_REASON = "stopped before it was sent"
 _FATAL = (AuthenticationError, PermissionDeniedError)
 """Errors that every later row would meet too: the run stops reading input. A 404 joins
 them when the operation's path names a resource (Coldsend's campaign): every row shares
@@ -79,6 +80,7 @@ class _Job:
     key: str | None
     journal_key: str
     checked: CheckedBody
+    cells: tuple[str, ...] | None
 
     @property
     def body(self) -> dict[str, Any]:
@@ -117,7 +119,7 @@ class BulkRun:
         concurrency: int,
         ordered: bool,
         journal: Journal,
-        failures: FailuresWriter | None,
+        failures: FailuresSink | None,
         dry_run: bool,
     ) -> None:
         self.client = client
@@ -140,6 +142,7 @@ class BulkRun:
         fields = request_fields(client.api, op.body_type)
         self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
+        self._streak = Streak()
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
         self._flying: dict[str, list[_Job]] = {}
         """Journal key of each row on its way to the server -> the later rows of the run
@@ -320,9 +323,13 @@ class BulkRun:
         """Validate a row and consult the journal: a result now, a job to send, or None when
         the result waits for an earlier row with the same key."""
         line = row.line if isinstance(row, InputRow) else None
+        cells = row.cells if isinstance(row, InputRow) else None
         if isinstance(row, InputRow):
             if row.data is None:
-                return RowResult(index, Outcome.INVALID, line=line, error=row.error, raw=row.raw)
+                error, raw = row.error, row.raw
+                return RowResult(
+                    index, Outcome.INVALID, line=line, error=error, raw=raw, cells=cells
+                )
             row = row.data
         converter = self.client.api.request_converter
         try:
@@ -330,11 +337,14 @@ class BulkRun:
         except RequestValidationError as exc:
             reason = "; ".join(exc.problems)
             given = dict(row) if isinstance(row, Mapping) else None
-            return RowResult(index, Outcome.INVALID, line=line, error=reason, body=given)
+            return RowResult(
+                index, Outcome.INVALID, line=line, error=reason, body=given, cells=cells
+            )
         body: dict[str, Any] = checked.data
         value = body.get(self._key_field) if self._key_field else None
         key = value.strip().lower() if isinstance(value, str) and value.strip() else None
-        job = _Job(index, line, key, f"key:{key}" if key else _stable_key(body), checked)
+        journal_key = f"key:{key}" if key else _stable_key(body)
+        job = _Job(index, line, key, journal_key, checked, cells)
         return self._resume(job)
 
     def _resume(self, job: _Job) -> RowResult | _Job | None:
@@ -382,7 +392,15 @@ class BulkRun:
 
     @staticmethod
     def _result(job: _Job, outcome: Outcome, **details: Any) -> RowResult:
-        return RowResult(job.index, outcome, line=job.line, key=job.key, body=job.body, **details)
+        return RowResult(
+            job.index,
+            outcome,
+            line=job.line,
+            key=job.key,
+            body=job.body,
+            cells=job.cells,
+            **details,
+        )
 
     async def _send(self, job: _Job, ticket: int, worker: asyncio.Task[None]) -> None:
         """Send one job, journal its outcome and queue its result."""
@@ -399,6 +417,8 @@ class BulkRun:
             sent = False
             self._record(job, State.QUEUED)
             self._unsent.add(worker)
+            if self._stopping:  # stopped since it went out: it waits for nothing more
+                worker.cancel()
 
         started = time.monotonic()
         try:
@@ -429,7 +449,10 @@ class BulkRun:
             self._record(job, state, str(error))
             if isinstance(error, self._fatal):
                 self.stop(None, f"stopped after a fatal error: {error}")
+            elif (every_row := self._streak.observe(error)) is not None:
+                self.stop(None, every_row)
         else:
+            self._streak.observe(None)
             congested = response.attempts > 1
             result = self._result(
                 job,
@@ -487,16 +510,20 @@ def bulk_create(
     a rerun with it skips rows already created and never resends a row that was in flight,
     unless `op` declares a conflict status (then a resend is answered "already exists") and
     the client's RetryPolicy trusts it (`trust_conflict_status`).
-    `failures_out` receives every unsuccessful row as JSONL input. `dry_run` validates and
-    de-duplicates without sending (valid rows are reported `valid`).
+    `failures_out` receives every unsuccessful row, as JSONL input, or for a CSV input
+    (`InputFile`) named .csv as CSV in its shape (ValueError for .csv and other rows).
+    `dry_run` validates and de-duplicates without sending (valid rows are reported `valid`).
+    A 401 or 403 (a 404 too, when the path names a resource), or a run of rows that cannot
+    reach the server or get only 5xx answers (`leadkit.bulk.streaks`), stops the run.
     """
     params = dict(path_params or {})
     expand_path(op.path, path_values(params))  # a bad value fails here, not on every row
     scope = {"api": client.api.name, "operation": op.name, "path_params": params}
     opened = Journal(None if journal is None or dry_run else Path(journal), scope)
+    layout = getattr(rows, "layout", None)
     try:
-        failures = FailuresWriter(Path(failures_out)) if failures_out is not None else None
-    except OSError:
+        failures = open_failures(Path(failures_out), layout) if failures_out is not None else None
+    except (OSError, ValueError):
         opened.close()
         raise
     return BulkRun(

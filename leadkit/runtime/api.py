@@ -167,6 +167,10 @@ class OperationSpec(Generic[T]):
     errors: Mapping[int, Any]
     default_error: Any = None
     dedupe: Dedupe | None = None
+    column_aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Body wire name -> the other column names a file may give it (the spec's x-aliases)."""
+    extra_columns: str | None = None
+    """The object body field that takes a file's columns matching no field (x-extra-columns)."""
 
 
 @attrs.frozen(eq=False)  # identity: it holds types and converters
