@@ -129,7 +129,8 @@ class SandboxConfig:
     """Per API, keys that authenticate but lack the write scope (403 from that API only),
     besides its x-sandbox `readonly-keys`."""
     key_prefixes: Mapping[str, str] = attrs.field(factory=dict)
-    """Per API, what its keys start with, instead of its x-sandbox `key-prefix`."""
+    """Per API, what its keys start with, instead of its x-sandbox `key-prefix` (the spec's
+    read-only keys that do not start with it are dropped)."""
     assigned: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     """Per API, values the server assigns to response properties, over its x-sandbox
     `assigned`."""
@@ -141,10 +142,12 @@ class SandboxConfig:
 
     def declaration_for(self, api: str, declared: SandboxDeclaration) -> SandboxDeclaration:
         """The spec's x-sandbox of `api` with this config's settings for it applied."""
+        prefix = self.key_prefixes.get(api, declared.key_prefix)
+        kept = {key for key in declared.readonly_keys if key.startswith(prefix)}  # else 401s
         return attrs.evolve(
             declared,
             duplicates=self.duplicates.get(api, declared.duplicates),
-            readonly_keys=declared.readonly_keys | self.readonly_keys.get(api, frozenset()),
-            key_prefix=self.key_prefixes.get(api, declared.key_prefix),
+            readonly_keys=kept | self.readonly_keys.get(api, frozenset()),
+            key_prefix=prefix,
             assigned={**declared.assigned, **self.assigned.get(api, {})},
         )

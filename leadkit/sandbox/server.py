@@ -150,7 +150,8 @@ def _check_config(config: SandboxConfig, apis: Mapping[str, ApiModel]) -> None:
         )
     for name, api in apis.items():
         declaration = config.declaration_for(name, api.sandbox)
-        if any(not k.startswith(declaration.key_prefix) for k in declaration.readonly_keys):
+        given = config.readonly_keys.get(name, frozenset())
+        if any(not key.startswith(declaration.key_prefix) for key in given):
             raise ValueError(  # the key itself is not shown: it is a secret like any other
                 f"a read-only key for {name} does not start with its key prefix "
                 f"{declaration.key_prefix!r}: it would be refused with 401, not 403"
