@@ -143,7 +143,7 @@ class SandboxConfig:
     def declaration_for(self, api: str, declared: SandboxDeclaration) -> SandboxDeclaration:
         """The spec's x-sandbox of `api` with this config's settings for it applied."""
         prefix = self.key_prefixes.get(api, declared.key_prefix)
-        kept = {key for key in declared.readonly_keys if key.startswith(prefix)}  # else 401s
+        kept = frozenset(k for k in declared.readonly_keys if k.startswith(prefix))  # else 401s
         return attrs.evolve(
             declared,
             duplicates=self.duplicates.get(api, declared.duplicates),
