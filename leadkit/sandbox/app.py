@@ -182,16 +182,15 @@ class ApiService:
         return self._json(op.success_status, response, decision)
 
     def _store(self, op: Operation, params: dict[str, str], body: Any, response: Any) -> bool:
-        """Store what a create made (each object answered; the request's when it answers no
-        body), with the path parameters; False for a refused duplicate."""
+        """Store each object a create answered, with the path parameters; False for a refused
+        duplicate."""
         value = body.get(op.dedupe_field) if op.dedupe_field and isinstance(body, dict) else None
         key = value.strip().lower() if isinstance(value, str) else None
         unique = op.conflict_status is not None or self.declaration.duplicates == "reject"
         scope = "/".join(_canonical(params[name]) for name in sorted(params))
-        made = (
-            response if isinstance(response, list) else [body if response is NO_BODY else response]
-        )
-        for record in (r for r in made if isinstance(r, dict)):  # many: an array, with no key
+        for record in response if isinstance(response, list) else [response]:  # a list: no key
+            if not isinstance(record, dict):
+                continue
             stored = self.state.store.insert(
                 self.api.name, scope, key, {**record, **params}, unique=unique
             )

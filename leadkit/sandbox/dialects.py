@@ -205,7 +205,7 @@ class TrpcDialect:
 
 
 def _phrase(status: int) -> str:
-    """The status's reason phrase ("Unprocessable Content"), or "Error" for an unnamed one."""
+    """The status's reason phrase ("Not Found"), or "Error" for a status without one."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -83,7 +83,7 @@ class ResponseBuilder:
         return properties, required
 
     def build(self, schema: Mapping[str, Any], request: Any) -> Any:
-        """The success body for a (valid) request body (None for a request without one)."""
+        """The success body for a (valid) request body, None when the operation takes none."""
         now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
         return self._value(resolve(self._spec, schema), request, now)
 

@@ -38,7 +38,7 @@ API_NAMES: tuple[str, ...] = tuple(
 
 @attrs.frozen
 class Operation:
-    """One operation: route, schemas and the statuses the spec declares."""
+    """One operation: route, schemas, its success status and its declarations."""
 
     name: str
     method: str
@@ -49,7 +49,6 @@ class Operation:
     success_status: int
     response_schema: Mapping[str, Any] | None
     """The success body's schema ({} for a body without one); None: the answer has no body."""
-    statuses: frozenset[int]
     dedupe_field: str | None
     conflict_status: int | None
     scopes: tuple[str, ...]
@@ -100,8 +99,7 @@ def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, An
 
 def _operation(raw: Mapping[str, Any]) -> Operation:
     responses: Mapping[int, Any] = raw["responses"]
-    statuses = sorted(responses)
-    success = next(code for code in statuses if 200 <= code < 300)
+    success = min(code for code in responses if 200 <= code < 300)
     dedupe = raw["dedupe"] or {}
     return Operation(
         name=raw["name"],
@@ -111,7 +109,6 @@ def _operation(raw: Mapping[str, Any]) -> Operation:
         request_schema=raw["request_schema"],
         success_status=success,
         response_schema=responses[success],
-        statuses=frozenset(statuses),
         dedupe_field=dedupe.get("field"),
         conflict_status=dedupe.get("conflict_status"),
         scopes=tuple(raw["scopes"]),
