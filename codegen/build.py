@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
 from .errors import Problems
@@ -17,6 +19,7 @@ from .ir import Api, Auth
 from .load import LoadedSpec
 from .models import read_models
 from .operations import read_operations, snake_case
+from .sandbox import read_sandbox
 
 __all__ = ["build_api", "key_env_var", "pascal_case"]
 
@@ -76,7 +79,7 @@ def build_api(spec: LoadedSpec, *, strict: bool = True, name: str | None = None)
     document = spec.document
     operations = read_operations(document, models, problems)
     servers = document.get("servers") or [{"url": "http://localhost"}]
-    return Api(
+    api = Api(
         package=package,
         client_class=f"{pascal_case(package)}Client",
         title=document["info"]["title"],
@@ -89,5 +92,6 @@ def build_api(spec: LoadedSpec, *, strict: bool = True, name: str | None = None)
         operations=operations,
         models=models,
         document=document,
-        problems=tuple(problems.found),
     )
+    sandbox = read_sandbox(api, problems)  # checked against the operations read above
+    return attrs.evolve(api, sandbox=sandbox, problems=tuple(problems.found))

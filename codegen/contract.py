@@ -2,8 +2,9 @@
 
 The sandbox serves from it: routes, path-parameter and body schemas for request validation,
 the statuses each operation declares and the schema of each one's body, dedupe, scopes, the
-auth header and the x-rate-limit declaration. Its schemas are as the spec writes them; the
-`$ref`s inside them resolve against `refs`, which holds every node they reach.
+auth header, the x-rate-limit declaration and the x-sandbox one (defaults filled in). Its
+schemas are as the spec writes them; the `$ref`s inside them resolve against `refs`, which
+holds every node they reach.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def contract(api: Api) -> dict[str, Any]:
         "base_url": api.base_url,
         "auth_header": api.auth.header,
         "x-rate-limit": api.rate_limit_declared,
+        "x-sandbox": api.sandbox.to_contract(),
         "operations": operations,
         "refs": _reached(api.document, operations),
     }

@@ -311,7 +311,53 @@ PARAMS_SPEC = MINIMAL + (
 DEDUPE = "#/paths/~1leads/post/x-dedupe"
 RATE_SPEC = MINIMAL + "x-rate-limit: %s\n" + PARAMS_SPEC.removeprefix(MINIMAL) % ("[]", "[]")
 WINDOW = "windows: [{limit: 60, seconds: 60}]"
+SANDBOX_SPEC = MINIMAL + (
+    "x-sandbox: %s\n"
+    "paths:\n  /things:\n    post:\n      operationId: add_thing\n"
+    "      responses:\n        '201':\n          description: created\n"
+    "          content:\n            application/json:\n"
+    "              schema: {type: object, properties: {state: {type: string, enum: [NEW]}}}\n"
+)
 UNUSABLE_SPECS = {
+    "x-sandbox not a mapping": (
+        SANDBOX_SPEC % "fastapi",
+        "#/x-sandbox: must be a mapping with any of error-dialect, validation-status, "
+        "key-prefix, readonly-keys, assigned, duplicates",
+    ),
+    "x-sandbox unknown key": (
+        SANDBOX_SPEC % "{key_prefix: tk_}",
+        "#/x-sandbox/key_prefix: unknown key; x-sandbox takes error-dialect, "
+        "validation-status, key-prefix, readonly-keys, assigned, duplicates",
+    ),
+    "x-sandbox unknown dialect": (
+        SANDBOX_SPEC % "{error-dialect: graphql}",
+        "#/x-sandbox/error-dialect: must be one of problem, fastapi, trpc, not 'graphql'",
+    ),
+    "x-sandbox validation status not 4xx": (
+        SANDBOX_SPEC % "{validation-status: 200}",
+        "#/x-sandbox/validation-status: must be a 4xx status, not 200",
+    ),
+    "x-sandbox key prefix not text": (
+        SANDBOX_SPEC % "{key-prefix: 7}",
+        "#/x-sandbox/key-prefix: must be a string, not 7",
+    ),
+    "x-sandbox read-only key the prefix refuses": (
+        SANDBOX_SPEC % "{key-prefix: tk_, readonly-keys: [tk_ro, other_secret]}",
+        "#/x-sandbox/readonly-keys/1: must be a non-empty string starting with the key-prefix "
+        "'tk_' (else it is refused with 401 before its scope is looked at)",
+    ),
+    "x-sandbox assigned to no response property": (
+        SANDBOX_SPEC % "{assigned: {status: NEW}}",
+        "#/x-sandbox/assigned/status: no success response of an operation has a property 'status'",
+    ),
+    "x-sandbox assigned value the property refuses": (
+        SANDBOX_SPEC % "{assigned: {state: OLD}}",
+        "#/x-sandbox/assigned/state: 'OLD' does not fit the property: 'OLD' is not one of ['NEW']",
+    ),
+    "x-sandbox unknown duplicate policy": (
+        SANDBOX_SPEC % "{duplicates: sometimes}",
+        "#/x-sandbox/duplicates: must be one of allow, reject, not 'sometimes'",
+    ),
     "x-rate-limit headers null": (
         RATE_SPEC % f"{{{WINDOW}, headers: null}}",
         "#/x-rate-limit: headers must map limit, remaining and reset to header names",

@@ -277,7 +277,10 @@ def test_the_spec_written_in_the_docs_generates_the_client_it_describes(tmp_path
     [spec] = [b.source for b in fenced_blocks(page.read_text(encoding="utf-8")) if b.info == "yaml"]
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "acme.yaml").write_text(spec, encoding="utf-8")
-    client = generate_tree(tmp_path / "specs")["acme/client.py"]
+    tree = generate_tree(tmp_path / "specs")
+    client = tree["acme/client.py"]
+    for declared in ('"error-dialect": "fastapi"', '"readonly-keys": ["acme_readonly"]'):
+        assert declared in tree["acme/contract.py"]
     for promised in (
         "class AcmeClient(BaseClient):",
         "async def create_contact(",

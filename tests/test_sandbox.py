@@ -184,15 +184,15 @@ async def test_coldsend_readonly_key_is_403(sandbox: Sandbox) -> None:
 
 
 async def test_a_readonly_key_is_read_only_for_its_own_api_only() -> None:
-    config = SandboxConfig(readonly_keys={"breakcold": frozenset({"bc_readonly"})})
+    config = SandboxConfig(readonly_keys={"breakcold": frozenset({"cs_live_shared"})})
     async with Sandbox() as sb, breakcold(sb, key="cs_live_readonly") as client:
         created = await client.create_lead(body={"email": "a@b.co"})
     assert created.email == "a@b.co"  # the Coldsend read-only key is just a key to Breakcold
     async with Sandbox(config) as sb:
-        async with breakcold(sb, key="bc_readonly") as client:
+        async with breakcold(sb, key="cs_live_shared") as client:
             with pytest.raises(PermissionDeniedError) as caught:
                 await client.create_lead(body={"email": "a@b.co"})
-        async with coldsend(sb, key="cs_live_readonly") as client:
+        async with coldsend(sb, key="cs_live_shared") as client:
             await client.add_lead(uuid.uuid4(), body={"email": "a@b.co"})
         assert caught.value.body.code == "FORBIDDEN"
         assert [lead["email"] for lead in sb.leads("coldsend")] == ["a@b.co"]
@@ -219,7 +219,7 @@ async def test_coldsend_duplicate_email_in_campaign_is_409(sandbox: Sandbox) -> 
 @pytest.mark.parametrize(("policy", "stored"), [("allow", 2), ("reject", 1)])
 async def test_breakcold_duplicates_follow_the_setting(policy: Any, stored: int) -> None:
     async with (
-        Sandbox(SandboxConfig(breakcold_duplicates=policy)) as sb,
+        Sandbox(SandboxConfig(duplicates={"breakcold": policy})) as sb,
         breakcold(sb) as client,
     ):
         await client.create_lead(body={"email": "same@example.com"})

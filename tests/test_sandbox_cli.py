@@ -50,17 +50,66 @@ def test_the_other_settings_have_flags(tmp_path: Path) -> None:
             "60",
             "--storage",
             str(tmp_path / "db"),
-            "--breakcold-duplicates",
-            "reject",
+            "--duplicates",
+            "breakcold=reject",
             "--no-rate-limits",
             "--readonly-key",
-            "cs_live_ro",
+            "coldsend=cs_live_ro",
+            "--readonly-key",
+            "coldsend=cs_live_a=b",
         )
     )
-    assert config.readonly_keys == {"coldsend": frozenset({"cs_live_readonly", "cs_live_ro"})}
+    assert config.readonly_keys == {"coldsend": frozenset({"cs_live_ro", "cs_live_a=b"})}
     assert config.faults.latency_ms == (20, 80)
     assert (config.time_scale, config.storage, config.rate_limits) == (60.0, tmp_path / "db", False)
-    assert config.breakcold_duplicates == "reject"
+    assert config.duplicates == {"breakcold": "reject"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (
+            ("--readonly-key", "cs_live_secret"),  # the spelling before API=KEY
+            "argument --readonly-key: write API=VALUE: the API's name, '=', then the value",
+        ),
+        (("--duplicates", "breakcold=maybe"), "'breakcold=maybe': the policy is allow or reject"),
+        (
+            ("--breakcold-duplicates", "reject"),
+            "unrecognized arguments: --breakcold-duplicates reject",
+        ),
+    ],
+)
+def test_per_api_settings_are_written_api_equals_value(
+    argv: tuple[str, ...], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse(*argv)
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert said.splitlines()[-1].endswith(error)
+    assert "cs_live_secret" not in said
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (
+            ("--duplicates", "nowhere=reject"),
+            "leadkit sandbox: the sandbox config names nowhere, which it does not serve "
+            "(it serves breakcold, coldsend)",
+        ),
+        (
+            ("--readonly-key", "coldsend=sk_secret"),
+            "leadkit sandbox: a read-only key for coldsend does not start with its key prefix "
+            "'cs_live_': it would be refused with 401, not 403",
+        ),
+    ],
+)
+def test_a_setting_the_sandbox_cannot_apply_is_a_usage_error(
+    argv: tuple[str, ...], error: str
+) -> None:
+    done = run(sys.executable, "-m", "leadkit.cli", "sandbox", "--port", "0", *argv, timeout=30)
+    assert (done.returncode, done.stderr.splitlines(), done.stdout) == (2, [error], "")
 
 
 def test_enforce_window_is_repeatable_and_read_with_its_unit() -> None:

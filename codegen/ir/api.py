@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from leadkit.runtime.api import RateLimitPolicy
+from leadkit.sandbox.declaration import SandboxDeclaration
 
 from ..errors import SpecError
 from .models import ClassModel, Field, Model
@@ -48,6 +49,8 @@ class Api:
     """The spec as loaded, embedded in the package as SPEC."""
     problems: tuple[SpecError, ...] = ()
     """What the generator refuses in this spec; always empty when it was read strictly."""
+    sandbox: SandboxDeclaration = attrs.field(factory=SandboxDeclaration)
+    """The x-sandbox declaration, defaults filled in: how a sandbox of the API behaves."""
     _by_name: dict[str, Model] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:

@@ -21,7 +21,6 @@ import json
 import os
 import pkgutil
 import re
-import secrets
 import signal
 import sys
 from pathlib import Path
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_SANDBOX_KEY_PREFIX = "cs_live_sandbox_"
 _EXAMPLE_ID = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
 
 
@@ -165,7 +163,7 @@ async def _send_all(
             sandbox = await stack.enter_async_context(
                 Sandbox(SandboxConfig(time_scale=time_scale), port=0)
             )
-            api_key = _SANDBOX_KEY_PREFIX + secrets.token_hex(8)
+            api_key = sandbox.api_key(args.api)
             base_url = sandbox.base_url(args.api)
             err.print(f"sandbox: {args.api} at {base_url}, path parameters {load.params}")
         declared = load.client_class.api.rate_limit

@@ -1,4 +1,4 @@
-"""`leadkit sandbox --port 8080`: serve both APIs locally on 127.0.0.1, with optional faults."""
+"""`leadkit sandbox --port 8080`: serve every generated API on 127.0.0.1, with optional faults."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ def _latency(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not MS or LOW:HIGH milliseconds") from None
 
 
+def _per_api(text: str) -> tuple[str, str]:
+    """API=VALUE, split at the first "="; the API's name is checked with the whole config."""
+    api, equals, value = text.partition("=")
+    if not (api and equals and value):  # the text is not repeated: it may be a key
+        raise argparse.ArgumentTypeError("write API=VALUE: the API's name, '=', then the value")
+    return api, value
+
+
+def _duplicates(text: str) -> tuple[str, str]:
+    api, policy = _per_api(text)
+    if policy not in ("allow", "reject"):
+        raise argparse.ArgumentTypeError(f"{text!r}: the policy is allow or reject")
+    return api, policy
+
+
 def _window(text: str) -> Window:
     from leadkit.sandbox.config import parse_window
 
@@ -55,7 +70,8 @@ async def _serve(sandbox: Sandbox) -> None:
         print(f"leadkit sandbox on {sandbox.url}", flush=True)
         for api in sandbox.apis:
             print(f"  {api}: {sandbox.base_url(api)}", flush=True)
-        print(f"  inspect: {sandbox.url}/_sandbox/leads?api=coldsend, /_sandbox/stats", flush=True)
+        inspect = f"{sandbox.url}/_sandbox/leads?api={sandbox.apis[0]}, /_sandbox/stats"
+        print(f"  inspect: {inspect}", flush=True)
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         await stopped.wait()
     print("stopped", file=sys.stderr)
@@ -65,6 +81,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the command line asks for; ValueError for an impossible one."""
     from leadkit.sandbox import FaultConfig, SandboxConfig
 
+    readonly: dict[str, set[str]] = {}
+    for api, key in args.readonly_key:
+        readonly.setdefault(api, set()).add(key)
     faults = FaultConfig(
         seed=args.seed,
         latency_ms=args.fault_latency,
@@ -76,8 +95,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         enforce_windows=tuple(args.enforce_window),
         faults=faults,
         storage=args.storage,
-        breakcold_duplicates=args.breakcold_duplicates,
-        readonly_keys={"coldsend": frozenset(args.readonly_key)},
+        duplicates=dict(args.duplicates),
+        readonly_keys=readonly,
     )
 
 
@@ -90,11 +109,11 @@ def _run(args: argparse.Namespace) -> int:
     from leadkit.sandbox import Sandbox, StorageError
 
     try:
-        config = config_from_args(args)
-    except ValueError as exc:
+        sandbox = Sandbox(config_from_args(args), port=args.port)
+    except ValueError as exc:  # impossible faults, an API not served, a key it would refuse
         return _usage_error(exc)
     try:
-        asyncio.run(_serve(Sandbox(config, port=args.port)))
+        asyncio.run(_serve(sandbox))
     except StorageError as exc:  # --storage names no usable SQLite file
         return _usage_error(exc)
     except KeyboardInterrupt:
@@ -129,17 +148,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--storage", type=Path, help="SQLite file that keeps leads across restarts")
     parser.add_argument(
-        "--breakcold-duplicates",
-        choices=("allow", "reject"),
-        default="allow",
-        help="a second Breakcold lead with the same email: allow, or 409 CONFLICT",
+        "--duplicates",
+        type=_duplicates,
+        action="append",
+        default=[],
+        metavar="API=allow|reject",
+        help="a second record with the same dedupe key, where the spec declares no conflict "
+        "status: allow it, or answer 409 (default: the spec's x-sandbox); repeatable",
     )
     parser.add_argument(
         "--readonly-key",
+        type=_per_api,
         action="append",
-        default=["cs_live_readonly"],
-        metavar="KEY",
-        help="a Coldsend key without the write scope (403); repeatable",
+        default=[],
+        metavar="API=KEY",
+        help="a key of API without the write scope (403 on writes), besides those of its "
+        "spec's x-sandbox; repeatable",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
     for name, (flag, text) in _FAULT_FLAGS.items():

@@ -1,8 +1,9 @@
-"""A local sandbox of both APIs, built from their specs, with seeded fault injection.
+"""A local sandbox of every generated API, built from its spec, with seeded fault injection.
 
-``async with Sandbox(SandboxConfig(...)) as sb:`` serves Coldsend at ``sb.base_url("coldsend")``
-and Breakcold at ``sb.base_url("breakcold")`` on 127.0.0.1, stores leads (in memory or
-SQLite), enforces the specs' rate limits and injects the faults of ``FaultConfig``.
+``async with Sandbox(SandboxConfig(...)) as sb:`` serves each API at ``sb.base_url(name)``
+on 127.0.0.1, as its spec and its ``x-sandbox`` extension describe it: it stores what is
+created (in memory or SQLite), enforces the specs' rate limits and injects the faults of
+``FaultConfig``.
 """
 
 from .config import FaultConfig, SandboxConfig

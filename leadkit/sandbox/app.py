@@ -14,7 +14,7 @@ from aiohttp import web
 from leadkit.runtime.api import RateLimitPolicy, Window
 
 from .config import SandboxConfig
-from .dialects import Body, Dialect, dialect_for, retry_after_text
+from .dialects import DIALECTS, Dialect, retry_after_text
 from .faults import Draw, FaultPlan
 from .problems import OperationValidator
 from .ratelimit import Clock, Decision, RateLimiter
@@ -22,15 +22,17 @@ from .responses import ResponseBuilder
 from .spec import ApiModel, Operation
 from .storage import LeadStore
 
-__all__ = ["BAD_GATEWAY_HTML", "DEFAULT_SCOPE", "ApiService", "SandboxState", "build_app"]
+__all__ = ["BAD_GATEWAY_HTML", "WRITE_SCOPE", "ApiService", "SandboxState", "build_app"]
 
 BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
-DEFAULT_SCOPE = "leads:create"
-"""The write scope a read-only key lacks, when the spec's security requirement names none."""
+WRITE_SCOPE = "write"
+"""The scope a read-only key lacks, when the operation's security requirement names none."""
+NO_BODY: Any = object()
+"""The body of an answer the spec gives no content (204)."""
 _NO_POLICY = Decision(allowed=False, limit=0, remaining=0, reset_after=60.0)
 
 
@@ -74,22 +76,17 @@ class ApiService:
     def __init__(self, api: ApiModel, state: SandboxState) -> None:
         self.api = api
         self.state = state
-        self.dialect: Dialect = dialect_for(api)
-        self.key_prefix = state.config.key_prefixes.get(api.name, "")
-        self.readonly_keys = state.config.readonly_keys.get(api.name, frozenset())
+        self.declaration = state.config.declaration_for(api.name, api.sandbox)
+        """The spec's x-sandbox, as the config amends it."""
+        self.dialect: Dialect = DIALECTS[self.declaration.error_dialect]
         self.policy = _enforced(api.rate_limit, state.config.enforce_windows)
         """The windows enforced and announced, and the headers' names and meanings."""
         self.limiter = RateLimiter(self.policy, state.clock) if self.policy else None
         if self.limiter is not None:
             state.limiters.append(self.limiter)
-        self.duplicates = state.config.duplicate_policy(api.name)
-        assigned = state.config.assigned.get(api.name, {})
+        assigned = self.declaration.assigned
         self.routes = [
-            _Route(
-                op,
-                OperationValidator(api, op),
-                ResponseBuilder(api.spec, op.response_schema, assigned),
-            )
+            _Route(op, OperationValidator(api, op), ResponseBuilder(api.spec, assigned))
             for op in api.operations
         ]
 
@@ -99,10 +96,13 @@ class ApiService:
             handler = functools.partial(self.handle, route)
             app.router.add_route(route.op.method, self.api.route(route.op), handler)
 
-    def _json(self, status: int, body: Body, decision: Decision | None = None) -> web.Response:
+    def _json(self, status: int, body: Any, decision: Decision | None = None) -> web.Response:
+        """A JSON answer; `NO_BODY` for one without a body (204)."""
         self.state.stats[f"status:{status}"] += 1
         policy = self.policy
         headers = decision.headers(policy) if decision is not None and policy else {}
+        if body is NO_BODY:
+            return web.Response(status=status, headers=headers)
         return web.json_response(body, status=status, headers=headers)
 
     def _rate_limited(self, op: Operation, decision: Decision) -> web.Response:
@@ -111,12 +111,12 @@ class ApiService:
         return self._json(429, self.dialect.rate_limited(op, retry_after=text), decision)
 
     def _authorize(self, op: Operation, key: str) -> web.Response | None:
-        if not key or not key.startswith(self.key_prefix):
+        if not key or not key.startswith(self.declaration.key_prefix):
             body = self.dialect.unauthorized(op, header=self.api.auth_header, missing=not key)
             return self._json(401, body)
-        if key in self.readonly_keys:
-            required = list(op.scopes) or [DEFAULT_SCOPE]
-            granted = [scope.split(":")[0] + ":read" for scope in required]
+        if op.writes and key in self.declaration.readonly_keys:
+            required = list(op.scopes) or [WRITE_SCOPE]
+            granted = [_read_scope(scope) for scope in required]
             return self._json(403, self.dialect.forbidden(op, required=required, granted=granted))
         return None
 
@@ -169,29 +169,35 @@ class ApiService:
         raw, content_type = await request.read(), request.headers.get("Content-Type")
         body, problems = route.validator.check(params, raw, content_type)
         if problems:
-            invalid = self.dialect.invalid(op, problems)
-            return self._json(self.dialect.validation_status, invalid, decision)
-        body = body if isinstance(body, dict) else {}
-        response = route.builder.build(body)
-        if not self._store(op, params, body, response):
-            return self._json(op.conflict_status or 409, self.dialect.conflict(op), decision)
+            status = self.declaration.validation_status
+            return self._json(status, self.dialect.invalid(op, problems, status), decision)
+        schema = op.response_schema
+        response = NO_BODY if schema is None else route.builder.build(schema, body)
+        if op.creates and not self._store(op, params, body, response):
+            status = op.conflict_status or 409
+            return self._json(status, self.dialect.conflict(op, status), decision)
         if draw.fault == "drop_after":
             stats["fault:drop_after"] += 1
             return _drop(request)
         return self._json(op.success_status, response, decision)
 
-    def _store(
-        self, op: Operation, params: dict[str, str], body: dict[str, Any], response: dict[str, Any]
-    ) -> bool:
-        """Store the record (response plus path parameters); False for a refused duplicate."""
-        value = body.get(op.dedupe_field) if op.dedupe_field else None
+    def _store(self, op: Operation, params: dict[str, str], body: Any, response: Any) -> bool:
+        """Store each object a create answered, with the path parameters; False for a refused
+        duplicate."""
+        value = body.get(op.dedupe_field) if op.dedupe_field and isinstance(body, dict) else None
         key = value.strip().lower() if isinstance(value, str) else None
-        unique = op.conflict_status is not None or self.duplicates == "reject"
+        unique = op.conflict_status is not None or self.declaration.duplicates == "reject"
         scope = "/".join(_canonical(params[name]) for name in sorted(params))
-        record = {**response, **params}
-        stored = self.state.store.insert(self.api.name, scope, key, record, unique=unique)
-        self.state.stats["created"] += stored
-        return stored
+        for record in response if isinstance(response, list) else [response]:  # a list: no key
+            if not isinstance(record, dict):
+                continue
+            stored = self.state.store.insert(
+                self.api.name, scope, key, {**record, **params}, unique=unique
+            )
+            if not stored:
+                return False
+            self.state.stats["created"] += 1
+        return True
 
 
 def _enforced(
@@ -201,6 +207,12 @@ def _enforced(
     if not windows:
         return declared
     return attrs.evolve(declared or RateLimitPolicy(windows=()), windows=windows)
+
+
+def _read_scope(scope: str) -> str:
+    """What a read-only key has instead of `scope`: leads:create -> leads:read, write -> read."""
+    resource, _, _ = scope.rpartition(":")
+    return f"{resource}:read" if resource else "read"
 
 
 def _canonical(value: str) -> str:

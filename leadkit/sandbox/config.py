@@ -6,30 +6,15 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 import attrs
 
 from leadkit.runtime.api import Window
 
-__all__ = [
-    "DEFAULT_KEY_PREFIXES",
-    "DuplicatePolicy",
-    "FaultConfig",
-    "SandboxConfig",
-    "parse_window",
-]
+from .declaration import DuplicatePolicy, SandboxDeclaration
 
-DuplicatePolicy = Literal["allow", "reject"]
-
-DEFAULT_KEY_PREFIXES: Mapping[str, str] = {"coldsend": "cs_live_"}
-"""Keys an API accepts start with this prefix; an API not listed accepts any non-empty key."""
-
-DEFAULT_READONLY_KEYS: Mapping[str, frozenset[str]] = {"coldsend": frozenset({"cs_live_readonly"})}
-"""Per API, keys that authenticate but lack the write scope; an API not listed has none."""
-
-DEFAULT_ASSIGNED: Mapping[str, Mapping[str, Any]] = {"coldsend": {"status": "PENDING"}}
-"""Values the server assigns that the spec gives no default or example for."""
+__all__ = ["FaultConfig", "SandboxConfig", "parse_window"]
 
 
 def _probability(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -73,6 +58,22 @@ def _windows(value: Iterable[Window | str]) -> tuple[Window, ...]:
     return tuple(w if isinstance(w, Window) else parse_window(w) for w in value)
 
 
+def _policies(value: Mapping[str, str]) -> dict[str, DuplicatePolicy]:
+    """Per-API duplicate policies, each allow or reject."""
+    policies = get_args(DuplicatePolicy)
+    for api, policy in value.items():
+        if policy not in policies:
+            raise ValueError(f"duplicates for {api}: {policy!r} is not one of {policies}")
+    return dict(value)  # type: ignore[arg-type]  # checked above
+
+
+def _key_sets(value: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    """Per-API key sets; a bare string (its letters as keys) is refused."""
+    if any(isinstance(keys, str) for keys in value.values()):
+        raise TypeError("readonly_keys maps an API to a set of keys, e.g. {'api': {'key'}}")
+    return {api: frozenset(keys) for api, keys in value.items()}
+
+
 @attrs.frozen(kw_only=True)
 class FaultConfig:
     """Probabilities of each fault per API request, drawn from `random.Random(seed)`.
@@ -108,7 +109,7 @@ class FaultConfig:
 
 @attrs.frozen(kw_only=True)
 class SandboxConfig:
-    """How the sandbox behaves; the defaults are a well-behaved copy of both APIs."""
+    """How the sandbox behaves; the defaults serve each API as its spec describes it."""
 
     time_scale: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
     """Sandbox seconds per wall-clock second: 60.0 makes a 60 s window last 1 s."""
@@ -121,13 +122,32 @@ class SandboxConfig:
     faults: FaultConfig = FaultConfig()
     storage: Path | None = None
     """A SQLite file that keeps the leads across restarts; None keeps them in memory."""
-    breakcold_duplicates: DuplicatePolicy = "allow"
-    """Breakcold documents no duplicate handling: allow, or reject with 409 CONFLICT."""
-    readonly_keys: Mapping[str, frozenset[str]] = DEFAULT_READONLY_KEYS
-    """Per API, keys that authenticate but lack the write scope: 403 from that API only."""
-    key_prefixes: Mapping[str, str] = DEFAULT_KEY_PREFIXES
-    assigned: Mapping[str, Mapping[str, Any]] = DEFAULT_ASSIGNED
+    duplicates: Mapping[str, DuplicatePolicy] = attrs.field(factory=dict, converter=_policies)
+    """Per API, what a duplicate its spec declares no conflict status for gets: allow, or
+    reject with 409; instead of its x-sandbox `duplicates`."""
+    readonly_keys: Mapping[str, frozenset[str]] = attrs.field(factory=dict, converter=_key_sets)
+    """Per API, keys that authenticate but lack the write scope (403 from that API only),
+    besides its x-sandbox `readonly-keys`."""
+    key_prefixes: Mapping[str, str] = attrs.field(factory=dict)
+    """Per API, what its keys start with, instead of its x-sandbox `key-prefix` (the spec's
+    read-only keys that do not start with it are dropped)."""
+    assigned: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    """Per API, values the server assigns to response properties, over its x-sandbox
+    `assigned`."""
 
-    def duplicate_policy(self, api: str) -> DuplicatePolicy:
-        """The policy for an API whose spec declares no conflict status."""
-        return self.breakcold_duplicates if api == "breakcold" else "allow"
+    def apis_named(self) -> frozenset[str]:
+        """Every API the per-API settings name."""
+        settings = (self.duplicates, self.readonly_keys, self.key_prefixes, self.assigned)
+        return frozenset(api for setting in settings for api in setting)
+
+    def declaration_for(self, api: str, declared: SandboxDeclaration) -> SandboxDeclaration:
+        """The spec's x-sandbox of `api` with this config's settings for it applied."""
+        prefix = self.key_prefixes.get(api, declared.key_prefix)
+        kept = frozenset(k for k in declared.readonly_keys if k.startswith(prefix))  # else 401s
+        return attrs.evolve(
+            declared,
+            duplicates=self.duplicates.get(api, declared.duplicates),
+            readonly_keys=kept | self.readonly_keys.get(api, frozenset()),
+            key_prefix=prefix,
+            assigned={**declared.assigned, **self.assigned.get(api, {})},
+        )

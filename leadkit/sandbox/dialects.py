@@ -1,19 +1,30 @@
-"""Error bodies in each API's own convention: FastAPI (``detail``) or tRPC (``code``/``issues``).
+"""Error bodies in an API's own convention: RFC 9457 problem details, FastAPI or tRPC.
 
-The convention is read from the spec: an error schema with a ``detail`` property is
-FastAPI's, any other is tRPC's. Each dialect renders the same events (missing key,
-missing scope, invalid request, duplicate, rate limit, server error) as the real API does.
+The spec's x-sandbox names the convention (`error-dialect`; problem details when it names
+none). Each dialect renders the same events (missing key, missing scope, invalid request,
+duplicate, rate limit, server error) as a server of that kind does.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any, Protocol
 
+from .declaration import ErrorDialect
 from .problems import MISSING, Problem
-from .spec import ApiModel, Operation, resolve
+from .spec import Operation
 
-__all__ = ["Body", "Dialect", "FastApiDialect", "TrpcDialect", "dialect_for", "retry_after_text"]
+__all__ = [
+    "DIALECTS",
+    "Body",
+    "Dialect",
+    "FastApiDialect",
+    "ProblemDialect",
+    "TrpcDialect",
+    "retry_after_text",
+]
 
 Body = dict[str, Any]
 
@@ -21,15 +32,13 @@ Body = dict[str, Any]
 class Dialect(Protocol):
     """How one API words its errors; each method returns the JSON body."""
 
-    validation_status: int
-
     def unauthorized(self, op: Operation, *, header: str, missing: bool) -> Body: ...
 
     def forbidden(self, op: Operation, *, required: list[str], granted: list[str]) -> Body: ...
 
-    def invalid(self, op: Operation, problems: list[Problem]) -> Body: ...
+    def invalid(self, op: Operation, problems: list[Problem], status: int) -> Body: ...
 
-    def conflict(self, op: Operation) -> Body: ...
+    def conflict(self, op: Operation, status: int) -> Body: ...
 
     def rate_limited(self, op: Operation, *, retry_after: str) -> Body: ...
 
@@ -66,9 +75,7 @@ def _json_safe(value: Any) -> Any:
 
 
 class FastApiDialect:
-    """Coldsend: FastAPI/Pydantic bodies, ``{"detail": str | [{loc, msg, type}]}``."""
-
-    validation_status = 422
+    """FastAPI/Pydantic bodies, ``{"detail": str | [{loc, msg, type}]}``."""
 
     def unauthorized(self, op: Operation, *, header: str, missing: bool) -> Body:
         if missing:
@@ -108,10 +115,10 @@ class FastApiDialect:
             item["input"] = _json_safe(problem.received)
         return item
 
-    def invalid(self, op: Operation, problems: list[Problem]) -> Body:
+    def invalid(self, op: Operation, problems: list[Problem], status: int) -> Body:
         return {"detail": [self._item(p) for p in problems]}
 
-    def conflict(self, op: Operation) -> Body:
+    def conflict(self, op: Operation, status: int) -> Body:
         return {"detail": "Resource already exists"}
 
     def rate_limited(self, op: Operation, *, retry_after: str) -> Body:
@@ -137,9 +144,7 @@ def _zod_type(value: Any) -> str:
 
 
 class TrpcDialect:
-    """Breakcold: tRPC errors, ``{message, code, data: {code, httpStatus, path}, issues}``."""
-
-    validation_status = 400
+    """tRPC errors exposed as REST, ``{message, code, data: {code, httpStatus, path}, issues}``."""
 
     @staticmethod
     def _body(op: Operation, status: int, code: str, message: str) -> Body:
@@ -181,13 +186,14 @@ class TrpcDialect:
             issue["message"] = "Invalid JSON body"
         return issue
 
-    def invalid(self, op: Operation, problems: list[Problem]) -> Body:
-        body = self._body(op, 400, "BAD_REQUEST", "Input validation failed")
+    def invalid(self, op: Operation, problems: list[Problem], status: int) -> Body:
+        body = self._body(op, status, "BAD_REQUEST", "Input validation failed")
         body["issues"] = [self._issue(p) for p in problems]
         return body
 
-    def conflict(self, op: Operation) -> Body:
-        return self._body(op, 409, "CONFLICT", "A lead with this email already exists")
+    def conflict(self, op: Operation, status: int) -> Body:
+        message = f"A record with this {op.dedupe_field} already exists"
+        return self._body(op, status, "CONFLICT", message)
 
     def rate_limited(self, op: Operation, *, retry_after: str) -> Body:
         message = " ".join(filter(None, ("Rate limit exceeded.", retry_after)))
@@ -198,15 +204,58 @@ class TrpcDialect:
         return self._body(op, status, code, message)
 
 
-def dialect_for(api: ApiModel) -> Dialect:
-    """FastAPI when the spec's error schema has a `detail` property, else tRPC."""
-    schema = resolve(api.spec, api.error_schema)
-    dialect: Dialect = (
-        FastApiDialect() if "detail" in schema.get("properties", {}) else TrpcDialect()
-    )
-    for op in api.operations:
-        if dialect.validation_status not in op.statuses:
-            raise ValueError(
-                f"{api.name}: {op.name} declares no {dialect.validation_status} response"
-            )
-    return dialect
+def _phrase(status: int) -> str:
+    """The status's reason phrase ("Not Found"), or "Error" for a status without one."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _pointer(parts: Iterable[str | int]) -> str:
+    """An RFC 6901 pointer into the request body, as an RFC 9457 ``errors`` item gives it."""
+    return "#" + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class ProblemDialect:
+    """RFC 9457 problem details, ``{type, title, status, detail}``; an invalid request's
+    carry ``errors: [{detail, pointer | parameter}]`` as the RFC's own example does."""
+
+    @staticmethod
+    def _body(status: int, detail: str) -> Body:
+        return {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail}
+
+    def unauthorized(self, op: Operation, *, header: str, missing: bool) -> Body:
+        said = f"No API key: send it in the {header} header." if missing else "Invalid API key."
+        return self._body(401, said)
+
+    def forbidden(self, op: Operation, *, required: list[str], granted: list[str]) -> Body:
+        return self._body(403, "The key lacks the scopes: " + ", ".join(required))
+
+    @staticmethod
+    def _error(problem: Problem) -> Body:
+        where, *rest = problem.loc
+        place = {"parameter": str(rest[0])} if where == "path" else {"pointer": _pointer(rest)}
+        return {"detail": problem.message, **place}
+
+    def invalid(self, op: Operation, problems: list[Problem], status: int) -> Body:
+        body = self._body(status, "The request is not valid.")
+        body["errors"] = [self._error(p) for p in problems]
+        return body
+
+    def conflict(self, op: Operation, status: int) -> Body:
+        return self._body(status, f"A record with this {op.dedupe_field} already exists.")
+
+    def rate_limited(self, op: Operation, *, retry_after: str) -> Body:
+        return self._body(429, " ".join(filter(None, ("Rate limit exceeded.", retry_after))))
+
+    def server_error(self, op: Operation, status: int) -> Body:
+        return self._body(status, _phrase(status))
+
+
+DIALECTS: Mapping[ErrorDialect, Dialect] = {
+    "problem": ProblemDialect(),
+    "fastapi": FastApiDialect(),
+    "trpc": TrpcDialect(),
+}
+"""Each x-sandbox `error-dialect` and what renders it."""

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 from jsonschema import Draft202012Validator, ValidationError
 
-from .spec import ApiModel, Operation
+from .spec import ApiModel, Operation, resolve
 
 __all__ = ["MISSING", "OperationValidator", "Problem"]
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 MISSING: Any = object()
 """The `received` value of a missing field."""
 
@@ -60,13 +63,28 @@ def _location_order(loc: tuple[str | int, ...]) -> tuple[bool, list[str]]:
 def _labelled_json(content_type: str | None) -> bool:
     """Whether the Content-Type says JSON: application/json or application/*+json.
 
-    Inferred for both APIs. FastAPI decodes a body only under such a type (by default, since
+    Inferred. FastAPI decodes a body only under such a type (by default, since
     strict_content_type, not without one) and Pydantic refuses the raw bytes: a 422. tRPC
-    refuses other types too, with a 415 Breakcold's spec does not declare: the sandbox
-    answers its 400 validation body instead.
+    refuses other types too, with a 415 a spec may not declare: the sandbox answers every
+    such body with the API's validation status and body instead.
     """
     main, _, sub = (content_type or "").split(";", 1)[0].strip().lower().partition("/")
     return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+def _path_value(text: str | None, schema: Mapping[str, Any]) -> Any:
+    """A path parameter as its schema's type reads it: "7" is 7 for an integer (else text)."""
+    declared = schema.get("type", [])
+    types = {declared} if isinstance(declared, str) else set(declared)
+    if text is not None and "integer" in types and _INTEGER.fullmatch(text):
+        return int(text)
+    if text is not None and "number" in types:
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return number if math.isfinite(number) else text
+    return text
 
 
 def _no_constant(name: str) -> Any:
@@ -81,7 +99,10 @@ class OperationValidator:
         root = Draft202012Validator(
             dict(api.spec), format_checker=Draft202012Validator.FORMAT_CHECKER
         )
-        self._params = {name: root.evolve(schema=dict(s)) for name, s in op.path_params.items()}
+        self._params = {
+            name: (resolve(api.spec, schema), root.evolve(schema=dict(schema)))
+            for name, schema in op.path_params.items()
+        }
         self._body = root.evolve(schema=dict(op.request_schema)) if op.request_schema else None
 
     def check(
@@ -89,8 +110,9 @@ class OperationValidator:
     ) -> tuple[Any, list[Problem]]:
         """Return (the decoded body, every problem found; empty when the request is valid)."""
         problems: dict[tuple[str | int, ...], Problem] = {}
-        for name, validator in self._params.items():
-            for error in validator.iter_errors(path_params.get(name)):
+        for name, (schema, validator) in self._params.items():
+            value = _path_value(path_params.get(name), schema)
+            for error in validator.iter_errors(value):
                 for problem in _problems_of(error, ("path", name)):
                     problems.setdefault(problem.loc, problem)
         body: Any = None

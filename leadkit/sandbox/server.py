@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+import attrs
 from aiohttp import web
 
 from .app import SandboxState, build_app
@@ -23,7 +25,12 @@ HOST = "127.0.0.1"
 
 
 class Sandbox:
-    """A local copy of both APIs: ``async with Sandbox(config, port=0) as sb: sb.base_url(...)``."""
+    """A local copy of APIs: ``async with Sandbox(config, port=0) as sb: sb.base_url(...)``.
+
+    It serves `apis` (read with `leadkit.sandbox.spec.read_api`), by default every generated
+    package. Each is served under its spec's server path, or under ``/<name>`` and that
+    path when another API served before it (by name) has one of its routes.
+    """
 
     def __init__(
         self,
@@ -34,7 +41,9 @@ class Sandbox:
     ) -> None:
         self.config = config or SandboxConfig()
         self.port = port
-        self._apis = {api.name: api for api in apis or tuple(load_api(n) for n in API_NAMES)}
+        served = sorted(apis or tuple(load_api(n) for n in API_NAMES), key=lambda a: a.name)
+        self._apis = _mounted(served)
+        _check_config(self.config, self._apis)
         self._runner: web.AppRunner | None = None
         self._state: SandboxState | None = None
 
@@ -51,6 +60,10 @@ class Sandbox:
     def base_url(self, api: str) -> str:
         """The base URL a client of `api` uses: root URL plus the spec's server path."""
         return self.url + self._apis[api].prefix
+
+    def api_key(self, api: str) -> str:
+        """A fresh key `api` accepts, with every scope (its x-sandbox key-prefix, and more)."""
+        return self.config.declaration_for(api, self._apis[api].sandbox).new_key()
 
     @property
     def state(self) -> SandboxState:
@@ -109,6 +122,40 @@ class Sandbox:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _routes(api: ApiModel) -> set[tuple[str, str]]:
+    """(method, route) of each operation, parameters unnamed: {id} and {item_id} match alike."""
+    return {(op.method, re.sub(r"{[^}]*}", "{}", api.route(op))) for op in api.operations}
+
+
+def _mounted(apis: list[ApiModel]) -> dict[str, ApiModel]:
+    """The APIs by name, each moved under ``/<name>`` when an earlier one has a route of it."""
+    taken: set[tuple[str, str]] = set()
+    mounted = {}
+    for api in apis:
+        if _routes(api) & taken:
+            api = attrs.evolve(api, prefix=f"/{api.name}{api.prefix}")
+        taken |= _routes(api)
+        mounted[api.name] = api
+    return mounted
+
+
+def _check_config(config: SandboxConfig, apis: Mapping[str, ApiModel]) -> None:
+    """ValueError when the config names an API not served, or a read-only key it would refuse."""
+    if unknown := sorted(config.apis_named() - set(apis)):
+        raise ValueError(
+            f"the sandbox config names {', '.join(unknown)}, which it does not serve "
+            f"(it serves {', '.join(apis)})"
+        )
+    for name, api in apis.items():
+        declaration = config.declaration_for(name, api.sandbox)
+        given = config.readonly_keys.get(name, frozenset())
+        if any(not key.startswith(declaration.key_prefix) for key in given):
+            raise ValueError(  # the key itself is not shown: it is a secret like any other
+                f"a read-only key for {name} does not start with its key prefix "
+                f"{declaration.key_prefix!r}: it would be refused with 401, not 403"
+            )
 
 
 @contextmanager

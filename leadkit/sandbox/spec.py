@@ -2,19 +2,23 @@
 
 The generator reads the spec once (its IR) and writes, in ``generated/<api>/contract.py``,
 each operation's route, schemas, statuses, dedupe and scopes, the auth header and the
-x-rate-limit declaration; nothing here walks the spec itself.
+x-rate-limit and x-sandbox declarations; nothing here walks the spec itself.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+import generated
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
+
+from .declaration import SandboxDeclaration, read_declaration
 
 __all__ = [
     "API_NAMES",
@@ -25,13 +29,16 @@ __all__ = [
     "resolve",
 ]
 
-API_NAMES: tuple[str, ...] = ("coldsend", "breakcold")
-"""Generated packages whose `contract.CONTRACT` the sandbox serves by default."""
+API_NAMES: tuple[str, ...] = tuple(
+    sorted(module.name for module in pkgutil.iter_modules(generated.__path__) if module.ispkg)
+)
+"""The generated packages (found without importing them): `Sandbox()` serves each one's
+`contract.CONTRACT`."""
 
 
 @attrs.frozen
 class Operation:
-    """One operation: route, schemas and the statuses the spec declares."""
+    """One operation: route, schemas, its success status and its declarations."""
 
     name: str
     method: str
@@ -40,11 +47,21 @@ class Operation:
     """Path parameter name -> its schema."""
     request_schema: Mapping[str, Any] | None
     success_status: int
-    response_schema: Mapping[str, Any]
-    statuses: frozenset[int]
+    response_schema: Mapping[str, Any] | None
+    """The success body's schema ({} for a body without one); None: the answer has no body."""
     dedupe_field: str | None
     conflict_status: int | None
     scopes: tuple[str, ...]
+
+    @property
+    def creates(self) -> bool:
+        """Whether it is a create (POST): what it answers is stored."""
+        return self.method == "POST"
+
+    @property
+    def writes(self) -> bool:
+        """Whether a key without the write scope is refused it (everything but GET)."""
+        return self.method != "GET"
 
 
 @attrs.frozen
@@ -59,8 +76,8 @@ class ApiModel:
     auth_header: str
     rate_limit: RateLimitPolicy | None
     operations: tuple[Operation, ...]
-    error_schema: Mapping[str, Any]
-    """Schema of the error body the API answers 401 with (the general error shape)."""
+    sandbox: SandboxDeclaration
+    """The spec's x-sandbox: key format, read-only keys, error dialect..."""
 
     def route(self, op: Operation) -> str:
         """The aiohttp route of an operation, including the server prefix."""
@@ -82,8 +99,7 @@ def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, An
 
 def _operation(raw: Mapping[str, Any]) -> Operation:
     responses: Mapping[int, Any] = raw["responses"]
-    statuses = sorted(responses)
-    success = next(code for code in statuses if 200 <= code < 300)
+    success = min(code for code in responses if 200 <= code < 300)
     dedupe = raw["dedupe"] or {}
     return Operation(
         name=raw["name"],
@@ -92,8 +108,7 @@ def _operation(raw: Mapping[str, Any]) -> Operation:
         path_params=raw["path_params"],
         request_schema=raw["request_schema"],
         success_status=success,
-        response_schema=responses[success] or {},
-        statuses=frozenset(statuses),
+        response_schema=responses[success],
         dedupe_field=dedupe.get("field"),
         conflict_status=dedupe.get("conflict_status"),
         scopes=tuple(raw["scopes"]),
@@ -103,7 +118,6 @@ def _operation(raw: Mapping[str, Any]) -> Operation:
 def read_api(name: str, contract: Mapping[str, Any]) -> ApiModel:
     """Build the ApiModel of one API from its contract data (routes, auth header, limits...)."""
     operations = tuple(_operation(raw) for raw in contract["operations"])
-    first = contract["operations"][0]
     return ApiModel(
         name=name,
         spec=contract["refs"],
@@ -111,7 +125,7 @@ def read_api(name: str, contract: Mapping[str, Any]) -> ApiModel:
         auth_header=contract["auth_header"],
         rate_limit=rate_limit_from_spec(contract["x-rate-limit"]),
         operations=operations,
-        error_schema=first["responses"][401] or {},
+        sandbox=read_declaration(contract["x-sandbox"]),
     )
 
 
