@@ -145,8 +145,8 @@ class Journal:
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
-            " run INTEGER NOT NULL, position INTEGER, reason TEXT, line INTEGER)"
-        )
+            " run INTEGER NOT NULL, position INTEGER, reason TEXT, line INTEGER) WITHOUT ROWID"
+        )  # one b-tree per write, not a table and its key's index (older journals have both)
         if "line" not in {column[1] for column in self._db.execute("PRAGMA table_info(rows)")}:
             self._db.execute("ALTER TABLE rows ADD COLUMN line INTEGER")  # an older journal
         return self._begin(scope)

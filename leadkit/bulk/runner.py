@@ -425,8 +425,6 @@ class BulkRun:
                 unsent_again=journal_unsent,
             )
         except asyncio.CancelledError:
-            if marked:
-                self._marked -= 1
             if not sent:  # undo a group commit's 'sent': the row never went
                 self._record(job, State.QUEUED)
             in_flight = IN_FLIGHT_RESENT_REASON if self._resend_in_flight else IN_FLIGHT_REASON
@@ -460,6 +458,7 @@ class BulkRun:
             )
             self._record(job, State.CREATED)
         finally:
+            self._marked -= marked  # still marked: it never went
             self.limiter.release(ticket, congested=congested)
         self._queue.put_nowait(result)
         if copies := self._flying.pop(job.journal_key):

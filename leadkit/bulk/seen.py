@@ -107,7 +107,7 @@ class SeenKeys:
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(
             "CREATE TABLE seen (key TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT,"
-            " position INTEGER, line INTEGER)"
+            " position INTEGER, line INTEGER) WITHOUT ROWID"  # one b-tree, not two
         )
         return self._db
 
