@@ -270,13 +270,9 @@ class Journal:
         does nothing."""
         if self._closed:
             return
-        self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
         try:
             if self._broken is None:
-                self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise self._fail(exc) from None
+                self.commit()
         finally:
+            self._closed = True
             self._db.close()
