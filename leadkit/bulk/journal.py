@@ -63,7 +63,8 @@ _DELAY = 0.1
 
 
 class JournalError(ValueError):
-    """The journal cannot be used for this run (another operation, campaign or a bad file)."""
+    """The journal cannot be used for this run (another operation, campaign or a bad file),
+    or can no longer be written (a full disk, say)."""
 
 
 class State(enum.StrEnum):
