@@ -24,8 +24,10 @@ def _header(quick: bool) -> str:
     return (
         f"Measured by {mode} on {dt.date.today():%Y-%m-%d}: {machine()}. The throughput "
         "and memory servers run in a separate process on the same cores, so client and "
-        "server compete for CPU; medians of interleaved runs, x baseline = median / the "
-        "scenario's first row."
+        "server compete for CPU; each throughput contender runs in a client process of its "
+        "own, whose user and system CPU per request are its own. Medians of interleaved "
+        "runs, range = smallest to largest run, x baseline = median / the scenario's first "
+        "row."
     )
 
 

@@ -7,6 +7,7 @@ import platform
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -23,14 +24,15 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: child processes run from here so that `bench` is importable."""
+T = TypeVar("T")
 
 
 @attrs.frozen
-class Contender:
+class Contender(Generic[T]):
     """One side of a scenario: `sample()` measures once; None `sample` means not runnable."""
 
     name: str
-    sample: Callable[[], float] | None
+    sample: Callable[[], T] | None
     why_not: str = ""
 
 
@@ -45,6 +47,8 @@ class Row:
     ratio: float | None
     samples: int = 0
     why_not: str = ""
+    spread: tuple[float, float] | None = None
+    """The smallest and the largest sample."""
 
 
 @attrs.frozen
@@ -76,9 +80,9 @@ class Target:
         return f"**missed** by {abs(factor - 1) * 100:.1f} %"
 
 
-def interleave(contenders: Sequence[Contender], rounds: int) -> dict[str, list[float]]:
+def interleave(contenders: Sequence[Contender[T]], rounds: int) -> dict[str, list[T]]:
     """Sample every runnable contender once per round, in turn (A B A B ...)."""
-    samples: dict[str, list[float]] = {c.name: [] for c in contenders if c.sample}
+    samples: dict[str, list[T]] = {c.name: [] for c in contenders if c.sample}
     for _ in range(rounds):
         for contender in contenders:
             if contender.sample is not None:
@@ -87,7 +91,10 @@ def interleave(contenders: Sequence[Contender], rounds: int) -> dict[str, list[f
 
 
 def rows_of(
-    scenario: str, unit: str, contenders: Sequence[Contender], samples: dict[str, list[float]]
+    scenario: str,
+    unit: str,
+    contenders: Sequence[Contender[Any]],
+    samples: dict[str, list[float]],
 ) -> list[Row]:
     """One row per contender; the ratio is to the first contender (the baseline)."""
     medians = {name: statistics.median(values) for name, values in samples.items()}
@@ -96,8 +103,10 @@ def rows_of(
     for contender in contenders:
         median = medians.get(contender.name)
         ratio = median / baseline if median is not None and baseline else None
-        count = len(samples.get(contender.name, ()))
-        rows.append(Row(scenario, contender.name, unit, median, ratio, count, contender.why_not))
+        values = samples.get(contender.name, [])
+        spread = (min(values), max(values)) if values else None
+        count, why_not = len(values), contender.why_not
+        rows.append(Row(scenario, contender.name, unit, median, ratio, count, why_not, spread))
     return rows
 
 
@@ -132,19 +141,22 @@ def markdown(rows: Sequence[Row], targets: Sequence[Target], header: str) -> str
     lines = [
         header,
         "",
-        "| scenario | contender | median | unit | x baseline | runs |",
-        "| --- | --- | ---: | --- | ---: | ---: |",
+        "| scenario | contender | median | range | unit | x baseline | runs |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: |",
     ]
     for row in rows:
         if row.median is None:
             lines.append(
-                f"| {row.scenario} | {row.contender} | not runnable here: {row.why_not} | | | 0 |"
+                f"| {row.scenario} | {row.contender} | not runnable here: {row.why_not} | | | | 0 |"
             )
             continue
         ratio = f"{row.ratio:.3g}" if row.ratio is not None else "-"
+        spread = "-"
+        if row.spread is not None and row.samples > 1:
+            spread = f"{_number(row.spread[0])} to {_number(row.spread[1])}"
         lines.append(
-            f"| {row.scenario} | {row.contender} | {_number(row.median)} | {row.unit} "
-            f"| {ratio} | {row.samples} |"
+            f"| {row.scenario} | {row.contender} | {_number(row.median)} | {spread} "
+            f"| {row.unit} | {ratio} | {row.samples} |"
         )
     lines += ["", "| target | measured | required | result |", "| --- | ---: | ---: | --- |"]
     for target in targets:

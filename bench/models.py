@@ -107,9 +107,11 @@ def _sampler(call: Call, arg: Any, seconds: float) -> Callable[[], float]:
     return sample
 
 
-def _contenders(name: str, codecs: dict[str, Codec | str], unstructure: bool) -> list[Contender]:
+def _contenders(
+    name: str, codecs: dict[str, Codec | str], unstructure: bool
+) -> list[Contender[float]]:
     data = PAYLOADS[name]
-    contenders = []
+    contenders: list[Contender[float]] = []
     for label, codec in codecs.items():
         if isinstance(codec, str):
             contenders.append(Contender(label, None, codec))

@@ -32,7 +32,7 @@ def _wall(args: list[str]) -> float:
     return elapsed
 
 
-def _generator(folder: Path) -> list[Contender]:
+def _generator(folder: Path) -> list[Contender[float]]:
     counter = iter(range(1_000_000))
 
     def full() -> float:

@@ -1,162 +1,159 @@
-"""Throughput: N creates against the local server process, no rate limit, W requests at once.
+"""Throughput and client CPU per request: N creates against the local server, W in flight.
 
-(a) a bare aiohttp worker pool posting pre-serialised JSON is this machine's limit for the
-job; (b) is our bulk helper through the generated client; (c) openapi-python-client (httpx);
-(d) openapi-generator's python client with the asyncio library. Each contender runs W
-workers (our bulk helper: ``concurrency=W``) over one shared stream of rows.
+Each contender runs in a client process of its own (`bench.clients`), the server in another,
+so that each process's CPU time is its own: the client's user and system CPU per request is
+steadier than req/s on a shared machine. Rounds interleave the contenders.
+
+(a'), a user's minimal hand-written aiohttp loop that serialises each row and decodes each
+answer, is the baseline; (a), the same pool posting pre-serialised JSON and reading
+nothing, is this machine's limit for the job; (b) is our bulk helper through the generated
+client, without a journal and with a journal file; (c) openapi-python-client (httpx);
+(d) openapi-generator's python client with the asyncio library. uvloop speeds both sides,
+so its rows are a scenario of their own with (a') on uvloop as their baseline.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import json
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from typing import Any
-from uuid import UUID
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
-import aiohttp
+import attrs
 
-from generated.coldsend import ColdsendClient
-from leadkit.bulk import Outcome
-
-from .data import API_KEY, CAMPAIGN_ID, LEAD_PATH, lead_rows
-from .harness import Contender, Row, Target, interleave, rows_of
+from .clients import WORKERS
+from .harness import ROOT, Contender, Row, Target, interleave, rows_of
 from .peers import Peers
 
 __all__ = ["run"]
 
-Job = Callable[[int], Coroutine[Any, Any, int]]
-"""Creates `n` leads and returns how many succeeded."""
+MINIMAL = "(a') minimal loop: json.dumps each row, json.loads each answer"
+BARE = "(a) bare aiohttp pool, pre-serialised JSON, answers unread"
+OURS = "(b) leadkit bulk helper, generated client"
+JOURNAL = "(b) + journal file"
+UNTRUSTED = "(b) + journal file, conflict status not trusted"
+OPC = "(c) openapi-python-client (httpx)"
+OGEN = "(d) openapi-generator python, asyncio"
+_JOBS = {
+    MINIMAL: "minimal",
+    BARE: "bare",
+    OURS: "ours",
+    JOURNAL: "ours-journal",
+    UNTRUSTED: "ours-journal-untrusted",
+    OPC: "opc",
+    OGEN: "ogen",
+}
 
-WORKERS = 32
-SCENARIO = "throughput"
+
+@attrs.frozen
+class Sample:
+    """One run of one contender: requests per second, client CPU µs per request."""
+
+    rate: float
+    user: float
+    system: float
 
 
-async def _pool(rows: Iterator[Any], send: Callable[[Any], Awaitable[bool]]) -> int:
-    """W workers draining one shared iterator; the number of successful sends."""
+def _sampler(name: str, url: str, n: int, loop: str, peers: Path | None) -> Callable[[], Sample]:
+    args = [sys.executable, "-m", "bench.clients", _JOBS[name], url, str(n), loop]
+    args += [str(peers)] if peers is not None else []
 
-    async def worker() -> int:
-        return sum([await send(row) for row in rows])
-
-    return sum(await asyncio.gather(*(worker() for _ in range(WORKERS))))
-
-
-def _timed(n: int, job: Job) -> Callable[[], float]:
-    """A sampler: requests per second of one run of `job(n)`, which must create all `n`."""
-
-    def sample() -> float:
-        started = time.perf_counter()
-        created = asyncio.run(job(n))
-        elapsed = time.perf_counter() - started
-        if created != n:
-            raise RuntimeError(f"{SCENARIO}: {created} of {n} creates succeeded")
-        return n / elapsed
+    def sample() -> Sample:
+        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"throughput: {name} failed: {done.stderr[-2000:]}")
+        result = json.loads(done.stdout.splitlines()[-1])
+        if result["created"] != n:
+            raise RuntimeError(f"throughput: {name}: {result['created']} of {n} creates succeeded")
+        per_request = 1e6 / n
+        return Sample(
+            n / result["seconds"], result["user"] * per_request, result["system"] * per_request
+        )
 
     return sample
 
 
-def _bare(url: str, n: int) -> Job:
-    headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
-    # serialised before any timing: the baseline does only the HTTP work
-    payloads = [json.dumps(row, separators=(",", ":")).encode() for row in lead_rows(n)]
-
-    async def job(count: int) -> int:
-        assert count == len(payloads)
-        connector = aiohttp.TCPConnector(limit=WORKERS)
-        async with aiohttp.ClientSession(url, connector=connector) as session:
-
-            async def send(body: bytes) -> bool:
-                async with session.post(LEAD_PATH, data=body, headers=headers) as response:
-                    await response.read()
-                    return response.status == 201
-
-            return await _pool(iter(payloads), send)
-
-    return job
+def _on(loop: str, name: str) -> str:
+    """A contender's name on `loop`: asyncio's rows go by their plain names."""
+    return name if loop == "asyncio" else f"{name}, {loop}"
 
 
-def _ours(url: str) -> Job:
-    async def job(n: int) -> int:
-        client = ColdsendClient(api_key=API_KEY, base_url=url, rate_limit=False)
-        async with client:
-            run = client.add_lead_bulk(CAMPAIGN_ID, lead_rows(n), concurrency=WORKERS)
-            async for _ in run:
-                pass
-        assert run.summary is not None
-        created: int = run.summary.counts[Outcome.CREATED]
-        return created
-
-    return job
-
-
-def _opc(url: str, peers: Peers) -> Job | str:
-    peer = peers.opc()
-    if peer.module is None:
-        return peer.why_not
-    opc: Any = peer.module
-    from opc_coldsend.api.default import add_lead  # type: ignore[import-not-found]
-    from opc_coldsend.models import ManualLeadRequest  # type: ignore[import-not-found]
-
-    async def job(n: int) -> int:
-        client = opc.AuthenticatedClient(
-            base_url=url, token=API_KEY, prefix="", auth_header_name="X-API-Key"
-        )
-        campaign = UUID(CAMPAIGN_ID)
-        async with client:
-
-            async def send(row: dict[str, Any]) -> bool:
-                body = ManualLeadRequest.from_dict(row)
-                response = await add_lead.asyncio_detailed(campaign, client=client, body=body)
-                return int(response.status_code) == 201 and response.parsed is not None
-
-            return await _pool(lead_rows(n), send)
-
-    return job
+def _contenders(url: str, n: int, loop: str, peers: Peers | None) -> list[Contender[Sample]]:
+    names = [MINIMAL, BARE, OURS]
+    if loop == "asyncio":
+        names += [JOURNAL, UNTRUSTED] + ([OPC, OGEN] if peers is not None else [])
+    contenders = []
+    for name in names:
+        why_not = ""
+        if name in (OPC, OGEN):
+            assert peers is not None
+            why_not = (peers.opc() if name == OPC else peers.ogen()).why_not
+        folder = peers.folder if peers is not None else None
+        sample = None if why_not else _sampler(name, url, n, loop, folder)
+        contenders.append(Contender(_on(loop, name), sample, why_not))
+    return contenders
 
 
-def _ogen(url: str, peers: Peers) -> Job | str:
-    peer = peers.ogen()
-    if peer.module is None:
-        return peer.why_not
-    ogen: Any = peer.module
+def _rows(
+    loop: str, n: int, contenders: list[Contender[Sample]], samples: dict[str, list[Sample]]
+) -> list[Row]:
+    scenario = f"throughput ({loop}): {n:,} creates, {WORKERS} in flight"
+    rows = []
+    units = (("req/s", "rate"), ("µs user CPU/req", "user"), ("µs sys CPU/req", "system"))
+    for unit, field in units:
+        values = {name: [getattr(s, field) for s in got] for name, got in samples.items()}
+        rows += rows_of(scenario, unit, contenders, values)
+    return rows
 
-    async def job(n: int) -> int:
-        config = ogen.Configuration(host=url, api_key={"ApiKeyAuth": API_KEY})
-        campaign = UUID(CAMPAIGN_ID)
-        async with ogen.ApiClient(config) as api_client:
-            api = ogen.DefaultApi(api_client)
 
-            async def send(row: dict[str, Any]) -> bool:
-                body = ogen.ManualLeadRequest.from_dict(row)
-                return await api.add_lead(campaign, body) is not None
+def _median(rows: list[Row], contender: str, unit: str = "req/s") -> float | None:
+    return next((r.median for r in rows if r.contender == contender and r.unit == unit), None)
 
-            return await _pool(lead_rows(n), send)
 
-    return job
+def _ratio(rows: list[Row], top: str, bottom: str) -> float | None:
+    a, b = _median(rows, top), _median(rows, bottom)
+    return a / b if a and b else None
+
+
+def _targets(loop: str, rows: list[Row], peers: Peers | None) -> list[Target]:
+    ratio = _ratio(rows, _on(loop, OURS), _on(loop, MINIMAL))
+    targets = [Target(f"throughput ({loop}): (b) / (a')", ratio, 0.75, at_least=True)]
+    if loop != "asyncio":
+        return targets
+    ours, minimal = (_median(rows, name, "µs user CPU/req") for name in (OURS, MINIMAL))
+    overhead = ours - minimal if ours is not None and minimal is not None else None
+    targets += [
+        Target("client user CPU per request: (b) minus (a') (µs)", overhead, 40.0, at_least=False),
+        Target("throughput: (b) + journal file / (b)", _ratio(rows, JOURNAL, OURS), 0.6, True),
+        Target(
+            "throughput: (b) + journal file, conflict status not trusted / (b)",
+            _ratio(rows, UNTRUSTED, OURS),
+            0.6,
+            True,
+        ),
+    ]
+    if peers is not None:
+        why = next(r.why_not for r in rows if r.contender == OPC)
+        targets.append(Target("throughput: (b) / (c)", _ratio(rows, OURS, OPC), 10.0, True, why))
+    return targets
+
+
+def loops() -> list[str]:
+    """The event loops to measure on: asyncio, and uvloop when it is installed."""
+    return ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") else [])
 
 
 def run(url: str, n: int, rounds: int, peers: Peers | None) -> tuple[list[Row], list[Target]]:
-    """Measure every contender; peers only when `peers` is given (not in quick mode)."""
-    jobs: list[tuple[str, Job | str]] = [
-        ("(a) bare aiohttp pool, pre-serialised JSON", _bare(url, n)),
-        ("(b) leadkit bulk helper, generated client", _ours(url)),
-    ]
-    if peers is not None:
-        jobs += [
-            ("(c) openapi-python-client (httpx)", _opc(url, peers)),
-            ("(d) openapi-generator python, asyncio", _ogen(url, peers)),
-        ]
-    contenders = [
-        Contender(name, None, job) if isinstance(job, str) else Contender(name, _timed(n, job))
-        for name, job in jobs
-    ]
-    samples = interleave(contenders, rounds)
-    rows = rows_of(f"{SCENARIO}: {n:,} creates, {WORKERS} in flight", "req/s", contenders, samples)
-    a, b = rows[0].median, rows[1].median
-    targets = [Target("throughput: (b) / (a)", b / a if a and b else None, 0.85, at_least=True)]
-    if peers is not None:
-        c = rows[2].median
-        why = rows[2].why_not
-        targets.append(Target("throughput: (b) / (c)", b / c if b and c else None, 10.0, True, why))
+    """Measure every contender on every loop, interleaved; peers only when `peers` is given
+    (not in quick mode)."""
+    by_loop = {loop: _contenders(url, n, loop, peers) for loop in loops()}
+    samples = interleave([c for contenders in by_loop.values() for c in contenders], rounds)
+    rows: list[Row] = []
+    targets: list[Target] = []
+    for loop, contenders in by_loop.items():
+        loop_rows = _rows(loop, n, contenders, samples)
+        rows += loop_rows
+        targets += _targets(loop, loop_rows, peers)
     return rows, targets

@@ -76,7 +76,7 @@ def _outcomes(results: list[RowResult]) -> list[tuple[Outcome, str | None]]:
     return [(r.outcome, r.error) for r in results]
 
 
-@pytest.mark.parametrize("journal", [False, True], ids=["temporary-journal", "journal-file"])
+@pytest.mark.parametrize("journal", [False, True], ids=["no-journal-file", "journal-file"])
 async def test_a_copy_of_a_row_that_failed_fails_too_and_goes_to_the_failures_file(
     tmp_path: Path, script: tuple[Script, ColdsendClient], journal: bool
 ) -> None:

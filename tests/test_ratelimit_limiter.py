@@ -46,6 +46,29 @@ def test_slots_are_handed_out_in_order_across_all_windows() -> None:
     assert [rl.reserve() for _ in range(4)] == [100.0, 100.0, 101.0, 110.0]
 
 
+def test_free_now_says_whether_slots_reserved_now_would_start_at_once() -> None:
+    rl, clock = limiter(Window(limit=3, seconds=10.0))
+    assert rl.free_now(3) and not rl.free_now(4)
+    reserved = [rl.reserve() for _ in range(2)]
+    assert reserved == [100.0, 100.0]
+    assert rl.free_now(1) and not rl.free_now(2)
+    assert [rl.reserve() for _ in range(2)] == [100.0, 110.0], "as free_now said"
+    assert not rl.free_now(1), "a slot is reserved for later"
+    clock.now = 110.0  # the three sent at 100 leave the window; the one at 110 is in it
+    assert rl.free_now(2) and not rl.free_now(3)
+    assert [rl.reserve() for _ in range(3)] == [110.0, 110.0, 120.0], "as free_now said"
+    unpaced, _ = limiter()
+    assert unpaced.free_now(1_000)
+    unpaced.pause(5.0, "429")
+    assert not unpaced.free_now(1)
+
+
+def test_free_now_counts_the_servers_budget() -> None:
+    rl, _ = limiter()
+    rl.settle(rl.reserve(), {"X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "30"})
+    assert rl.free_now(2) and not rl.free_now(3)
+
+
 def test_a_report_reads_both_reset_meanings() -> None:
     delta = RateLimitPolicy(windows=(), reset_kind="delta-seconds")
     stamp = RateLimitPolicy(windows=(), reset_kind="unix-timestamp")

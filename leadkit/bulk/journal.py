@@ -1,23 +1,51 @@
-"""The journal: what happened to each row key, durable across crashes, for resume and dedupe.
+"""The journal: what happened to each row key, in a file, for resume and de-duplication.
 
-It is a SQLite file in WAL mode: every state change is one committed transaction, so it
-survives ``kill -9`` as soon as `set` returns. A ``sent`` record is also fsync'ed before
-`set` returns, so it survives a power cut too; other records wait for the next fsync (a
-power cut may lose the last few, which then read as in flight: the safe side). Memory
-stays flat however many rows there are: the state lives in the file, not in a dict.
-Without a journal path a temporary file (never fsync'ed, committed in batches) plays the
-same role for one run, so that de-duplication has the same bounded memory. Each key keeps
-the position and line of the row that last set it, for a later row with the same key to
-name.
+It is a SQLite file in WAL mode, synchronous=FULL: a commit is fsync'ed, so what was
+committed survives ``kill -9`` and a power cut. Writes are not committed one by one
+(a commit per row cost more than the request itself); they join an open transaction
+that is committed in batches (group commit). What a batch may hold depends on what a
+crash that loses it would do on the rerun, which reads each key's last committed state:
+
+=====================  ==============================================================
+write                  when it is committed
+=====================  ==============================================================
+``sent``, a row whose  Before its request goes out. The rows about to go in one turn
+resend would           of the event loop are marked in one transaction and wait for
+duplicate it (no       its commit (`committed`), then all go; a row that would wait
+trusted conflict       for the rate limiter is marked alone (`commit`) just before it
+status)                goes, so that rows still waiting do not read as in flight
+                       after a crash. A crash between the commit and the sends leaves
+                       rows that never went reading ``sent``: the rerun reports them
+                       as possibly existing and never resends them (the safe side).
+``sent``, a row whose  Written just before it goes, committed with the next batch:
+resend is safe         lost, the row reads ``queued`` and the rerun sends it again;
+(idempotent, or a      the server answers the repeat with its conflict status.
+trusted conflict
+status)
+the claim              With the next batch: lost, the key is unknown and the row is
+(``queued``)           new on the rerun. It cannot have been sent: a ``sent`` that
+                       had to be committed first commits the claim with it.
+results (``created``,  With the next batch: at most `_BATCH` writes or `_DELAY`
+``already_exists``,    seconds after they are made, with any earlier commit, and
+``failed``,            when the run closes the journal. Lost, a row reads as its
+``unknown``; and       state before: ``sent`` (in flight: resent when that is safe,
+``queued`` for a row   else reported as possibly existing) or ``queued`` (sent
+refused, or stopped    again). A crash never makes a row read ``created`` that was
+before it went)        not, so no row is skipped and lost.
+=====================  ==============================================================
+
+The file keeps the state, not memory, so a journal stays flat however many rows there
+are. Each key keeps the position and line of the row that last set it, for a later row
+with the same key to name.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,12 +56,15 @@ __all__ = ["FAILED_STATES", "Entry", "Journal", "JournalError", "State"]
 
 _LOCK_WAIT = 1.0
 """Seconds to wait for a journal another run holds before saying it is in use."""
-_TEMPORARY_BATCH = 1024
-"""Rows a temporary journal writes per transaction: nobody else reads it, so why commit each."""
+_BATCH = 1024
+"""Writes after which the open transaction is committed."""
+_DELAY = 0.1
+"""Seconds after its first write that an open transaction is committed, on an event loop."""
 
 
 class JournalError(ValueError):
-    """The journal cannot be used for this run (another operation, campaign or a bad file)."""
+    """The journal cannot be used for this run (another operation, campaign or a bad file),
+    or can no longer be written (a full disk, say)."""
 
 
 class State(enum.StrEnum):
@@ -53,8 +84,6 @@ class State(enum.StrEnum):
 
 FAILED_STATES = frozenset({State.FAILED, State.UNKNOWN})
 """States of a key whose row did not succeed."""
-_DEDUPE_READS = FAILED_STATES | {State.QUEUED}
-"""What a temporary journal records: a key was seen, and whether its row failed."""
 
 
 @attrs.frozen
@@ -77,14 +106,12 @@ def _storable(text: str | None) -> str | None:
 
 
 class Journal:
-    """Row key -> state, in a SQLite file; `run` numbers the runs that used the file."""
+    """Row key -> state, in a SQLite file; `run` numbers the runs that used the file.
 
-    def __init__(self, path: Path | None, scope: Mapping[str, Any]) -> None:
-        self._temporary = path is None
-        if path is None:
-            fd, name = tempfile.mkstemp(prefix="leadkit-journal-", suffix=".sqlite")
-            os.close(fd)
-            path = Path(name)
+    Writes join the open transaction; see the module docstring for when it is committed.
+    """
+
+    def __init__(self, path: Path, scope: Mapping[str, Any]) -> None:
         self.path = path
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=_LOCK_WAIT)
@@ -101,8 +128,11 @@ class Journal:
             self._db.close()
             raise
         self._uncommitted = 0
-        if self._temporary:
-            self._db.execute("BEGIN")
+        self._timer: asyncio.TimerHandle | None = None
+        self._next_commit: asyncio.Future[None] | None = None
+        self._broken: str | None = None
+        self._closed = False
+        self._db.execute("BEGIN")
 
     def _open(self, scope: str) -> int:
         """Set the file up and number this run.
@@ -112,12 +142,12 @@ class Journal:
         """
         self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'OFF' if self._temporary else 'NORMAL'}")
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
-            " run INTEGER NOT NULL, position INTEGER, reason TEXT, line INTEGER)"
-        )
+            " run INTEGER NOT NULL, position INTEGER, reason TEXT, line INTEGER) WITHOUT ROWID"
+        )  # one b-tree per write, not a table and its key's index (older journals have both)
         if "line" not in {column[1] for column in self._db.execute("PRAGMA table_info(rows)")}:
             self._db.execute("ALTER TABLE rows ADD COLUMN line INTEGER")  # an older journal
         return self._begin(scope)
@@ -147,14 +177,11 @@ class Journal:
         """Record a key never seen before as QUEUED in this run and return None; for a key
         the journal knows, change nothing and return its entry. One statement for a new key.
         """
-        inserted = self._db.execute(
+        inserted = self._write(
             "INSERT OR IGNORE INTO rows VALUES (?, ?, ?, ?, NULL, ?)",
             (key, State.QUEUED.value, self.run, position, line),
-        ).rowcount
-        if inserted:
-            self._wrote()
-            return None
-        return self.get(key)
+        )
+        return None if inserted else self.get(key)
 
     def set(
         self,
@@ -165,37 +192,88 @@ class Journal:
         line: int | None = None,
         reason: str | None = None,
     ) -> None:
-        """Record the key's new state in this run; committed on return, fsync'ed if SENT.
-
-        A temporary journal only de-duplicates one run: it records that a key was seen
-        (QUEUED) and whether its row failed, and skips the other states, which nothing will
-        read; it commits in batches.
-        """
-        if self._temporary and state not in _DEDUPE_READS:
-            return
-        durable = state is State.SENT and not self._temporary
-        if durable:
-            self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
+        """Record the key's new state in this run, in the open transaction."""
+        self._write(
             "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?, ?)",
             (key, state.value, self.run, position, _storable(reason), line),
         )
-        if durable:
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._wrote()
 
-    def _wrote(self) -> None:
-        """Count a write; a temporary journal commits and opens its next batch when full."""
-        if self._temporary:
-            self._uncommitted += 1
-            if self._uncommitted >= _TEMPORARY_BATCH:
+    def _write(self, statement: str, values: tuple[Any, ...]) -> int:
+        """Run one write in the open transaction and return its row count; commit a full
+        batch now, else within `_DELAY` seconds when an event loop runs (without one, at
+        the next full batch or at close)."""
+        self._check()
+        try:
+            count = self._db.execute(statement, values).rowcount
+        except sqlite3.Error as exc:  # the disk is full, say: the transaction may be lost
+            raise self._fail(exc) from None
+        self._uncommitted += 1
+        if self._uncommitted >= _BATCH:
+            self.commit()
+        elif self._timer is None:
+            with contextlib.suppress(RuntimeError):  # no running loop
+                self._timer = asyncio.get_running_loop().call_later(_DELAY, self._commit_later)
+        return count
+
+    def commit(self) -> None:
+        """Commit (and fsync) every write so far; wake the rows waiting in `committed`."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._check()
+        if self._uncommitted:
+            try:
                 self._db.execute("COMMIT")
                 self._db.execute("BEGIN")
-                self._uncommitted = 0
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from None
+            self._uncommitted = 0
+        waiting, self._next_commit = self._next_commit, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    def _commit_later(self) -> None:
+        """A scheduled commit: a failure reaches the rows waiting for it, and every later
+        write raises it (`_check`)."""
+        with contextlib.suppress(JournalError):
+            self.commit()
+
+    async def committed(self) -> None:
+        """Wait until every write so far is committed. The callers of one turn of the event
+        loop share one commit, made as soon as that turn's other callbacks have run."""
+        self._check()
+        if not self._uncommitted:
+            return
+        if self._next_commit is None:
+            loop = asyncio.get_running_loop()
+            self._next_commit = loop.create_future()
+            loop.call_soon(self._commit_later)
+        await asyncio.shield(self._next_commit)
+
+    def _check(self) -> None:
+        """Refuse to go on after a write or a commit failed: writes may have been lost."""
+        if self._broken is not None:
+            raise self._fail()
+
+    def _fail(self, error: sqlite3.Error | None = None) -> JournalError:
+        """The error that the journal is broken (by `error`), for the caller to raise; the
+        rows waiting for a commit get it too."""
+        if self._broken is None:
+            self._broken = f"{self.path}: cannot write the journal ({error})"
+        failure = JournalError(self._broken)
+        waiting, self._next_commit = self._next_commit, None
+        if waiting is not None and not waiting.done():
+            waiting.set_exception(failure)
+        return failure
 
     def close(self) -> None:
-        """Close the file; a temporary journal is deleted."""
-        self._db.close()
-        if self._temporary:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        """Commit what is left and close the file (and give up its lock). Closing again
+        does nothing."""
+        if self._closed:
+            return
+        try:
+            if self._broken is None:
+                self.commit()
+        finally:
+            self._closed = True
+            self._db.close()

@@ -43,6 +43,7 @@ from .failures import FailuresSink, open_failures
 from .inputs import InputRow, request_fields
 from .journal import FAILED_STATES, Entry, Journal, State
 from .results import Outcome, RowResult, Summary, SummaryBuilder
+from .seen import SeenKeys
 from .streaks import Streak
 
 __all__ = [
@@ -118,7 +119,7 @@ class BulkRun:
         path_params: Mapping[str, Any],
         concurrency: int,
         ordered: bool,
-        journal: Journal,
+        journal: Journal | SeenKeys,
         failures: FailuresSink | None,
         dry_run: bool,
     ) -> None:
@@ -139,6 +140,12 @@ class BulkRun:
         self._conflict = conflict_status(op)
         self._resend_in_flight = retries_ambiguous(op, client._retry)
         """A row left in flight may be sent again: a repeat cannot make a duplicate."""
+        self._sent_first: Journal | None = None
+        """The journal, when each row's 'sent' must be committed before its request goes out."""
+        if isinstance(journal, Journal) and not self._resend_in_flight:
+            self._sent_first = journal
+        self._marked = 0
+        """Rows marked 'sent' in a group commit whose requests have not gone out yet."""
         fields = request_fields(client.api, op.body_type)
         self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
@@ -178,7 +185,8 @@ class BulkRun:
         self._cancel_workers()
 
     def close(self) -> None:
-        """Release the journal (its lock; a temporary one is deleted) and the failures file.
+        """Release the journal (committed, its lock given up; the keys of a run without
+        one are forgotten) and the failures file.
 
         An iterated run does this when it ends; call it for a run that will not be iterated.
         Closing again does nothing.
@@ -404,13 +412,19 @@ class BulkRun:
 
     async def _send(self, job: _Job, ticket: int, worker: asyncio.Task[None]) -> None:
         """Send one job, journal its outcome and queue its result."""
-        congested = sent = False
+        congested = sent = marked = False
 
         def journal_sent() -> None:  # just before each attempt goes out, after any pacing
-            nonlocal sent
+            nonlocal sent, marked
             sent = True
             self._unsent.discard(worker)
+            if marked:  # its group commit made 'sent' durable
+                marked = False
+                self._marked -= 1
+                return
             self._record(job, State.SENT)
+            if self._sent_first is not None:
+                self._sent_first.commit()  # alone, before it goes: see the journal's docstring
 
         def journal_unsent() -> None:  # a refused attempt will be retried: nothing happened
             nonlocal sent
@@ -422,6 +436,7 @@ class BulkRun:
 
         started = time.monotonic()
         try:
+            marked = await self._mark_sent(job)
             response = await self.client._request(
                 self.op,
                 path_params=self._path_params,
@@ -430,6 +445,8 @@ class BulkRun:
                 unsent_again=journal_unsent,
             )
         except asyncio.CancelledError:
+            if not sent:  # undo a group commit's 'sent': the row never went
+                self._record(job, State.QUEUED)
             in_flight = IN_FLIGHT_RESENT_REASON if self._resend_in_flight else IN_FLIGHT_REASON
             reason = in_flight if sent else NOT_SENT_REASON
             result = self._result(job, Outcome.FAILED, error=reason)
@@ -464,12 +481,32 @@ class BulkRun:
             )
             self._record(job, State.CREATED)
         finally:
+            self._marked -= marked  # still marked: it never went
             self.limiter.release(ticket, congested=congested)
         self._queue.put_nowait(result)
         if copies := self._flying.pop(job.journal_key):
             failed, where = not result.outcome.succeeded, _where(job.line, job.index)
             for copy in copies:
                 self._queue.put_nowait(self._copy(copy, where, failed, result.error))
+
+    async def _mark_sent(self, job: _Job) -> bool:
+        """When 'sent' must be durable before a row goes: mark `job` sent in the group
+        commit of this turn of the event loop if the rate limiter lets it go at once with
+        the rows already marked, and return True (else `journal_sent` marks it just before
+        it goes). Either way wait for that commit, so that rows keep their order."""
+        journal = self._sent_first
+        if journal is None:
+            return False
+        marked = self.client._limiter.free_now(self._marked + 1)
+        if marked:
+            self._marked += 1
+            self._record(job, State.SENT)
+        try:
+            await journal.committed()
+        except BaseException:
+            self._marked -= marked
+            raise
+        return marked
 
     def _classify(self, error: APIError) -> tuple[Outcome, State]:
         """The outcome of a call that raised, and the journal state it leaves."""
@@ -519,7 +556,7 @@ def bulk_create(
     params = dict(path_params or {})
     expand_path(op.path, path_values(params))  # a bad value fails here, not on every row
     scope = {"api": client.api.name, "operation": op.name, "path_params": params}
-    opened = Journal(None if journal is None or dry_run else Path(journal), scope)
+    opened = SeenKeys() if journal is None or dry_run else Journal(Path(journal), scope)
     layout = getattr(rows, "layout", None)
     try:
         failures = open_failures(Path(failures_out), layout) if failures_out is not None else None

@@ -105,6 +105,20 @@ class RateLimiter:
             self._log.popleft()
         return slot
 
+    def free_now(self, count: int) -> bool:
+        """Whether `count` more slots reserved now would all start at once (reserves none)."""
+        now = self._clock()
+        if self._paused_until > now or (self._log and self._log[-1] > now):
+            return False
+        if self._budget is not None and now < self._budget_reset and self._budget < count:
+            return False
+        return all(
+            window.limit <= 0
+            or len(self._log) - bisect.bisect_right(self._log, now - window.seconds) + count
+            <= window.limit
+            for window in self.windows
+        )
+
     def delay_until(self, slot: float) -> tuple[float, str]:
         """Seconds still to wait before a reserved `slot` may send, and why."""
         now = self._clock()
