@@ -1,12 +1,22 @@
 """The hand-written run time that generated clients import: small, no codegen dependencies."""
 
-from .api import ApiDescription, ApiKeyAuth, Dedupe, OperationSpec, RateLimitPolicy, Window
+from .api import (
+    ApiDescription,
+    ApiKeyAuth,
+    Dedupe,
+    FormPart,
+    OperationSpec,
+    RateLimitPolicy,
+    Window,
+)
 from .client import DEFAULT_TIMEOUT, ApiResponse, BaseClient
 from .converters import RequestValidationError, build_converters, validate_request
 from .errors import AlreadyExistsError, APIError, OutcomeUnknownError
 from .events import (
     Event,
     EventHook,
+    JobPolled,
+    JobWaitStopped,
     RateLimitLearned,
     RateLimitWait,
     RequestFailed,
@@ -15,11 +25,14 @@ from .events import (
     RetryScheduled,
 )
 from .learning import LearnedWindow
+from .multipart import FileContent, FilePart
+from .polling import DEFAULT_POLLING, Job, Poll, PollPolicy, ProgressHook
 from .ratelimit import RateLimiter
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
 
 __all__ = [
+    "DEFAULT_POLLING",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "UNSET",
@@ -32,9 +45,18 @@ __all__ = [
     "Dedupe",
     "Event",
     "EventHook",
+    "FileContent",
+    "FilePart",
+    "FormPart",
+    "Job",
+    "JobPolled",
+    "JobWaitStopped",
     "LearnedWindow",
     "OperationSpec",
     "OutcomeUnknownError",
+    "Poll",
+    "PollPolicy",
+    "ProgressHook",
     "RateLimitLearned",
     "RateLimitPolicy",
     "RateLimitWait",

@@ -27,6 +27,7 @@ from .errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
+    BodyNotReplayableError,
     MissingApiKeyError,
     OutcomeUnknownError,
     ResponseValidationError,
@@ -43,6 +44,7 @@ from .events import (
     emit,
 )
 from .learning import LearnedWindow
+from .multipart import MultipartBody, encode_parts
 from .paths import expand_path, path_values, query_value
 from .ratelimit import RateLimiter
 from .responses import parse_response
@@ -102,6 +104,8 @@ class _Request(Generic[T]):
     unsent_again: Callable[[], None] | None = None
     learned: list[LearnedWindow] = attrs.field(factory=list)
     """What the responses to this call taught the rate limiter so far."""
+    multipart: MultipartBody | None = None
+    """A multipart body, made anew for each attempt (`payload` is then None)."""
 
     @property
     def label(self) -> str:
@@ -234,9 +238,16 @@ class BaseClient:
             return body.payload
         return check_request(self.api.request_converter, body, op.body_type).payload
 
-    def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
+    def _encode_parts(self, op: OperationSpec[Any], parts: Mapping[str, Any]) -> MultipartBody:
+        return encode_parts(self.api.request_converter, op.name, op.parts or (), parts)
+
+    def _headers(self, extra: Mapping[str, Any] | None, *, json: bool = True) -> dict[str, str]:
+        """The headers of a call; without `json`, no Content-Type (aiohttp writes the
+        multipart one, with its boundary)."""
         auth = self.api.auth
         headers = {**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()}
+        if not json:
+            del headers["Content-Type"]
         if extra:
             headers.update({k: query_value(v) for k, v in extra.items() if v is not None})
         return headers
@@ -249,10 +260,14 @@ class BaseClient:
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, Any] | None = None,
         body: Any = _NO_BODY,
+        parts: Mapping[str, Any] | None = None,
         before_send: Callable[[], None] | None = None,
         unsent_again: Callable[[], None] | None = None,
     ) -> ApiResponse[T]:
         """Send one operation and return its parsed response, or raise an APIError.
+
+        `body` is a JSON body; `parts` the values of a multipart body's parts, by wire name
+        (`leadkit.runtime.multipart`): both are checked before anything is sent.
 
         `before_send` is called just before each attempt goes out, after any wait for the
         rate limiter (the bulk loader journals "sent" there); `unsent_again` when a failed
@@ -266,9 +281,17 @@ class BaseClient:
             for item in (value if isinstance(value, list) else [value])
         ]
         payload = None if body is _NO_BODY else self._encode_body(op, body)
+        multipart = None if parts is None else self._encode_parts(op, parts)
         url = self.base_url + expand_path(op.path, path_values(path_params))
         request = _Request(
-            op, url, params or None, self._headers(headers), payload, before_send, unsent_again
+            op,
+            url,
+            params or None,
+            self._headers(headers, json=multipart is None),
+            payload,
+            before_send,
+            unsent_again,
+            multipart=multipart,
         )
         return await self._send(request)
 
@@ -307,11 +330,17 @@ class BaseClient:
                     draw=random.random(),
                 )
                 logger.debug("%s attempt %d: %s -> %s", label, attempt, kind, decision)
-                if not decision.retry:
+                spent = request.multipart.spent() if decision.retry and request.multipart else None
+                if not decision.retry or spent:
                     if kind == "rate-limited" and requested:  # this call gives up; others wait
                         self._limiter.pause(requested, f"429 on {label}")
                     if outcome_is_unknown(op.method, ambiguous_seen):
                         raise OutcomeUnknownError(error, attempts=attempt) from error
+                    if spent:
+                        logger.debug("%s: not retried: %s", label, spent)
+                        raise BodyNotReplayableError(
+                            error, reason=spent, attempts=attempt
+                        ) from error
                     raise
                 self._emit(
                     RetryScheduled,
@@ -443,7 +472,7 @@ class BaseClient:
             request.url,
             params=request.params,
             headers=request.headers,
-            data=request.payload,
+            data=request.payload if request.multipart is None else request.multipart.form(),
             timeout=self._timeout,
             allow_redirects=False,  # a redirect would carry the API key to another host
             raise_for_status=False,  # even on a session made with True: errors are typed here
