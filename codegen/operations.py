@@ -247,16 +247,18 @@ class _Reader:
         self, body: Body | None, params: tuple[Param, ...], path: tuple[Any, ...]
     ) -> None:
         """Each part is an argument: none may share a name with another or a reserved one."""
-        taken = {p.python_name: f"{p.location} parameter {p.wire_name!r}" for p in params}
+        taken = {
+            p.python_name: f"{p.location} parameter {p.wire_name!r} would be too" for p in params
+        }
         for part in body.parts if body else ():
             if part.python_name in RESERVED_NAMES or part.python_name in taken:
-                other = taken.get(part.python_name, "the generated methods")
+                other = taken.get(part.python_name, "the generated methods use themselves")
                 self.problems.refuse(
                     part.pointer,
                     f"part {part.wire_name!r} would be the argument {part.python_name!r}, "
-                    f"which {other} uses too; rename one",
+                    f"which {other}; rename one",
                 )
-            taken[part.python_name] = f"part {part.wire_name!r}"
+            taken[part.python_name] = f"part {part.wire_name!r} would be too"
 
 
 def _defined_names(op: Operation) -> tuple[str, ...]:

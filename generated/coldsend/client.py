@@ -235,9 +235,9 @@ class ColdsendClient(BaseClient):
         each is reported as a `JobPolled` event. `timeout` bounds the wait for the job, not
         the request that starts it.
 
-        Raises JobFailedError, holding the final status, for a job that ends in a failed
-        status (FAILED); JobTimeoutError past `timeout`. When the wait
-        stops early the job goes on, on the server: wait again with `upload_leads_job`.
+        Raises JobFailedError, holding the final status, for a job that ends FAILED;
+        JobTimeoutError past `timeout`. When the wait stops early the job goes on, on the
+        server: wait again with `upload_leads_job`.
         """
         started = await self.upload_leads(campaign_id, file=file, mapping=mapping)
         job = Job(
