@@ -25,6 +25,10 @@ PHOTO_PARTS = (
 )
 IMPORT = ("paths", "/imports", "post")
 SOURCE = {"type": "string"}
+MAPPING_AS_JSON = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/LeadUploadMapping"}}
+}
+TEXT = {"type": "string"}
 
 
 def case(name: str, api: str, edit: Edit, *expected: tuple[str, str, bool]) -> Any:
@@ -41,7 +45,8 @@ CASES = [
     case("part-added", "coldsend", put(*PARTS, "source", value=SOURCE),
          ("part.added", at("source"), False)),
     case("part-added-required", "coldsend",
-         edits(put(*PARTS, "source", value=SOURCE), add(*FORM, "schema", "required", value="source")),
+         edits(put(*PARTS, "source", value=SOURCE),
+               add(*FORM, "schema", "required", value="source")),
          ("part.added_required", at("source"), True)),
     case("part-removed", "coldsend",
          edits(drop(*PARTS, "mapping"), drop(*FORM, "encoding", "mapping")),
@@ -53,7 +58,7 @@ CASES = [
     case("file-part-became-text", "coldsend", put(*PARTS, "file", value={"type": "string"}),
          ("part.kind_changed", at("file"), True)),
     case("json-part-became-text", "coldsend",
-         edits(put(*PARTS, "mapping", value={"type": "string"}), drop(*FORM, "encoding", "mapping")),
+         edits(put(*PARTS, "mapping", value=TEXT), drop(*FORM, "encoding", "mapping")),
          ("part.kind_changed", at("mapping"), True)),
     case("file-part-media-type-changed", "coldsend",
          put(*FORM, "encoding", "file", "contentType", value="application/octet-stream"),
@@ -74,8 +79,7 @@ CASES = [
          ("type.widened", "operation upload_photo.body.caption (request)", False)),
     # the body as a whole
     case("multipart-body-became-json", "coldsend",
-         put(*UPLOAD, "requestBody", "content",
-             value={"application/json": {"schema": {"$ref": "#/components/schemas/LeadUploadMapping"}}}),
+         put(*UPLOAD, "requestBody", "content", value=MAPPING_AS_JSON),
          ("request_body.media_type_changed", "operation upload_leads.body (request)", True)),
     # x-poll
     case("poll-done-changed", "coldsend",
