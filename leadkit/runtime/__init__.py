@@ -11,7 +11,14 @@ from .api import (
 )
 from .client import DEFAULT_TIMEOUT, ApiResponse, BaseClient
 from .converters import RequestValidationError, build_converters, validate_request
-from .errors import AlreadyExistsError, APIError, OutcomeUnknownError
+from .errors import (
+    AlreadyExistsError,
+    APIError,
+    BodyNotReplayableError,
+    JobFailedError,
+    JobTimeoutError,
+    OutcomeUnknownError,
+)
 from .events import (
     Event,
     EventHook,
@@ -42,6 +49,7 @@ __all__ = [
     "ApiKeyAuth",
     "ApiResponse",
     "BaseClient",
+    "BodyNotReplayableError",
     "Dedupe",
     "Event",
     "EventHook",
@@ -49,7 +57,9 @@ __all__ = [
     "FilePart",
     "FormPart",
     "Job",
+    "JobFailedError",
     "JobPolled",
+    "JobTimeoutError",
     "JobWaitStopped",
     "LearnedWindow",
     "OperationSpec",

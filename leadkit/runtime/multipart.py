@@ -98,7 +98,7 @@ class MultipartBody:
 
         aiohttp closes the files it opens here when the attempt ends, sent or not.
         """
-        form = aiohttp.FormData()
+        form = aiohttp.FormData(quote_fields=False)  # a file name as browsers send it: _filename
         for part in self._parts:
             value = part.value.open("rb") if isinstance(part.value, Path) else part.value
             form.add_field(part.name, value, content_type=part.content_type, filename=part.filename)
@@ -180,4 +180,10 @@ def _file(part: FormPart, value: Any) -> _Part:
             part.name,
             [f"expected bytes, a path or an async iterable of bytes, got {type(value).__name__}"],
         )
-    return _Part(part.name, content, content_type, filename or part.name)
+    return _Part(part.name, content, content_type, _filename(filename or part.name))
+
+
+def _filename(name: str) -> str:
+    """A file name as browsers write it in Content-Disposition (WHATWG's multipart/form-data
+    encoding): UTF-8 as it is, the quote and line breaks percent-encoded."""
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
