@@ -19,13 +19,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import attrs
 import pytest
 from aiohttp import hdrs, web
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.aiohttp import AIOHTTPOpenAPIWebRequest
 from transport_support import CAMPAIGN, KEY, Recorder, coldsend, serve
 from waiting import eventually
 
 from generated.coldsend import models
+from generated.coldsend.spec import SPEC as COLDSEND_SPEC
 from leadkit.runtime import (
     BodyNotReplayableError,
     FilePart,
@@ -37,6 +41,7 @@ from leadkit.runtime.errors import InternalServerError
 
 sys.path.insert(0, str(Path(__file__).parent / "golden" / "expected"))
 import inventory  # the golden fixture package
+from inventory.spec import SPEC as INVENTORY_SPEC
 
 JOB = str(uuid.uuid4())
 CSV = b"email,First Name\nada@example.com,Ada\ngrace@example.com,Grace\n"
@@ -128,11 +133,13 @@ async def test_a_path_is_sent_under_its_name_and_a_file_part_names_its_own(tmp_p
     async with serve(upload_server(state)) as url, coldsend(url) as client:
         await client.upload_leads(CAMPAIGN, file=leads, mapping={"email": "email"})
         await client.upload_leads(
-            CAMPAIGN, file=FilePart(b"email\n", filename="x.csv", content_type="text/plain")
+            CAMPAIGN, file=FilePart(b"email\n", filename='März "x".csv', content_type="text/plain")
         )
     first, second = state.requests
     assert first["file"] == Seen("march leads.csv", "text/csv", len(CSV), sha(CSV), CSV)
-    assert second["file"].filename == "x.csv" and second["file"].content_type == "text/plain"
+    # as browsers send a file name: UTF-8 as it is, a quote percent-encoded
+    assert second["file"].filename == "März %22x%22.csv"
+    assert second["file"].content_type == "text/plain"
     assert "mapping" not in second  # an optional part left out is not sent
 
 
@@ -206,6 +213,88 @@ async def test_wrong_parts_are_refused_before_anything_is_sent(
     assert caught.value.model == "multipart body of upload_leads"
     assert any(p.startswith(problem) for p in caught.value.problems), caught.value.problems
     assert state.requests == []
+
+
+# -- the contract ---------------------------------------------------------------------------
+
+
+class _FullContentType(AIOHTTPOpenAPIWebRequest):
+    """openapi-core's aiohttp request, with the boundary: its own drops the media type's
+    parameters (aiohttp's `content_type`), so no multipart body would parse."""
+
+    @property
+    def content_type(self) -> str:
+        return self.request.headers.get(hdrs.CONTENT_TYPE, "")
+
+
+def _as_text(value: bytes, **parameters: str) -> str:
+    """A file part's bytes as a str: openapi-core checks a part's value against the spec's
+    `type: string`, which bytes never are (a binary part's content is not checked)."""
+    return value.decode("latin-1")
+
+
+def contract_server(spec: dict[str, Any], errors: list[str], reply: Any) -> Any:
+    config = Config(
+        extra_media_type_deserializers={
+            media: _as_text for media in ("text/csv", "image/png", "application/octet-stream")
+        }
+    )
+    openapi = OpenAPI.from_dict({**spec, "servers": [{"url": "http://127.0.0.1"}]}, config=config)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        result = openapi.unmarshal_request(_FullContentType(request, body=body))
+        errors.extend(f"{request.method} {request.path}: {e}" for e in result.errors)
+        if not result.errors:
+            errors.append(f"valid: {sorted(result.body)}")
+        return reply(request)
+
+    return handle
+
+
+async def test_the_requests_sent_validate_against_the_spec(tmp_path: Path) -> None:
+    """The contract: openapi-core, from the spec alone, accepts what the clients send."""
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes(CSV)
+    seen: list[str] = []
+    accepted = contract_server(COLDSEND_SPEC, seen, lambda _: web.json_response({"job_id": JOB}))
+    async with serve(accepted) as url, coldsend(url) as client:
+        await client.upload_leads(
+            CAMPAIGN, file=leads, mapping={"email": "email", "company": "Org"}
+        )
+        await client.upload_leads(CAMPAIGN, file=CSV)
+    photo = lambda _: web.json_response({"id": 1, "url": "u"}, status=201)  # noqa: E731
+    async with (
+        serve(contract_server(INVENTORY_SPEC, seen, photo)) as url,
+        inventory.InventoryClient(api_key="tok", base_url=url) as client,
+    ):
+        await client.upload_photo(
+            3,
+            image=b"\x89PNG",
+            caption="c",
+            taken_at=dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            meta=inventory.models.PhotoMeta(iso=100),
+        )
+    assert seen == [
+        "valid: ['file', 'mapping']",
+        "valid: ['file']",
+        "valid: ['caption', 'image', 'meta', 'takenAt']",
+    ]
+
+
+async def test_the_contract_check_refuses_a_wrong_body() -> None:
+    """The same check catches a body the spec does not allow (the contract can fail)."""
+    seen: list[str] = []
+    accepted = contract_server(COLDSEND_SPEC, seen, lambda _: web.json_response({"job_id": JOB}))
+    async with serve(accepted) as url, aiohttp.ClientSession() as session:
+        form = aiohttp.FormData()
+        form.add_field("mapping", json.dumps({"email": 5}), content_type="application/json")
+        form.add_field("file", b"email\n", content_type="text/csv", filename="leads.csv")
+        await session.post(
+            f"{url}/api/public/v1/campaigns/{CAMPAIGN}/leads", data=form, headers={"X-API-Key": KEY}
+        )
+    [error] = seen
+    assert "Request body validation error" in error and "5 is not of type 'string'" in error
 
 
 # -- retries ------------------------------------------------------------------------------
