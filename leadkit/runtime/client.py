@@ -99,13 +99,11 @@ class _Request(Generic[T]):
     url: str
     params: list[tuple[str, str]] | None
     headers: dict[str, str] = attrs.field(repr=False)
-    payload: bytes | None = attrs.field(repr=False)
+    payload: bytes | MultipartBody | None = attrs.field(repr=False)
     before_send: Callable[[], None] | None = None
     unsent_again: Callable[[], None] | None = None
     learned: list[LearnedWindow] = attrs.field(factory=list)
     """What the responses to this call taught the rate limiter so far."""
-    multipart: MultipartBody | None = None
-    """A multipart body, made anew for each attempt (`payload` is then None)."""
 
     @property
     def label(self) -> str:
@@ -241,13 +239,9 @@ class BaseClient:
     def _encode_parts(self, op: OperationSpec[Any], parts: Mapping[str, Any]) -> MultipartBody:
         return encode_parts(self.api.request_converter, op.name, op.parts or (), parts)
 
-    def _headers(self, extra: Mapping[str, Any] | None, *, json: bool = True) -> dict[str, str]:
-        """The headers of a call; without `json`, no Content-Type (aiohttp writes the
-        multipart one, with its boundary)."""
+    def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth
         headers = {**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()}
-        if not json:
-            del headers["Content-Type"]
         if extra:
             headers.update({k: query_value(v) for k, v in extra.items() if v is not None})
         return headers
@@ -280,18 +274,15 @@ class BaseClient:
             if value is not None
             for item in (value if isinstance(value, list) else [value])
         ]
+        payload: bytes | MultipartBody | None
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        multipart = None if parts is None else self._encode_parts(op, parts)
+        request_headers = self._headers(headers)
+        if parts is not None:  # aiohttp writes the multipart Content-Type, with its boundary
+            payload = self._encode_parts(op, parts)
+            del request_headers["Content-Type"]
         url = self.base_url + expand_path(op.path, path_values(path_params))
         request = _Request(
-            op,
-            url,
-            params or None,
-            self._headers(headers, json=multipart is None),
-            payload,
-            before_send,
-            unsent_again,
-            multipart=multipart,
+            op, url, params or None, request_headers, payload, before_send, unsent_again
         )
         return await self._send(request)
 
@@ -330,7 +321,8 @@ class BaseClient:
                     draw=random.random(),
                 )
                 logger.debug("%s attempt %d: %s -> %s", label, attempt, kind, decision)
-                spent = request.multipart.spent() if decision.retry and request.multipart else None
+                body = request.payload
+                spent = body.spent() if decision.retry and isinstance(body, MultipartBody) else None
                 if not decision.retry or spent:
                     if kind == "rate-limited" and requested:  # this call gives up; others wait
                         self._limiter.pause(requested, f"429 on {label}")
@@ -472,7 +464,7 @@ class BaseClient:
             request.url,
             params=request.params,
             headers=request.headers,
-            data=request.payload if request.multipart is None else request.multipart.form(),
+            data=request.payload,
             timeout=self._timeout,
             allow_redirects=False,  # a redirect would carry the API key to another host
             raise_for_status=False,  # even on a session made with True: errors are typed here

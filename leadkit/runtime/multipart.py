@@ -84,16 +84,21 @@ class _Part:
     filename: str | None = None
 
 
-class MultipartBody:
-    """The checked parts of one call; `form()` makes the body of each attempt."""
+class MultipartBody(aiohttp.FormData):
+    """The checked parts of one call, passed to aiohttp as the `data` of every attempt.
+
+    aiohttp calls a FormData for the body it sends; this one makes that body anew on each
+    call (`__call__`), so that each attempt sends the whole file again.
+    """
 
     def __init__(self, parts: list[_Part]) -> None:
+        super().__init__()
         self._parts = parts
 
     def __repr__(self) -> str:
         return f"MultipartBody(parts={[part.name for part in self._parts]!r})"
 
-    def form(self) -> aiohttp.FormData:
+    def __call__(self) -> aiohttp.payload.Payload:
         """A new body for one attempt: paths opened again, bytes as they are.
 
         aiohttp closes the files it opens here when the attempt ends, sent or not.
@@ -102,7 +107,7 @@ class MultipartBody:
         for part in self._parts:
             value = part.value.open("rb") if isinstance(part.value, Path) else part.value
             form.add_field(part.name, value, content_type=part.content_type, filename=part.filename)
-        return form
+        return form()
 
     def spent(self) -> str | None:
         """Why the body cannot be sent again, if it cannot: a one-shot part already read."""
