@@ -37,7 +37,8 @@ from leadkit.runtime import (
     RequestValidationError,
     RetryScheduled,
 )
-from leadkit.runtime.errors import InternalServerError
+from leadkit.runtime.errors import AuthenticationError, InternalServerError
+from tests.test_secrets_review import shown
 
 sys.path.insert(0, str(Path(__file__).parent / "golden" / "expected"))
 import inventory  # the golden fixture package
@@ -406,3 +407,29 @@ async def test_a_large_file_part_is_streamed_not_read_whole(tmp_path: Path) -> N
                 tracemalloc.stop()
     assert [(p["file"].size, p["file"].sha256) for p in state.requests] == [(LARGE, expected)] * 2
     assert all(peak < 8 * MIB for peak in peaks), peaks
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+async def test_a_failed_upload_shows_the_key_nowhere() -> None:
+    """A server that quotes the key back, in a refusal and in a 503 that stops a stream."""
+
+    statuses = [401, 503]
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        await read_parts(request)
+        key = request.headers["X-API-Key"]
+        return web.json_response({"detail": f"refused for {key}"}, status=statuses.pop(0))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield CSV
+
+    async with serve(echo) as url, coldsend(url) as client:
+        with pytest.raises(AuthenticationError) as refused:
+            await client.upload_leads(CAMPAIGN, file=CSV, mapping={"email": "email"})
+        with pytest.raises(BodyNotReplayableError) as stopped:
+            await client.upload_leads(CAMPAIGN, file=chunks())
+    for error in (refused.value, stopped.value):
+        text = shown(error)
+        assert "***" in text and KEY not in text

@@ -236,8 +236,14 @@ class BaseClient:
             return body.payload
         return check_request(self.api.request_converter, body, op.body_type).payload
 
-    def _encode_parts(self, op: OperationSpec[Any], parts: Mapping[str, Any]) -> MultipartBody:
-        return encode_parts(self.api.request_converter, op.name, op.parts or (), parts)
+    def _with_parts(self, request: _Request[T], parts: Mapping[str, Any]) -> _Request[T]:
+        """`request` with the multipart body of `parts`, checked; aiohttp writes its
+        Content-Type, with the boundary. (No local of a frame still running when the call
+        fails holds the headers: tracebacks printed with locals would show the key.)"""
+        op = request.op
+        body = encode_parts(self.api.request_converter, op.name, op.parts or (), parts)
+        headers = {k: v for k, v in request.headers.items() if k != "Content-Type"}
+        return attrs.evolve(request, payload=body, headers=headers)
 
     def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth
@@ -274,16 +280,13 @@ class BaseClient:
             if value is not None
             for item in (value if isinstance(value, list) else [value])
         ]
-        payload: bytes | MultipartBody | None
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        request_headers = self._headers(headers)
-        if parts is not None:  # aiohttp writes the multipart Content-Type, with its boundary
-            payload = self._encode_parts(op, parts)
-            del request_headers["Content-Type"]
         url = self.base_url + expand_path(op.path, path_values(path_params))
         request = _Request(
-            op, url, params or None, request_headers, payload, before_send, unsent_again
+            op, url, params or None, self._headers(headers), payload, before_send, unsent_again
         )
+        if parts is not None:
+            request = self._with_parts(request, parts)
         return await self._send(request)
 
     async def _send(self, request: _Request[T]) -> ApiResponse[T]:
