@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,6 +29,9 @@ from leadkit.runtime import (
     RetryScheduled,
     Window,
 )
+
+sys.path.insert(0, str(Path(__file__).parent / "golden" / "expected"))
+import inventory  # the golden fixture package
 
 JOB = str(uuid.uuid4())
 FAST = PollPolicy(first=0.01, factor=2.0, cap=0.04)
@@ -276,3 +281,42 @@ async def test_a_poll_once(server: JobServer) -> None:
         1,
         False,
     )
+
+
+async def test_the_fixture_job_by_string_id_with_an_enum_status() -> None:
+    """The golden fixture's start_import: a camelCase string id, an enum status (an unknown
+    value is kept and does not end the job), a number progress, a JSON part."""
+    answers = [
+        {"importId": "imp-1", "state": "queued"},
+        {"importId": "imp-1", "state": "paused", "percent": None},
+        {"importId": "imp-1", "state": "running", "percent": 50.5},
+        {"importId": "imp-1", "state": "done", "percent": 100},
+    ]
+    settings: list[bytes] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            async for part in await request.multipart():
+                if part.name == "settings":
+                    settings.append(bytes(await part.read()))
+            return web.json_response({"importId": "imp-1"}, status=202)
+        assert request.path == "/imports/imp-1"
+        return web.json_response(answers.pop(0))
+
+    events = Recorder()
+    async with (
+        serve(handle) as url,
+        inventory.InventoryClient(api_key="tok", base_url=url, event_hooks=[events]) as client,
+    ):
+        final = await client.start_import_and_wait(
+            data=b"name\nbolt\n", settings={"dryRun": True}, polling=FAST
+        )
+    assert final.state == inventory.models.State.DONE
+    assert settings == [b'{"dryRun":true}']
+    polled = [(e.status, e.progress, e.done) for _, e in events.of(JobPolled)]
+    assert polled == [
+        ("queued", None, False),
+        ("paused", None, False),
+        ("running", 50.5, False),
+        ("done", 100, True),
+    ]
