@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from leadkit.runtime.api import PartKind
+
 from .errors import Problems, json_pointer, pointer_parts
 from .ir import Part, TypeRef
-from .ir.operations import PartKind
 from .load import resolve
 from .names import snake_case
 from .typeref import SchemaTypes

@@ -220,7 +220,7 @@ class _Reader:
         body = None
         if "requestBody" in op:
             body = self.body(op["requestBody"], (*path, "requestBody"), request=True)
-        self._check_part_names(body, params, path)
+        self._check_part_names(body, params)
         responses = self.responses(op, path)
         security = op.get("security", self.doc.get("security", []))
         body_model = None
@@ -243,9 +243,7 @@ class _Reader:
             poll_declared=op.get("x-poll"),
         )
 
-    def _check_part_names(
-        self, body: Body | None, params: tuple[Param, ...], path: tuple[Any, ...]
-    ) -> None:
+    def _check_part_names(self, body: Body | None, params: tuple[Param, ...]) -> None:
         """Each part is an argument: none may share a name with another or a reserved one."""
         taken = {
             p.python_name: f"{p.location} parameter {p.wire_name!r} would be too" for p in params

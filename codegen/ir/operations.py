@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import attrs
+
+from leadkit.runtime.api import PartKind
 
 from .type_ref import TypeRef
 
 __all__ = ["WAIT_ARGUMENTS", "Body", "Dedupe", "Operation", "Param", "Part", "Poll", "Response"]
 
-PartKind = Literal["file", "json", "text"]
 WAIT_ARGUMENTS = ("on_progress", "timeout", "polling")
 """The arguments `<op>_and_wait` takes besides the operation's own."""
 
@@ -143,7 +144,7 @@ class Poll:
     status_type: str
     """What it returns: the status model (``models.X``)."""
     params: tuple[Param, ...]
-    """Its path parameters, in its path's order: the arguments of `<op>_job`."""
+    """Its path parameters, in the order its own method takes them: `<op>_job`'s arguments."""
     id_param: Param
     """The one of `params` that takes the job's id."""
     id_attr: str

@@ -167,7 +167,7 @@ def _file(part: FormPart, value: Any) -> _Part:
         content = bytes(value)
     elif isinstance(value, os.PathLike):
         content = Path(value)
-        if not content.is_file():
+        if not content.is_file() or not os.access(content, os.R_OK):
             raise RequestValidationError(part.name, [f"{content} is not a readable file"])
         filename = filename or content.name
     elif isinstance(value, AsyncIterable):
