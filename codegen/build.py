@@ -18,7 +18,8 @@ from .errors import Problems
 from .ir import Api, Auth
 from .load import LoadedSpec
 from .models import read_models
-from .operations import read_operations, snake_case
+from .names import snake_case
+from .operations import read_operations
 from .sandbox import read_sandbox
 
 __all__ = ["build_api", "key_env_var", "pascal_case"]

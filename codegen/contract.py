@@ -33,6 +33,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "path": op.path,
         "path_params": {p.wire_name: dict(p.schema) for p in op.path_params},
         "request_schema": _schema(op.body),
+        "request_media_type": None if op.body is None else op.body.media_type,
         "responses": {r.code: _schema(r.body) for r in op.responses if r.code is not None},
         "dedupe": None
         if op.dedupe is None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import Problems
+from .form_parts import form_schemas
 from .ir import (
     NO_DEFAULT,
     STDLIB_IMPORTS,
@@ -149,6 +150,8 @@ def read_models(spec: LoadedSpec, problems: Problems) -> tuple[Model, ...]:
                     f"the field {wire!r} would be the attribute {field.name!r}, which "
                     "generated models use themselves; rename it",
                 )
+    forms = set(form_schemas(spec.document))  # their parts are arguments, not a model
+    parsed = tuple(pm for pm in parsed if pm.pointer not in forms)
     reader = _Reader(spec, parsed, problems)
     models = tuple(reader.model(pm) for pm in parsed)
     imported = _imported_names(models)

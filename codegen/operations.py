@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,11 +10,14 @@ from leadkit.runtime import BaseClient
 
 from .columns import NO_COLUMNS, read_columns
 from .errors import Problems, json_pointer, pointer_parts
+from .form_parts import MULTIPART, PartReader
 from .ir import Body, ClassModel, Dedupe, Model, Operation, Param, Response, TypeRef
 from .load import resolve
+from .names import snake_case
+from .polls import read_polls
 from .typeref import SchemaTypes
 
-__all__ = ["read_operations", "snake_case"]
+__all__ = ["read_operations"]
 
 METHODS = ("get", "put", "post", "patch", "delete")
 UNSUPPORTED_METHODS = ("head", "options", "trace")
@@ -24,19 +26,10 @@ RESERVED_NAMES = frozenset({"self", "body", "rows", "options", "bulk_create"})
 """Names the generated methods use themselves; no parameter may become one of them."""
 CLIENT_NAMES = frozenset({"api", *dir(BaseClient)})
 """What a client already has; no method may be one of them (`close` would replace close())."""
-MODULE_NAMES = frozenset({"API", "RENAMES", "TYPE_CHECKING", "UUID"})
+MODULE_NAMES = frozenset({"API", "DEFAULT_POLLING", "RENAMES", "TYPE_CHECKING", "UUID"})
 """Upper-case names client.py defines or imports; no operation constant may be one of them."""
 DEDUPE_KEYS = ("field", "conflict-status")
 """What an x-dedupe mapping may hold."""
-
-
-def snake_case(name: str) -> str:
-    """`usersId` -> `users_id`, `X-Request-Id` -> `x_request_id`; keywords get a `_`."""
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", name)
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).strip("_").lower()
-    if not name or name[0].isdigit():
-        name = f"_{name}"
-    return f"{name}_" if keyword.iskeyword(name) else name
 
 
 def _deref(document: Mapping[str, Any], node: Any) -> Any:
@@ -57,6 +50,7 @@ class _Reader:
         self.problems = problems
         self.types = SchemaTypes(document, {m.pointer: m.name for m in models}, problems)
         self.classes = {m.name for m in models if isinstance(m, ClassModel)}
+        self.parts = PartReader(document, self.types, self.classes, problems)
 
     def param(self, raw: Any, path: tuple[Any, ...]) -> Param:
         param = _deref(self.doc, raw)
@@ -84,8 +78,9 @@ class _Reader:
             schema=schema if isinstance(schema, Mapping) else {},
         )
 
-    def body(self, holder: Any, path: tuple[Any, ...]) -> Body | None:
-        """The body of a request body or response object (None: no content).
+    def body(self, holder: Any, path: tuple[Any, ...], *, request: bool = False) -> Body | None:
+        """The body of a request body or response object (None: no content); a request
+        body may be multipart/form-data.
 
         A `$ref`ed holder (``#/components/responses/...``) is read where it is defined, as
         the models of its inline schemas are named after that place.
@@ -97,8 +92,13 @@ class _Reader:
         content = holder.get("content") or {}
         if not content:
             return None
+        if request and JSON not in content and MULTIPART in content:
+            media = content[MULTIPART] or {}
+            parts = self.parts.read(media, (*path, "content", MULTIPART))
+            return Body(MULTIPART, TypeRef("any"), media.get("schema"), required, parts)
         if JSON not in content:
-            self.problems.refuse((*path, "content"), f"only {JSON} bodies are supported")
+            also = f" and {MULTIPART} request" if request else ""
+            self.problems.refuse((*path, "content"), f"only {JSON}{also} bodies are supported")
         media_type = JSON if JSON in content else next(iter(content))
         media = content[media_type] or {}
         if "schema" not in media:
@@ -218,7 +218,10 @@ class _Reader:
         for placeholder in re.findall(r"{([^}]+)}", route):
             if not any(p.location == "path" and p.wire_name == placeholder for p in params):
                 self.problems.refuse(path, f"path parameter {{{placeholder}}} is not declared")
-        body = self.body(op["requestBody"], (*path, "requestBody")) if "requestBody" in op else None
+        body = None
+        if "requestBody" in op:
+            body = self.body(op["requestBody"], (*path, "requestBody"), request=True)
+        self._check_part_names(body, params)
         responses = self.responses(op, path)
         security = op.get("security", self.doc.get("security", []))
         body_model, columns = None, NO_COLUMNS
@@ -242,13 +245,30 @@ class _Reader:
             body_model=body_model,
             column_aliases=columns[0],
             extra_columns=columns[1],
+            poll_declared=op.get("x-poll"),
         )
+
+    def _check_part_names(self, body: Body | None, params: tuple[Param, ...]) -> None:
+        """Each part is an argument: none may share a name with another or a reserved one."""
+        taken = {
+            p.python_name: f"{p.location} parameter {p.wire_name!r} would be too" for p in params
+        }
+        for part in body.parts if body else ():
+            if part.python_name in RESERVED_NAMES or part.python_name in taken:
+                other = taken.get(part.python_name, "the generated methods use themselves")
+                self.problems.refuse(
+                    part.pointer,
+                    f"part {part.wire_name!r} would be the argument {part.python_name!r}, "
+                    f"which {other}; rename one",
+                )
+            taken[part.python_name] = f"part {part.wire_name!r} would be too"
 
 
 def _defined_names(op: Operation) -> tuple[str, ...]:
-    """The client methods and the module constant an operation's code defines."""
+    """The client methods and the module constants an operation's code defines."""
     methods = (op.name, f"{op.name}_with_response", *([f"{op.name}_bulk"] if op.bulk else []))
-    return (*methods, op.const_name)
+    polls = (f"{op.name}_and_wait", f"{op.name}_job", f"{op.const_name}_POLL") if op.poll else ()
+    return (*methods, op.const_name, *polls)
 
 
 def read_operations(
@@ -257,22 +277,24 @@ def read_operations(
     """Every operation of the spec, by path then method; names the client cannot have refused."""
     reader = _Reader(document, models, problems)
     found: list[Operation] = []
-    owners = dict.fromkeys(CLIENT_NAMES | MODULE_NAMES, "the generated client")
     for route, item in sorted(document.get("paths", {}).items()):
         for method in UNSUPPORTED_METHODS:
             if method in item:
                 problems.refuse(("paths", route, method), f"{method.upper()} is not supported")
         for method in METHODS:
-            if method not in item:
-                continue
-            op = reader.operation(route, method, item[method], item.get("parameters", []))
-            for name in _defined_names(op):
-                if name in owners:
-                    problems.refuse(
-                        ("paths", route, method, "operationId"),
-                        f"operation {op.name!r} would define {name!r}, which "
-                        f"{owners[name]} defines too; rename it",
-                    )
-                owners[name] = f"operation {op.name!r} ({op.method} {route})"
-            found.append(op)
-    return tuple(found)
+            if method in item:
+                found.append(
+                    reader.operation(route, method, item[method], item.get("parameters", []))
+                )
+    operations = read_polls(tuple(found), models, problems)
+    owners = dict.fromkeys(CLIENT_NAMES | MODULE_NAMES, "the generated client")
+    for op in operations:
+        for name in _defined_names(op):
+            if name in owners:
+                problems.refuse(
+                    ("paths", op.path, op.method.lower(), "operationId"),
+                    f"operation {op.name!r} would define {name!r}, which "
+                    f"{owners[name]} defines too; rename it",
+                )
+            owners[name] = f"operation {op.name!r} ({op.method} {op.path})"
+    return operations

@@ -114,12 +114,15 @@ def response(schema: Any) -> dict[str, Any]:
 CASES = [
     # fields of models, in each direction
     case("response-field-added", "coldsend", THREAD_INTENT,
+         ("field.added", "model LeadDetail.thread_intent (response)", False),
          ("field.added", "model LeadResponse.thread_intent (response)", False)),
     case("response-field-added-required", "coldsend",
          edits(THREAD_INTENT, add(*req("LeadResponse"), value="thread_intent")),
+         ("field.added_required", "model LeadDetail.thread_intent (response)", False),
          ("field.added_required", "model LeadResponse.thread_intent (response)", False)),
     case("response-field-removed", "coldsend",
          edits(drop(*prop("LeadResponse", "status")), drop(*req("LeadResponse"), "status")),
+         ("field.removed", "model LeadDetail.status (response)", True),
          ("field.removed", "model LeadResponse.status (response)", True)),
     case("request-field-added", "coldsend",
          put(*prop("ManualLeadRequest", "phone"), value={"type": "string"}),
@@ -136,16 +139,20 @@ CASES = [
     case("request-field-became-optional", "coldsend", drop(*req("ManualLeadRequest"), "email"),
          ("field.became_optional", "model ManualLeadRequest.email (request)", False)),
     case("response-field-became-optional", "coldsend", drop(*req("LeadResponse"), "created_at"),
+         ("field.became_optional", "model LeadDetail.created_at (response)", True),
          ("field.became_optional", "model LeadResponse.created_at (response)", True)),
     case("response-field-became-required", "coldsend",
          add(*req("LeadResponse"), value="sequence_step"),
+         ("field.became_required", "model LeadDetail.sequence_step (response)", False),
          ("field.became_required", "model LeadResponse.sequence_step (response)", False)),
     # nullability
     case("response-became-nullable", "coldsend",
          put(*prop("LeadResponse", "email", "type"), value=["string", "null"]),
+         ("type.became_nullable", "model LeadDetail.email (response)", True),
          ("type.became_nullable", "model LeadResponse.email (response)", True)),
     case("response-became-non-nullable", "coldsend",
          put(*prop("LeadResponse", "first_name", "type"), value="string"),
+         ("type.became_non_nullable", "model LeadDetail.first_name (response)", False),
          ("type.became_non_nullable", "model LeadResponse.first_name (response)", False)),
     case("request-became-nullable", "coldsend",
          put(*prop("ManualLeadRequest", "email", "type"), value=["string", "null"]),
@@ -190,22 +197,28 @@ CASES = [
          ("enum.value_removed", "model ContractCurrency (request)", True)),
     case("response-enum-value-added", "coldsend",
          add(*prop("LeadResponse", "status", "enum"), value="BOUNCED"),
+         ("enum.value_added", "model LeadDetail.status (response)", False),
          ("enum.value_added", "model LeadResponse.status (response)", False), before=STATUS_ENUM),
     case("response-enum-value-removed", "coldsend",
          drop(*prop("LeadResponse", "status", "enum"), "SENT"),
+         ("enum.value_removed", "model LeadDetail.status (response)", False),
          ("enum.value_removed", "model LeadResponse.status (response)", False), before=STATUS_ENUM),
     case("request-default-changed", "breakcold",
          put(*prop("CreateLeadRequest", "is_draft", "default"), value=True),
          ("default.changed", "model CreateLeadRequest.is_draft (request)", False)),
     case("response-default-removed", "coldsend",
          drop(*prop("LeadResponse", "sequence_step", "default")),
+         ("default.changed", "model LeadDetail.sequence_step (response)", False),
          ("default.changed", "model LeadResponse.sequence_step (response)", False)),
     case("default-0-became-false", "coldsend",
          put(*prop("LeadResponse", "sequence_step", "default"), value=False),
+         ("default.changed", "model LeadDetail.sequence_step (response)", False),
          ("default.changed", "model LeadResponse.sequence_step (response)", False),
          before=put(*prop("LeadResponse", "sequence_step", "type"), value=["integer", "boolean"])),
     case("enum-1-became-true", "coldsend",
          put(*prop("LeadResponse", "sequence_step", "enum"), value=[0, True]),
+         ("enum.value_added", "model LeadDetail.sequence_step (response)", False),
+         ("enum.value_removed", "model LeadDetail.sequence_step (response)", False),
          ("enum.value_added", "model LeadResponse.sequence_step (response)", False),
          ("enum.value_removed", "model LeadResponse.sequence_step (response)", False),
          before=put(*prop("LeadResponse", "sequence_step", "enum"), value=[0, 1])),
@@ -334,6 +347,7 @@ CASES = [
                put("servers", 0, "url", value="https://api.coldsend.io")),
          ("server.base_url_changed", "api servers", False),
          ("error_code.removed", "operation add_lead.errors.503 (error)", True),
+         ("field.added", "model LeadDetail.thread_intent (response)", False),
          ("field.added", "model LeadResponse.thread_intent (response)", False)),
 ]
 # fmt: on
@@ -424,7 +438,9 @@ def test_text_report_names_kind_location_detail_and_reason() -> None:
     new = edited("coldsend", THREAD_INTENT)
     text = render_text({"coldsend": diff_specs(BASE["coldsend"], new)})
     assert text.splitlines() == [
-        "coldsend: 1 API changes, 0 breaking",
+        "coldsend: 2 API changes, 0 breaking",
+        "  compatible field.added: model LeadDetail.thread_intent (response) "
+        "[string | null]: a new attribute; existing callers ignore it",
         "  compatible field.added: model LeadResponse.thread_intent (response) "
         "[string | null]: a new attribute; existing callers ignore it",
     ]
@@ -438,15 +454,14 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "BREAKING" in capsys.readouterr().out
     assert leadkit_main(["diff", old, new, "--fail-on-breaking", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["breaking"] == 1
-    [change] = report["apis"][0]["changes"]
-    assert change["kind"] == "field.became_optional"
-    assert (change["scope"], change["name"], change["path"]) == (
-        "model",
-        "LeadResponse",
-        "created_at",
-    )
-    assert change["direction"] == "response"
+    assert report["breaking"] == 2  # LeadResponse, and LeadDetail built on it
+    changes = report["apis"][0]["changes"]
+    assert {change["kind"] for change in changes} == {"field.became_optional"}
+    assert [(c["scope"], c["name"], c["path"]) for c in changes] == [
+        ("model", "LeadDetail", "created_at"),
+        ("model", "LeadResponse", "created_at"),
+    ]
+    assert {change["direction"] for change in changes} == {"response"}
 
 
 def test_cli_reads_the_default_key_variable_from_the_new_spec_file_name(
@@ -497,7 +512,10 @@ def test_tree_report_compares_committed_specs_with_specs_folder(project: Path) -
     summary = {api: [(c.kind, str(c.location)) for c in cs] for api, cs in report.items()}
     assert summary == {
         "breakcold": [("api.removed", "api")],
-        "coldsend": [("field.added", "model LeadResponse.thread_intent (response)")],
+        "coldsend": [
+            ("field.added", "model LeadDetail.thread_intent (response)"),
+            ("field.added", "model LeadResponse.thread_intent (response)"),
+        ],
         "pipedrive": [("api.added", "api")],
     }
 

@@ -128,6 +128,7 @@ CASES = [
          ("constraint.tightened", "model ManualLeadRequest.company (request)", True)),
     case("response-max-length-tightened", "coldsend",
          put(*prop("LeadResponse", "email", "maxLength"), value=100),
+         ("constraint.tightened", "model LeadDetail.email (response)", False),
          ("constraint.tightened", "model LeadResponse.email (response)", False)),
     # x-rate-limit as the client reads it
     case("rate-limit-default-reset-spelled-out", "breakcold",

@@ -46,6 +46,19 @@ EXAMPLES: dict[type[Any], Callable[[type[Any]], Any]] = {
         errors.APITimeoutError("timed out", operation="POST /lead", sent=True), attempts=3
     ),
     RequestValidationError: lambda cls: cls("ManualLeadRequest", ["expected str @ $.email"]),
+    errors.BodyNotReplayableError: lambda cls: cls(
+        _status(errors.RateLimitError), reason="the part 'file' was read", attempts=1
+    ),
+    errors.JobFailedError: lambda cls: cls(
+        operation="upload_leads", job_id="j-1", state="FAILED", status={"status": "FAILED"}
+    ),
+    errors.JobTimeoutError: lambda cls: cls(
+        operation="upload_leads",
+        job_id="j-1",
+        timeout=5.0,
+        status=None,
+        resume="upload_leads_job('c-1', 'j-1')",
+    ),
 }
 """An example of each error, by the class whose __init__ builds it."""
 

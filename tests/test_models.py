@@ -52,7 +52,9 @@ def normalise(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> Any:
     if isinstance(value, str) and schema.get("format") == "uuid":
         return uuid.UUID(value)
     if isinstance(value, dict):
-        props = schema.get("properties", {})
+        props = dict(schema.get("properties", {}))
+        for part in schema.get("allOf", ()):  # a subclass's schema: its base's too
+            props |= _resolve(spec, part).get("properties", {})
         return {k: normalise(spec, props.get(k, {}), v) for k, v in value.items()}
     if isinstance(value, list):
         return [normalise(spec, schema.get("items", {}), v) for v in value]
@@ -71,15 +73,25 @@ def rfc3339() -> st.SearchStrategy[str]:
 FORMATS = {"date-time": rfc3339(), "uuid": st.uuids().map(str)}
 
 
-def closed(node: Any) -> Any:
-    """The same schemas with undeclared fields forbidden (what a strict request allows)."""
+def closed(node: Any, components: dict[str, Any] | None = None) -> Any:
+    """The same schemas (`components`, by default `node`) with undeclared fields forbidden
+    (what a strict request allows); an allOf is merged into one object first, whose fields
+    are all its parts' together."""
+    components = node if components is None else components
     if isinstance(node, dict):
-        copy = {k: closed(v) for k, v in node.items()}
+        if "allOf" in node:
+            parts = [_resolve({"components": components}, part) for part in node["allOf"]]
+            node = {k: v for k, v in node.items() if k != "allOf"} | {
+                "type": "object",
+                "properties": {k: v for p in parts for k, v in p.get("properties", {}).items()},
+                "required": [name for p in parts for name in p.get("required", [])],
+            }
+        copy = {k: closed(v, components) for k, v in node.items()}
         if "properties" in copy:
             copy["additionalProperties"] = False
         return copy
     if isinstance(node, list):
-        return [closed(v) for v in node]
+        return [closed(v, components) for v in node]
     return node
 
 

@@ -120,6 +120,24 @@ RULES: dict[str, Rule] = {
     "request_body.removed": (True, "callers that pass a body get a TypeError"),
     "request_body.became_required": (False, "the client method already took body= as required"),
     "request_body.became_optional": (False, "the client method still takes body= as required"),
+    "request_body.media_type_changed": (
+        True,
+        "the method's arguments change: a JSON body is body=, a multipart body one per part",
+    ),
+    "part.added": (False, "a new optional keyword argument"),
+    "part.added_required": (True, "callers must pass a new argument"),
+    "part.removed": (True, "callers that pass it get a TypeError"),
+    "part.became_required": (True, "callers that omit it must now pass it"),
+    "part.became_optional": (False, "callers may now omit it"),
+    "part.kind_changed": (
+        True,
+        "the argument takes another kind of value (a file, a model or mapping, or text)",
+    ),
+    "part.media_type_changed": (False, "the client sends the part with the new media type"),
+    "part.renamed_on_wire": (
+        False,
+        "the argument keeps its Python name; the client sends the new name",
+    ),
     "success_code.added": (
         False,
         "the client also accepts this status; the return type is the same",
@@ -140,6 +158,14 @@ RULES: dict[str, Rule] = {
     "dedupe.added": (False, "a new bulk client method, <operation>_bulk"),
     "dedupe.removed": (True, "the bulk client method, <operation>_bulk, disappears"),
     "dedupe.changed": (False, "declares server behaviour on duplicates; no signature changes"),
+    "poll.added": (False, "new client methods, <operation>_and_wait and <operation>_job"),
+    "poll.removed": (True, "the client methods <operation>_and_wait and <operation>_job disappear"),
+    "poll.changed": (False, "the client waits for the job by the new declaration; same signatures"),
+    "poll.target_changed": (
+        True,
+        "<operation>_and_wait may return another status model, <operation>_job take other "
+        "arguments",
+    ),
     # the API as a whole
     "api.added": (False, "a new client package"),
     "api.removed": (True, "the client package disappears"),

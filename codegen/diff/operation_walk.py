@@ -1,13 +1,14 @@
-"""Compare two IRs' operations (keyed by operationId): route, parameters, bodies, responses,
-x-dedupe."""
+"""Compare two IRs' operations (keyed by operationId): route, parameters, bodies (a multipart
+body part by part), responses, x-dedupe and x-poll."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
-from ..ir import Body, Operation, Param
+from ..ir import Body, Operation, Param, Part
 from .changes import Location
 from .schema_walk import SchemaWalker, Shape, show_type, type_atoms
 
@@ -65,7 +66,45 @@ def _request_body(walker: SchemaWalker, old: Operation, new: Operation, where: L
     if before.required != after.required:
         became = "required" if after.required else "optional"
         walker.emit(f"request_body.became_{became}", at, "")
-    walker.compare(_shape(before), _shape(after), at)
+    if before.multipart != after.multipart:
+        walker.emit(
+            "request_body.media_type_changed", at, f"{before.media_type} -> {after.media_type}"
+        )
+    elif after.multipart:
+        _parts(walker, before, after, at)
+    else:
+        walker.compare(_shape(before), _shape(after), at)
+
+
+def _parts(walker: SchemaWalker, old: Body, new: Body, where: Location) -> None:
+    """A multipart body's parts, each an argument by its Python name."""
+    old_parts, new_parts = ({p.python_name: p for p in body.parts} for body in (old, new))
+    for name in sorted(old_parts.keys() | new_parts.keys()):
+        at = where.at(name)
+        before, after = old_parts.get(name), new_parts.get(name)
+        if after is None:
+            walker.emit("part.removed", at, old_parts[name].kind)
+            continue
+        if before is None:
+            walker.emit(f"part.added{'_required' if after.required else ''}", at, after.kind)
+            continue
+        if before.required != after.required:
+            walker.emit(f"part.became_{'required' if after.required else 'optional'}", at, "")
+        if before.wire_name != after.wire_name:
+            walker.emit("part.renamed_on_wire", at, f"{before.wire_name} -> {after.wire_name}")
+        if before.kind != after.kind:
+            walker.emit("part.kind_changed", at, f"{before.kind} -> {after.kind}")
+            continue
+        if before.content_type != after.content_type:
+            walker.emit(
+                "part.media_type_changed", at, f"{before.content_type} -> {after.content_type}"
+            )
+        if after.kind != "file":
+            walker.compare(_part_shape(before), _part_shape(after), at)
+
+
+def _part_shape(part: Part) -> Shape:
+    return Shape(part.type, part.schema)
 
 
 def _responses(walker: SchemaWalker, old: Operation, new: Operation, where: Location) -> None:
@@ -95,21 +134,43 @@ def _responses(walker: SchemaWalker, old: Operation, new: Operation, where: Loca
         walker.compare(before[code], after[code], at(code))
 
 
-def _dedupe(walker: SchemaWalker, old: Operation, new: Operation, where: Location) -> None:
-    """x-dedupe as written: the generator refuses a malformed one, the report shows it."""
-    at = where.at("x-dedupe")
-    before, after = old.dedupe_declared, new.dedupe_declared
+def _declared(
+    walker: SchemaWalker,
+    name: str,
+    before: Any,
+    after: Any,
+    at: Location,
+    kind_of: Callable[[str], str],
+) -> None:
+    """An x- declaration as written (the generator refuses a malformed one, the report
+    shows it): `name`.added / .removed, else the kind `kind_of` gives each changed key."""
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):  # absent or odd
         if before is None or after is None:
             if before is not after:
-                kind = "dedupe.removed" if after is None else "dedupe.added"
+                kind = f"{name}.removed" if after is None else f"{name}.added"
                 walker.emit(kind, at, str(after or before))
         elif before != after:
-            walker.emit("dedupe.changed", at, f"{before} -> {after}")
+            walker.emit(f"{name}.changed", at, f"{before} -> {after}")
         return
     for key in sorted(before.keys() | after.keys()):
         if before.get(key) != after.get(key):
-            walker.emit("dedupe.changed", at, f"{key}: {before.get(key)} -> {after.get(key)}")
+            walker.emit(kind_of(str(key)), at, f"{key}: {before.get(key)} -> {after.get(key)}")
+
+
+def _dedupe(walker: SchemaWalker, old: Operation, new: Operation, where: Location) -> None:
+    at = where.at("x-dedupe")
+    _declared(
+        walker, "dedupe", old.dedupe_declared, new.dedupe_declared, at, lambda _: "dedupe.changed"
+    )
+
+
+def _poll(walker: SchemaWalker, old: Operation, new: Operation, where: Location) -> None:
+    """x-poll: which operation and id it polls shape the methods; the rest, the waiting."""
+
+    def kind_of(key: str) -> str:
+        return "poll.target_changed" if key in ("operation", "id") else "poll.changed"
+
+    _declared(walker, "poll", old.poll_declared, new.poll_declared, where.at("x-poll"), kind_of)
 
 
 def diff_operations(walker: SchemaWalker) -> None:
@@ -127,5 +188,5 @@ def diff_operations(walker: SchemaWalker) -> None:
             walker.emit("operation.path_changed", where, f"{old.path} -> {new.path}")
         if old.method != new.method:
             walker.emit("operation.method_changed", where, f"{old.method} -> {new.method}")
-        for part in (_parameters, _request_body, _responses, _dedupe):
+        for part in (_parameters, _request_body, _responses, _dedupe, _poll):
             part(walker, old, new, where)

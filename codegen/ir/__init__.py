@@ -7,13 +7,14 @@ frozen and computed: templates do not work anything out for themselves.
 
 from .api import Api, Auth
 from .models import NO_DEFAULT, AliasModel, ClassModel, EnumMember, EnumModel, Field, Model
-from .operations import Body, Dedupe, Operation, Param, Response
+from .operations import WAIT_ARGUMENTS, Body, Dedupe, Operation, Param, Part, Poll, Response
 from .type_ref import SCALAR_HINTS, STDLIB_IMPORTS, TypeKind, TypeRef, union
 
 __all__ = [
     "NO_DEFAULT",
     "SCALAR_HINTS",
     "STDLIB_IMPORTS",
+    "WAIT_ARGUMENTS",
     "AliasModel",
     "Api",
     "Auth",
@@ -26,6 +27,8 @@ __all__ = [
     "Model",
     "Operation",
     "Param",
+    "Part",
+    "Poll",
     "Response",
     "TypeKind",
     "TypeRef",

@@ -87,6 +87,7 @@ class Api:
             for op in self.operations
             for ref in (
                 *(p.type for p in op.params),
+                *(part.type for part in op.parts),
                 *(b.type for b in (op.body, *(r.body for r in op.responses)) if b is not None),
             )
             for t in ref.walk()

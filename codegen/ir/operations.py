@@ -7,9 +7,14 @@ from typing import Any
 
 import attrs
 
+from leadkit.runtime.api import PartKind
+
 from .type_ref import TypeRef
 
-__all__ = ["Body", "Dedupe", "Operation", "Param", "Response"]
+__all__ = ["WAIT_ARGUMENTS", "Body", "Dedupe", "Operation", "Param", "Part", "Poll", "Response"]
+
+WAIT_ARGUMENTS = ("on_progress", "timeout", "polling")
+"""The arguments `<op>_and_wait` takes besides the operation's own."""
 
 
 @attrs.frozen
@@ -38,8 +43,51 @@ class Param:
 
 
 @attrs.frozen
+class Part:
+    """One part of a multipart/form-data request body: a keyword argument of its method.
+
+    A `file` part takes bytes, a path or an async iterable of bytes; a `json` part a model or
+    a mapping, sent as JSON; a `text` part its value, sent as text.
+    """
+
+    wire_name: str
+    python_name: str
+    kind: PartKind
+    type: TypeRef
+    """What a json or text part holds; `any` for a file part."""
+    required: bool
+    content_type: str
+    """The media type the part is sent with: its encoding's, else the OpenAPI default."""
+    description: str
+    pointer: str
+    schema: Mapping[str, Any] = attrs.field(repr=False)
+    """The part's schema as written (for what `leadkit diff` reads beyond the type)."""
+    model: str | None = None
+    """The type when it is an attrs class (``models.X``): the part also takes a mapping."""
+
+    @property
+    def type_expr(self) -> str:
+        """The runtime type the part's value is checked against (None for a file part)."""
+        return "None" if self.kind == "file" else self.type.hint("models.")
+
+    @property
+    def annotation(self) -> str:
+        """The argument's annotation; an optional part defaults to None (not sent)."""
+        if self.kind == "file":
+            annotation = "FileContent"
+        elif self.model:
+            annotation = f"{self.model} | Mapping[str, Any]"
+        else:
+            annotation = self.type_expr
+        return annotation if self.required else f"{annotation} | None = None"
+
+
+@attrs.frozen
 class Body:
-    """A request or response body: its media type and what it holds."""
+    """A request or response body: its media type and what it holds.
+
+    A multipart/form-data request body has `parts` (its `type` is then `any`).
+    """
 
     media_type: str
     type: TypeRef
@@ -48,10 +96,15 @@ class Body:
     """The body's schema as written, for request validation in the sandbox (None: no schema)."""
     required: bool = False
     """For a request body: whether the spec says it is required (the client always needs it)."""
+    parts: tuple[Part, ...] = ()
 
     @property
     def type_expr(self) -> str:
         return self.type.hint("models.")
+
+    @property
+    def multipart(self) -> bool:
+        return self.media_type == "multipart/form-data"
 
 
 @attrs.frozen
@@ -81,6 +134,28 @@ class Dedupe:
 
 
 @attrs.frozen
+class Poll:
+    """``x-poll``: the operation that reads the status of the job an operation starts."""
+
+    operation: str
+    """The status operation's operationId."""
+    const_name: str
+    """Its OperationSpec constant in client.py."""
+    status_type: str
+    """What it returns: the status model (``models.X``)."""
+    params: tuple[Param, ...]
+    """Its path parameters, in the order its own method takes them: `<op>_job`'s arguments."""
+    id_param: Param
+    """The one of `params` that takes the job's id."""
+    id_attr: str
+    """The starting operation's response attribute holding the job's id."""
+    status_attr: str
+    progress_attr: str | None
+    done: tuple[str, ...]
+    failed: tuple[str, ...]
+
+
+@attrs.frozen
 class Operation:
     """One operation: a client method."""
 
@@ -105,6 +180,9 @@ class Operation:
     """(wire name, other column names) of each body field with x-aliases, in spec order."""
     extra_columns: str | None = None
     """The body's object field for the columns of a file matching no field (x-extra-columns)."""
+    poll: Poll | None = None
+    poll_declared: Any = None
+    """The x-poll value as written (None: not declared), which `leadkit diff` compares."""
 
     @property
     def const_name(self) -> str:
@@ -122,7 +200,12 @@ class Operation:
 
     @property
     def body_type(self) -> str | None:
-        return None if self.body is None else self.body.type_expr
+        """The JSON body's type; None without one (a multipart body has `parts`)."""
+        return None if self.body is None or self.body.multipart else self.body.type_expr
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return () if self.body is None else self.body.parts
 
     @property
     def success(self) -> tuple[Response, ...]:
@@ -152,21 +235,76 @@ class Operation:
     def signature(self) -> str:
         """Parameters of the method after `self`, e.g. ``campaign_id: UUID | str, *, body: ...``.
 
-        Path parameters are positional; the body and the other parameters keyword-only.
+        Path parameters are positional; the body (or its parts) and the other parameters
+        keyword-only.
         """
-        declared = [f"{p.python_name}: {p.annotation}" for p in self.path_params]
-        keyword = [f"body: {self._body_annotation}"] if self.body else []
-        keyword += [f"{p.python_name}: {p.annotation}" for p in self.other_params]
-        return ", ".join(declared + (["*", *keyword] if keyword else []))
+        return _signature(self._declared, self._keywords)
+
+    @property
+    def wait_signature(self) -> str:
+        """The parameters of `<name>_and_wait`: the method's, then how to wait."""
+        assert self.poll is not None
+        waiting = [
+            f"on_progress: ProgressHook[{self.poll.status_type}] | None = None",
+            "timeout: float | None = None",
+            "polling: PollPolicy = DEFAULT_POLLING",
+        ]
+        return _signature(self._declared, [*self._keywords, *waiting])
+
+    @property
+    def job_signature(self) -> str:
+        """The parameters of `<name>_job`: the status operation's path parameters."""
+        assert self.poll is not None
+        declared = [f"{p.python_name}: {p.annotation}" for p in self.poll.params]
+        return _signature(declared, ["polling: PollPolicy = DEFAULT_POLLING"])
+
+    def job_path_params(self, started: str | None) -> str:
+        """The status operation's path parameters as a dict display: the job's id from
+        `started` (a response's name) or, without it, from the argument."""
+        assert self.poll is not None
+        items = []
+        for p in self.poll.params:
+            value = p.python_name
+            if started is not None and p is self.poll.id_param:
+                value = f"{started}.{self.poll.id_attr}"
+            items.append(f"{p.wire_name!r}: {value}")
+        return "{" + ", ".join(items) + "}"
 
     @property
     def call_args(self) -> str:
         """The same parameters passed on, e.g. ``campaign_id, body=body``."""
-        passed = [p.python_name for p in self.path_params] + (["body=body"] if self.body else [])
+        passed = [p.python_name for p in self.path_params]
+        passed += ["body=body"] if self.body and not self.body.multipart else []
+        passed += [f"{part.python_name}={part.python_name}" for part in self.parts]
         passed += [f"{p.python_name}={p.python_name}" for p in self.other_params]
         return ", ".join(passed)
+
+    @property
+    def parts_display(self) -> str:
+        """The parts' values by wire name, as a dict display: ``{"file": file}``."""
+        return "{" + ", ".join(f"{p.wire_name!r}: {p.python_name}" for p in self.parts) + "}"
+
+    @property
+    def _declared(self) -> list[str]:
+        return [f"{p.python_name}: {p.annotation}" for p in self.path_params]
+
+    @property
+    def _keywords(self) -> list[str]:
+        """The keyword-only parameters: the body or its parts (required ones first), then
+        the other parameters."""
+        keyword = []
+        if self.body and not self.body.multipart:
+            keyword.append(f"body: {self._body_annotation}")
+        parts = sorted(self.parts, key=lambda part: not part.required)
+        keyword += [f"{part.python_name}: {part.annotation}" for part in parts]
+        keyword += [f"{p.python_name}: {p.annotation}" for p in self.other_params]
+        return keyword
 
     @property
     def _body_annotation(self) -> str:
         assert self.body is not None
         return f"{self.body_model} | Mapping[str, Any]" if self.body_model else self.body.type_expr
+
+
+def _signature(declared: list[str], keyword: list[str]) -> str:
+    return ", ".join(declared + (["*", *keyword] if keyword else []))

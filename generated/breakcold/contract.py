@@ -20,6 +20,7 @@ CONTRACT: dict[str, Any] = {
             "name": "create_lead",
             "path": "/lead",
             "path_params": {},
+            "request_media_type": "application/json",
             "request_schema": {"$ref": "#/components/schemas/CreateLeadRequest"},
             "responses": {
                 200: {"$ref": "#/components/schemas/Lead"},

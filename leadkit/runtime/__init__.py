@@ -1,12 +1,29 @@
 """The hand-written run time that generated clients import: small, no codegen dependencies."""
 
-from .api import ApiDescription, ApiKeyAuth, Dedupe, OperationSpec, RateLimitPolicy, Window
+from .api import (
+    ApiDescription,
+    ApiKeyAuth,
+    Dedupe,
+    FormPart,
+    OperationSpec,
+    RateLimitPolicy,
+    Window,
+)
 from .client import DEFAULT_TIMEOUT, ApiResponse, BaseClient
 from .converters import RequestValidationError, build_converters, validate_request
-from .errors import AlreadyExistsError, APIError, OutcomeUnknownError
+from .errors import (
+    AlreadyExistsError,
+    APIError,
+    BodyNotReplayableError,
+    JobFailedError,
+    JobTimeoutError,
+    OutcomeUnknownError,
+)
 from .events import (
     Event,
     EventHook,
+    JobPolled,
+    JobWaitStopped,
     RateLimitLearned,
     RateLimitWait,
     RequestFailed,
@@ -15,11 +32,14 @@ from .events import (
     RetryScheduled,
 )
 from .learning import LearnedWindow
+from .multipart import FileContent, FilePart
+from .polling import DEFAULT_POLLING, Job, Poll, PollPolicy, ProgressHook
 from .ratelimit import RateLimiter
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
 
 __all__ = [
+    "DEFAULT_POLLING",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "UNSET",
@@ -29,12 +49,24 @@ __all__ = [
     "ApiKeyAuth",
     "ApiResponse",
     "BaseClient",
+    "BodyNotReplayableError",
     "Dedupe",
     "Event",
     "EventHook",
+    "FileContent",
+    "FilePart",
+    "FormPart",
+    "Job",
+    "JobFailedError",
+    "JobPolled",
+    "JobTimeoutError",
+    "JobWaitStopped",
     "LearnedWindow",
     "OperationSpec",
     "OutcomeUnknownError",
+    "Poll",
+    "PollPolicy",
+    "ProgressHook",
     "RateLimitLearned",
     "RateLimitPolicy",
     "RateLimitWait",

@@ -14,7 +14,9 @@ __all__ = [
     "ApiKeyAuth",
     "Dedupe",
     "DelayUnit",
+    "FormPart",
     "OperationSpec",
+    "PartKind",
     "RateLimitPolicy",
     "ResetKind",
     "Window",
@@ -24,6 +26,7 @@ __all__ = [
 T = TypeVar("T")
 ResetKind = Literal["unix-timestamp", "delta-seconds"]
 DelayUnit = Literal["s", "ms"]
+PartKind = Literal["file", "json", "text"]
 
 
 @attrs.frozen
@@ -155,9 +158,27 @@ class Dedupe:
     conflict_status: int | None = None
 
 
+@attrs.frozen
+class FormPart:
+    """One part of an operation's multipart/form-data body, as the spec declares it."""
+
+    name: str
+    """The part's name on the wire."""
+    kind: PartKind
+    """file (bytes, a path or a stream), json (a model or a mapping) or text (a value)."""
+    content_type: str
+    """The media type it is sent with (a file part: unless a `FilePart` says another)."""
+    required: bool = True
+    type: Any = None
+    """What a JSON or text part holds (a model class, ``dict[str, str]``, ``str``...)."""
+
+
 @attrs.frozen(eq=False)  # identity: it holds types and converters
 class OperationSpec(Generic[T]):
-    """One operation: route, body type and the type of the body of each status."""
+    """One operation: route, body type and the type of the body of each status.
+
+    A multipart/form-data body has `parts` instead of a `body_type`.
+    """
 
     name: str
     method: str
@@ -171,6 +192,7 @@ class OperationSpec(Generic[T]):
     """Body wire name -> the other column names a file may give it (the spec's x-aliases)."""
     extra_columns: str | None = None
     """The object body field that takes a file's columns matching no field (x-extra-columns)."""
+    parts: tuple[FormPart, ...] | None = None
 
 
 @attrs.frozen(eq=False)  # identity: it holds types and converters

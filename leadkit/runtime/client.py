@@ -27,6 +27,7 @@ from .errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
+    BodyNotReplayableError,
     MissingApiKeyError,
     OutcomeUnknownError,
     ResponseValidationError,
@@ -43,6 +44,7 @@ from .events import (
     emit,
 )
 from .learning import LearnedWindow
+from .multipart import MultipartBody, encode_parts
 from .paths import expand_path, path_values, query_value
 from .ratelimit import RateLimiter
 from .responses import parse_response
@@ -97,7 +99,7 @@ class _Request(Generic[T]):
     url: str
     params: list[tuple[str, str]] | None
     headers: dict[str, str] = attrs.field(repr=False)
-    payload: bytes | None = attrs.field(repr=False)
+    payload: bytes | MultipartBody | None = attrs.field(repr=False)
     before_send: Callable[[], None] | None = None
     unsent_again: Callable[[], None] | None = None
     learned: list[LearnedWindow] = attrs.field(factory=list)
@@ -234,6 +236,15 @@ class BaseClient:
             return body.payload
         return check_request(self.api.request_converter, body, op.body_type).payload
 
+    def _with_parts(self, request: _Request[T], parts: Mapping[str, Any]) -> _Request[T]:
+        """`request` with the multipart body of `parts`, checked; aiohttp writes its
+        Content-Type, with the boundary. (No local of a frame still running when the call
+        fails holds the headers: tracebacks printed with locals would show the key.)"""
+        op = request.op
+        body = encode_parts(self.api.request_converter, op.name, op.parts or (), parts)
+        headers = {k: v for k, v in request.headers.items() if k != "Content-Type"}
+        return attrs.evolve(request, payload=body, headers=headers)
+
     def _headers(self, extra: Mapping[str, Any] | None) -> dict[str, str]:
         auth = self.api.auth
         headers = {**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()}
@@ -249,10 +260,14 @@ class BaseClient:
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, Any] | None = None,
         body: Any = _NO_BODY,
+        parts: Mapping[str, Any] | None = None,
         before_send: Callable[[], None] | None = None,
         unsent_again: Callable[[], None] | None = None,
     ) -> ApiResponse[T]:
         """Send one operation and return its parsed response, or raise an APIError.
+
+        `body` is a JSON body; `parts` the values of a multipart body's parts, by wire name
+        (`leadkit.runtime.multipart`): both are checked before anything is sent.
 
         `before_send` is called just before each attempt goes out, after any wait for the
         rate limiter (the bulk loader journals "sent" there); `unsent_again` when a failed
@@ -270,6 +285,8 @@ class BaseClient:
         request = _Request(
             op, url, params or None, self._headers(headers), payload, before_send, unsent_again
         )
+        if parts is not None:
+            request = self._with_parts(request, parts)
         return await self._send(request)
 
     async def _send(self, request: _Request[T]) -> ApiResponse[T]:
@@ -307,11 +324,18 @@ class BaseClient:
                     draw=random.random(),
                 )
                 logger.debug("%s attempt %d: %s -> %s", label, attempt, kind, decision)
-                if not decision.retry:
+                body = request.payload
+                spent = body.spent() if decision.retry and isinstance(body, MultipartBody) else None
+                if not decision.retry or spent:
                     if kind == "rate-limited" and requested:  # this call gives up; others wait
                         self._limiter.pause(requested, f"429 on {label}")
                     if outcome_is_unknown(op.method, ambiguous_seen):
                         raise OutcomeUnknownError(error, attempts=attempt) from error
+                    if spent:
+                        logger.debug("%s: not retried: %s", label, spent)
+                        raise BodyNotReplayableError(
+                            error, reason=spent, attempts=attempt
+                        ) from error
                     raise
                 self._emit(
                     RetryScheduled,

@@ -16,9 +16,12 @@ __all__ = [
     "AlreadyExistsError",
     "AuthenticationError",
     "BadRequestError",
+    "BodyNotReplayableError",
     "ConflictError",
     "FieldError",
     "InternalServerError",
+    "JobFailedError",
+    "JobTimeoutError",
     "LeadkitError",
     "MissingApiKeyError",
     "NotFoundError",
@@ -225,6 +228,59 @@ class OutcomeUnknownError(APIError):
             operation=cause.operation,
         )
         self.attempts = attempts
+
+
+class BodyNotReplayableError(APIError):
+    """An attempt failed in a way worth retrying, but its body cannot be sent again.
+
+    A file part given as an async iterable is streamed as it yields: once an attempt has
+    read from it, a retry would send a truncated or empty file, so the call stops here.
+    `cause` is the failed attempt's error; pass bytes or a path to let the client retry.
+    """
+
+    def __init__(self, cause: APIError, *, reason: str, attempts: int) -> None:
+        self.cause = cause
+        self.reason = reason
+        last = str(cause.args[0]).removeprefix(f"{cause.operation}: ")
+        super().__init__(
+            f"not retried: {reason}; the attempt failed: {last}", operation=cause.operation
+        )
+        self.attempts = attempts
+
+
+class JobFailedError(LeadkitError):
+    """A long-running job ended in a failed status; `status` is its final status model.
+
+    `operation` names the operation that started it, `job_id` the job.
+    """
+
+    def __init__(self, *, operation: str, job_id: str, state: str, status: Any) -> None:
+        self.operation = operation
+        self.job_id = job_id
+        self.state = state
+        self.status = status
+        super().__init__(f"{operation} job {job_id} ended {state}")
+
+
+class JobTimeoutError(LeadkitError, TimeoutError):
+    """Waiting for a long-running job took longer than the caller's timeout.
+
+    The job keeps running on the server: wait again (`resume` says how) with the same id.
+    `status` is the last status read (None: none was read yet).
+    """
+
+    def __init__(
+        self, *, operation: str, job_id: str, timeout: float, status: Any, resume: str
+    ) -> None:
+        self.operation = operation
+        self.job_id = job_id
+        self.timeout = timeout
+        self.status = status
+        self.resume = resume
+        super().__init__(
+            f"{operation} job {job_id} did not end within {timeout:g}s; it keeps running on "
+            f"the server: wait again with {resume}"
+        )
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

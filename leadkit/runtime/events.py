@@ -12,6 +12,8 @@ from .api import Window
 __all__ = [
     "Event",
     "EventHook",
+    "JobPolled",
+    "JobWaitStopped",
     "RateLimitLearned",
     "RateLimitWait",
     "RequestFailed",
@@ -84,6 +86,35 @@ class RateLimitLearned:
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class JobPolled:
+    """A long-running job's status was read (poll number `polls`) while waiting for it.
+
+    `operation` names the operation that started it; `progress` is the percentage done the
+    status gives, if the spec names a field for it; `next_poll_in` the seconds until the
+    next poll (None: the job is `done`).
+    """
+
+    operation: str
+    job_id: str
+    status: str | None
+    progress: float | None
+    polls: int
+    done: bool
+    next_poll_in: float | None
+
+
+@attrs.frozen(kw_only=True)
+class JobWaitStopped:
+    """The wait for a job stopped before it ended (`reason`: a timeout, a cancelled task);
+    the job keeps running on the server. `status` is the last one read (None: none yet)."""
+
+    operation: str
+    job_id: str
+    reason: str
+    status: str | None
+
+
 Event = (
     RequestSent
     | ResponseReceived
@@ -91,6 +122,8 @@ Event = (
     | RetryScheduled
     | RateLimitWait
     | RateLimitLearned
+    | JobPolled
+    | JobWaitStopped
 )
 EventHook = Callable[[Event], None]
 

@@ -1,0 +1,17 @@
+"""How the spec's names become Python names: one rule for every argument and method."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+__all__ = ["snake_case"]
+
+
+def snake_case(name: str) -> str:
+    """`usersId` -> `users_id`, `X-Request-Id` -> `x_request_id`; keywords get a `_`."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", name)
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).strip("_").lower()
+    if not name or name[0].isdigit():
+        name = f"_{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name
