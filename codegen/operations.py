@@ -13,6 +13,7 @@ from .columns import NO_COLUMNS, read_columns
 from .errors import Problems, json_pointer, pointer_parts
 from .ir import Body, ClassModel, Dedupe, Model, Operation, Param, Response, TypeRef
 from .load import resolve
+from .signatures import OPTION_NAMES
 from .typeref import SchemaTypes
 
 __all__ = ["read_operations", "snake_case"]
@@ -20,7 +21,7 @@ __all__ = ["read_operations", "snake_case"]
 METHODS = ("get", "put", "post", "patch", "delete")
 UNSUPPORTED_METHODS = ("head", "options", "trace")
 JSON = "application/json"
-RESERVED_NAMES = frozenset({"self", "body", "rows", "options", "bulk_create"})
+RESERVED_NAMES = frozenset({"self", "body", "rows", "bulk_create"})
 """Names the generated methods use themselves; no parameter may become one of them."""
 CLIENT_NAMES = frozenset({"api", *dir(BaseClient)})
 """What a client already has; no method may be one of them (`close` would replace close())."""
@@ -28,6 +29,13 @@ MODULE_NAMES = frozenset({"API", "RENAMES", "TYPE_CHECKING", "UUID"})
 """Upper-case names client.py defines or imports; no operation constant may be one of them."""
 DEDUPE_KEYS = ("field", "conflict-status")
 """What an x-dedupe mapping may hold."""
+
+
+def argument_name(wire_name: str) -> str:
+    """A parameter's argument: `snake_case`, with a `_` when a call option has that name
+    (``timeout`` -> ``timeout_``), as a Python keyword gets one."""
+    name = snake_case(wire_name)
+    return f"{name}_" if name in OPTION_NAMES else name
 
 
 def snake_case(name: str) -> str:
@@ -75,7 +83,7 @@ class _Reader:
             )
         return Param(
             wire_name=param["name"],
-            python_name=snake_case(param["name"]),
+            python_name=argument_name(param["name"]),
             location=str(location),
             type=kind,
             required=bool(param.get("required", location == "path")),

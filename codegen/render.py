@@ -16,6 +16,7 @@ from .contract import contract
 from .ir import Api
 from .models import model_imports
 from .serde import plan_serde
+from .signatures import BULK_OPTIONS, CALL_OPTIONS
 
 __all__ = ["render_api", "render_root"]
 
@@ -60,6 +61,8 @@ CALLER_ERRORS = {module.__name__: _exceptions(module) for module in (converters,
 """Runtime module -> the exception classes it exports; each generated package re-exports them
 all, so that a caller catches `RateLimitError` from the package of its client."""
 _ENV.globals["caller_errors"] = CALLER_ERRORS
+_ENV.globals["call_options"] = CALL_OPTIONS
+_ENV.globals["bulk_options"] = BULK_OPTIONS
 
 
 def _literal(data: object) -> str:

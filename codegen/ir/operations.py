@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -148,22 +148,23 @@ class Operation:
         """Whether the client gets a `<name>_bulk` method (a create with a dedupe key)."""
         return self.dedupe is not None and self.body_model is not None
 
-    @property
-    def signature(self) -> str:
+    def signature(self, options: Sequence[str] = ()) -> str:
         """Parameters of the method after `self`, e.g. ``campaign_id: UUID | str, *, body: ...``.
 
-        Path parameters are positional; the body and the other parameters keyword-only.
+        Path parameters are positional; the body, the other parameters and `options` (the
+        declarations of the call options) keyword-only.
         """
         declared = [f"{p.python_name}: {p.annotation}" for p in self.path_params]
         keyword = [f"body: {self._body_annotation}"] if self.body else []
         keyword += [f"{p.python_name}: {p.annotation}" for p in self.other_params]
+        keyword += options
         return ", ".join(declared + (["*", *keyword] if keyword else []))
 
-    @property
-    def call_args(self) -> str:
-        """The same parameters passed on, e.g. ``campaign_id, body=body``."""
+    def call_args(self, options: Sequence[str] = ()) -> str:
+        """The same parameters passed on, e.g. ``campaign_id, body=body, timeout=timeout``."""
         passed = [p.python_name for p in self.path_params] + (["body=body"] if self.body else [])
         passed += [f"{p.python_name}={p.python_name}" for p in self.other_params]
+        passed += [f"{name}={name}" for name in options]
         return ", ".join(passed)
 
     @property

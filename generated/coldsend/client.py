@@ -2,6 +2,7 @@
 """Async client of the Coldsend Public API."""
 
 from collections.abc import AsyncIterable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -13,6 +14,8 @@ from leadkit.runtime import (
     Dedupe,
     OperationSpec,
     RateLimitPolicy,
+    RetryOption,
+    TimeoutOption,
     Window,
 )
 
@@ -110,27 +113,45 @@ class ColdsendClient(BaseClient):
     api: ClassVar[ApiDescription] = API
 
     async def add_lead(
-        self, campaign_id: UUID | str, *, body: models.ManualLeadRequest | Mapping[str, Any]
+        self,
+        campaign_id: UUID | str,
+        *,
+        body: models.ManualLeadRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.LeadResponse:
         """Add a single lead manually
 
         Add one lead to a campaign. Needs an API key with the `leads:create` scope.
 
         ``POST /api/public/v1/campaigns/{campaign_id}/leads/manual``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.add_lead_with_response(campaign_id, body=body)
+        response = await self.add_lead_with_response(
+            campaign_id, body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def add_lead_with_response(
-        self, campaign_id: UUID | str, *, body: models.ManualLeadRequest | Mapping[str, Any]
+        self,
+        campaign_id: UUID | str,
+        *,
+        body: models.ManualLeadRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.LeadResponse]:
         """Like `add_lead`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             ADD_LEAD,
             path_params={
                 "campaign_id": campaign_id,
             },
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     def add_lead_bulk(
@@ -138,7 +159,12 @@ class ColdsendClient(BaseClient):
         campaign_id: UUID | str,
         rows: Iterable[models.ManualLeadRequest | Mapping[str, Any]]
         | AsyncIterable[models.ManualLeadRequest | Mapping[str, Any]],
-        **options: Any,
+        *,
+        concurrency: int = 8,
+        ordered: bool = False,
+        journal: Path | str | None = None,
+        failures_out: Path | str | None = None,
+        dry_run: bool = False,
     ) -> "BulkRun":
         """Stream many rows through `add_lead`; see `leadkit.bulk.bulk_create` for options.
 
@@ -154,5 +180,9 @@ class ColdsendClient(BaseClient):
             path_params={
                 "campaign_id": campaign_id,
             },
-            **options,
+            concurrency=concurrency,
+            ordered=ordered,
+            journal=journal,
+            failures_out=failures_out,
+            dry_run=dry_run,
         )

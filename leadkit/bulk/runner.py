@@ -138,7 +138,7 @@ class BulkRun:
         self._dry_run = dry_run
         self._fatal = (*_FATAL, NotFoundError) if "{" in op.path else _FATAL
         self._conflict = conflict_status(op)
-        self._resend_in_flight = retries_ambiguous(op, client._retry)
+        self._resend_in_flight = retries_ambiguous(op, client.retry)
         """A row left in flight may be sent again: a repeat cannot make a duplicate."""
         self._sent_first: Journal | None = None
         """The journal, when each row's 'sent' must be committed before its request goes out."""
@@ -437,7 +437,7 @@ class BulkRun:
         started = time.monotonic()
         try:
             marked = await self._mark_sent(job)
-            response = await self.client._request(
+            response = await self.client.call(
                 self.op,
                 path_params=self._path_params,
                 body=job.checked,
@@ -497,7 +497,7 @@ class BulkRun:
         journal = self._sent_first
         if journal is None:
             return False
-        marked = self.client._limiter.free_now(self._marked + 1)
+        marked = self.client.rate_limiter.free_now(self._marked + 1)
         if marked:
             self._marked += 1
             self._record(job, State.SENT)

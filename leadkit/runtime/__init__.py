@@ -15,7 +15,8 @@ from .events import (
     RetryScheduled,
 )
 from .learning import LearnedWindow
-from .ratelimit import RateLimiter
+from .options import RetryOption, TimeoutOption
+from .ratelimit import RateLimiter, RateLimiterView
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
 
@@ -39,12 +40,15 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitWait",
     "RateLimiter",
+    "RateLimiterView",
     "RequestFailed",
     "RequestSent",
     "RequestValidationError",
     "ResponseReceived",
+    "RetryOption",
     "RetryPolicy",
     "RetryScheduled",
+    "TimeoutOption",
     "Unset",
     "Window",
     "build_converters",

@@ -10,6 +10,8 @@ from leadkit.runtime import (
     ApiResponse,
     BaseClient,
     OperationSpec,
+    RetryOption,
+    TimeoutOption,
 )
 
 from . import models
@@ -124,6 +126,9 @@ class InventoryClient(BaseClient):
         limit: int | None = None,
         tag: list[str] | None = None,
         x_request_id: str | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.ItemsGetResponse:
         """List items
 
@@ -131,9 +136,15 @@ class InventoryClient(BaseClient):
             limit: Most items to return; the server picks a page size when it is omitted.
 
         ``GET /items``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
         response = await self.list_items_with_response(
-            limit=limit, tag=tag, x_request_id=x_request_id
+            limit=limit,
+            tag=tag,
+            x_request_id=x_request_id,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
         return response.parsed
 
@@ -143,9 +154,12 @@ class InventoryClient(BaseClient):
         limit: int | None = None,
         tag: list[str] | None = None,
         x_request_id: str | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ItemsGetResponse]:
         """Like `list_items`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             LIST_ITEMS,
             path_params={},
             query={
@@ -155,100 +169,197 @@ class InventoryClient(BaseClient):
             headers={
                 "X-Request-Id": x_request_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def create_items(self, *, body: models.ItemsPostRequest) -> models.ItemsPostResponse:
+    async def create_items(
+        self,
+        *,
+        body: models.ItemsPostRequest,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> models.ItemsPostResponse:
         """Create several items
 
         ``POST /items``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.create_items_with_response(body=body)
+        response = await self.create_items_with_response(
+            body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def create_items_with_response(
-        self, *, body: models.ItemsPostRequest
+        self,
+        *,
+        body: models.ItemsPostRequest,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ItemsPostResponse]:
         """Like `create_items`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             CREATE_ITEMS,
             path_params={},
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def get_item(self, item_id: int) -> models.Item:
+    async def get_item(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> models.Item:
         """Get one item
 
         ``GET /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.get_item_with_response(item_id)
+        response = await self.get_item_with_response(
+            item_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
-    async def get_item_with_response(self, item_id: int) -> ApiResponse[models.Item]:
+    async def get_item_with_response(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse[models.Item]:
         """Like `get_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             GET_ITEM,
             path_params={
                 "item_id": item_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def replace_item(
-        self, item_id: int, *, body: models.NewItem | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.NewItem | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.Item:
         """Replace an item
 
         ``PUT /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.replace_item_with_response(item_id, body=body)
+        response = await self.replace_item_with_response(
+            item_id, body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def replace_item_with_response(
-        self, item_id: int, *, body: models.NewItem | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.NewItem | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.Item]:
         """Like `replace_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             REPLACE_ITEM,
             path_params={
                 "item_id": item_id,
             },
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def rename_item(
-        self, item_id: int, *, body: models.ItemsItemIdPatchRequest | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.ItemsItemIdPatchRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.ItemsItemIdPatchResponse:
         """Rename an item
 
         ``PATCH /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.rename_item_with_response(item_id, body=body)
+        response = await self.rename_item_with_response(
+            item_id, body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def rename_item_with_response(
-        self, item_id: int, *, body: models.ItemsItemIdPatchRequest | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.ItemsItemIdPatchRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ItemsItemIdPatchResponse]:
         """Like `rename_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             RENAME_ITEM,
             path_params={
                 "item_id": item_id,
             },
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def delete_item(self, item_id: int) -> None:
+    async def delete_item(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete an item
 
         ``DELETE /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.delete_item_with_response(item_id)
+        response = await self.delete_item_with_response(
+            item_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
-    async def delete_item_with_response(self, item_id: int) -> ApiResponse[None]:
+    async def delete_item_with_response(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse[None]:
         """Like `delete_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             DELETE_ITEM,
             path_params={
                 "item_id": item_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
