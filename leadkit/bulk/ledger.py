@@ -23,14 +23,15 @@ import attrs
 
 from ..runtime.api import ApiDescription, OperationSpec
 from ..runtime.client import ApiResponse
-from ..runtime.converters import CheckedBody, RequestValidationError, check_request
 from ..runtime.errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
     OutcomeUnknownError,
+    RequestValidationError,
     ResponseValidationError,
 )
+from ..runtime.request_bodies import CheckedBody, check_request
 from ..runtime.retry import conflict_status
 from .inputs import InputRow, request_fields
 from .journal import FAILED_STATES, Entry, Journal, State

@@ -2,8 +2,8 @@
 
 from .api import ApiDescription, ApiKeyAuth, Dedupe, OperationSpec, RateLimitPolicy, Window
 from .client import DEFAULT_TIMEOUT, ApiResponse, BaseClient
-from .converters import RequestValidationError, build_converters, validate_request
-from .errors import AlreadyExistsError, APIError, OutcomeUnknownError
+from .converters import build_converters
+from .errors import AlreadyExistsError, APIError, OutcomeUnknownError, RequestValidationError
 from .events import (
     Event,
     EventHook,
@@ -17,6 +17,7 @@ from .events import (
 from .learning import LearnedWindow
 from .options import RetryOption, TimeoutOption
 from .ratelimit import RateLimiter, RateLimiterView
+from .request_bodies import validate_request
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
 

@@ -19,7 +19,6 @@ import attrs
 
 from .. import __version__
 from .api import ApiDescription, OperationSpec, RateLimitPolicy, Window
-from .converters import CheckedBody, check_request
 from .errors import MissingApiKeyError
 from .events import EventHook
 from .options import (
@@ -32,6 +31,7 @@ from .options import (
 )
 from .paths import expand_path, path_values, query_value
 from .ratelimit import RateLimiter, RateLimiterView
+from .request_bodies import CheckedBody, check_request
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .secret import Secret
 from .sender import ApiResponse, Request, Sender
