@@ -16,7 +16,7 @@ from leadkit.runtime.api import PartKind
 from .errors import Problems, json_pointer, pointer_parts
 from .ir import Part, TypeRef
 from .load import resolve
-from .names import snake_case
+from .names import argument_name
 from .typeref import SchemaTypes
 
 __all__ = ["MULTIPART", "PartReader", "form_schemas"]
@@ -124,7 +124,7 @@ class PartReader:
         )
         return Part(
             wire_name=name,
-            python_name=snake_case(name),
+            python_name=argument_name(name),
             kind=kind,
             type=type_,
             required=required,

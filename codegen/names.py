@@ -5,7 +5,9 @@ from __future__ import annotations
 import keyword
 import re
 
-__all__ = ["snake_case"]
+from .signatures import OPTION_NAMES
+
+__all__ = ["argument_name", "snake_case"]
 
 
 def snake_case(name: str) -> str:
@@ -15,3 +17,10 @@ def snake_case(name: str) -> str:
     if not name or name[0].isdigit():
         name = f"_{name}"
     return f"{name}_" if keyword.iskeyword(name) else name
+
+
+def argument_name(wire_name: str) -> str:
+    """A parameter's or a part's argument: `snake_case`, with a `_` when a call option has
+    that name (``timeout`` -> ``timeout_``), as a Python keyword gets one."""
+    name = snake_case(wire_name)
+    return f"{name}_" if name in OPTION_NAMES else name

@@ -13,7 +13,7 @@ from .errors import Problems, json_pointer, pointer_parts
 from .form_parts import MULTIPART, PartReader
 from .ir import Body, ClassModel, Dedupe, Model, Operation, Param, Response, TypeRef
 from .load import resolve
-from .names import snake_case
+from .names import argument_name, snake_case
 from .polls import read_polls
 from .typeref import SchemaTypes
 
@@ -22,7 +22,7 @@ __all__ = ["read_operations"]
 METHODS = ("get", "put", "post", "patch", "delete")
 UNSUPPORTED_METHODS = ("head", "options", "trace")
 JSON = "application/json"
-RESERVED_NAMES = frozenset({"self", "body", "rows", "options", "bulk_create"})
+RESERVED_NAMES = frozenset({"self", "body", "rows", "bulk_create"})
 """Names the generated methods use themselves; no parameter may become one of them."""
 CLIENT_NAMES = frozenset({"api", *dir(BaseClient)})
 """What a client already has; no method may be one of them (`close` would replace close())."""
@@ -69,7 +69,7 @@ class _Reader:
             )
         return Param(
             wire_name=param["name"],
-            python_name=snake_case(param["name"]),
+            python_name=argument_name(param["name"]),
             location=str(location),
             type=kind,
             required=bool(param.get("required", location == "path")),

@@ -10,12 +10,13 @@ from types import ModuleType
 
 import jinja2
 
-from leadkit.runtime import converters, errors
+from leadkit.runtime import errors
 
 from .contract import contract
 from .ir import Api
 from .models import model_imports
 from .serde import plan_serde
+from .signatures import BULK_OPTIONS, CALL_OPTIONS
 
 __all__ = ["render_api", "render_root"]
 
@@ -56,10 +57,12 @@ def _exceptions(module: ModuleType) -> tuple[str, ...]:
     return tuple(sorted(name for name in module.__all__ if _is_exception(getattr(module, name))))
 
 
-CALLER_ERRORS = {module.__name__: _exceptions(module) for module in (converters, errors)}
+CALLER_ERRORS = {errors.__name__: _exceptions(errors)}
 """Runtime module -> the exception classes it exports; each generated package re-exports them
 all, so that a caller catches `RateLimitError` from the package of its client."""
 _ENV.globals["caller_errors"] = CALLER_ERRORS
+_ENV.globals["call_options"] = CALL_OPTIONS
+_ENV.globals["bulk_options"] = BULK_OPTIONS
 
 
 def _literal(data: object) -> str:

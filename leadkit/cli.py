@@ -9,7 +9,9 @@ import sys
 __all__ = ["main"]
 
 COMMANDS: tuple[str, ...] = ("diff", "load", "sandbox")
-"""Modules of leadkit.commands; each has `register(subparsers)` setting `func` on its parser."""
+"""Modules of leadkit.commands; each has `register(subparsers)` setting `func` on its parser:
+`func(args, argv)` runs the command, `argv` being the command line as given (a command may
+say it again, as `load` says how to resume)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,9 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         importlib.import_module(f"leadkit.commands.{name}").register(subparsers)
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command, to say it again
-    code: int = args.func(args)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    code: int = args.func(args, words)
     return code
 
 

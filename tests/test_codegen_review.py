@@ -12,10 +12,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from codegen.pipeline import generate_tree
 from tests.processes import run
 from tests.test_codegen import MINIMAL, ROOT, assert_spec_error
+from tests.transport_support import serve
 
 _PACKAGES = itertools.count()
 FIRST_PARTY = "lint.isort.known-first-party = ['leadkit']"
@@ -123,6 +125,35 @@ def test_fields_named_like_what_models_use_get_an_underscore(importer: Any) -> N
     thing = round_trip(package, data)
     assert (thing.attrs_, thing.self_, thing.cl_, thing.converter_) == ("a", "s", 1, "c")
     assert thing.additional_properties_ is True
+
+
+OPTION_NAMED = MINIMAL + (
+    "paths:\n  /a:\n    get:\n      operationId: get_a\n      parameters:\n"
+    "        - {name: timeout, in: query, schema: {type: integer}}\n"
+    "        - {name: retry, in: query, schema: {type: boolean}}\n"
+    "        - {name: Extra-Headers, in: header, schema: {type: string}}\n"
+    "      responses:\n        '204': {description: ok}\n"
+)
+
+
+async def test_parameters_named_like_a_call_option_get_an_underscore(
+    importer: Any, tmp_path: Path
+) -> None:
+    """`timeout`, `retry` and `extra_headers` are every method's call options: an operation's
+    parameter of that name is sent as itself, its argument named with a trailing `_`."""
+    package = importer(OPTION_NAMED)
+    seen: list[web.Request] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request)
+        return web.Response(status=204)
+
+    async with serve(record) as url, package.ProbeClient(api_key="k", base_url=url) as client:
+        await client.get_a(timeout_=5, retry_=False, extra_headers_="x", timeout=9)
+    [request] = seen
+    assert (request.query["timeout"], request.query["retry"]) == ("5", "false")
+    assert request.headers["Extra-Headers"] == "x"
+    assert static_problems(tmp_path, generate(tmp_path, OPTION_NAMED)) == ""
 
 
 def test_formats_the_runtime_cannot_carry_stay_their_json_type(importer: Any) -> None:

@@ -12,7 +12,6 @@ from transport_support import CAMPAIGN, KEY, coldsend, serve
 
 from generated.coldsend import models
 from leadkit.runtime import RetryPolicy, errors
-from leadkit.runtime.converters import RequestValidationError
 
 HEADERS = {"X-RateLimit-Remaining": "0", "Retry-After": "7"}
 BODY = models.HTTPError(detail="Rate limit exceeded.")
@@ -45,7 +44,7 @@ EXAMPLES: dict[type[Any], Callable[[type[Any]], Any]] = {
     errors.OutcomeUnknownError: lambda cls: cls(
         errors.APITimeoutError("timed out", operation="POST /lead", sent=True), attempts=3
     ),
-    RequestValidationError: lambda cls: cls("ManualLeadRequest", ["expected str @ $.email"]),
+    errors.RequestValidationError: lambda cls: cls("ManualLeadRequest", ["expected str @ $.email"]),
     errors.BodyNotReplayableError: lambda cls: cls(
         _status(errors.RateLimitError), reason="the part 'file' was read", attempts=1
     ),
@@ -98,7 +97,7 @@ def test_every_error_class_round_trips_through_pickle(cls: type[Any]) -> None:
 
 def test_the_classes_found_include_every_kind() -> None:
     found = set(_every_error_class())
-    assert {errors.ConflictError, errors.APITimeoutError, RequestValidationError} <= found
+    assert {errors.ConflictError, errors.APITimeoutError, errors.RequestValidationError} <= found
     assert errors.AlreadyExistsError in found
 
 

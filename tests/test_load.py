@@ -28,7 +28,7 @@ from generated.coldsend.client import ADD_LEAD
 from leadkit.bulk.journal import Journal, State
 from leadkit.cli import main
 from leadkit.commands.load import register
-from leadkit.commands.load_options import UsageError, path_params
+from leadkit.commands.load_options import LoadOptions, UsageError, path_params
 from tests.cli_support import ROOT, sandbox_process, stored_emails
 from tests.processes import run, running, running_async
 from tests.waiting import wait_until
@@ -458,16 +458,17 @@ def test_bad_path_parameters_exit_2(
     assert message in stderr
 
 
-def _parse_load(*argv: str) -> argparse.Namespace:
+def _parse_load(*argv: str) -> LoadOptions:
     parser = argparse.ArgumentParser(prog="leadkit")
     register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(["load", *argv])
+    command = ["load", *argv]
+    return LoadOptions.from_args(parser.parse_args(command), command)
 
 
 def test_path_parameters_come_only_from_their_own_options() -> None:
     op = attrs.evolve(ADD_LEAD, path="/lists/{file}/{rate}/{api}/{campaign_id}")
-    args = _parse_load("coldsend", "leads.csv", "--rate", "5", "--campaign-id", "c", "--sandbox")
-    params = path_params(op, args)
+    options = _parse_load("coldsend", "leads.csv", "--rate", "5", "--campaign-id", "c", "--sandbox")
+    params = path_params(op, options)
     assert params["campaign_id"] == "c"
     assert all(uuid.UUID(params[name]) for name in ("file", "rate", "api"))
     with pytest.raises(UsageError, match=r"coldsend needs --param file=\.\.\."):

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from leadkit.runtime import converters, errors
+from leadkit.runtime import errors
 from leadkit.sandbox import Sandbox
 
 PACKAGES = ("generated.coldsend", "generated.breakcold")
@@ -26,7 +26,7 @@ def defined_exceptions(module: ModuleType) -> dict[str, type[BaseException]]:
     }
 
 
-RUNTIME_ERRORS = defined_exceptions(errors) | defined_exceptions(converters)
+RUNTIME_ERRORS = defined_exceptions(errors)
 
 
 def test_the_runtime_defines_the_errors_callers_catch() -> None:
@@ -58,7 +58,7 @@ def test_the_import_a_caller_writes() -> None:
         errors.AlreadyExistsError,
         errors.OutcomeUnknownError,
     )
-    assert RequestValidationError is converters.RequestValidationError
+    assert RequestValidationError is errors.RequestValidationError
 
 
 async def test_a_failed_call_is_caught_with_the_packages_class(sandbox: Sandbox) -> None:

@@ -200,7 +200,7 @@ async def test_a_timeout_stops_waiting_says_the_job_goes_on_and_it_can_be_resume
             caplog.at_level(logging.INFO, logger="leadkit"),
             pytest.raises(JobTimeoutError) as caught,
         ):
-            await client.upload_leads_and_wait(CAMPAIGN, file=b"x", polling=FAST, timeout=0.1)
+            await client.upload_leads_and_wait(CAMPAIGN, file=b"x", polling=FAST, max_wait=0.1)
         error = caught.value
         assert (error.job_id, error.timeout) == (JOB, 0.1)
         assert isinstance(error.status, models.LeadUploadProgress)

@@ -141,8 +141,18 @@ def check_clients(ran: Ran) -> None:
     assert ran.printed[2] == "invalid ManualLeadRequest: expected str, got int @ $.email"
     assert ran.printed[3] == "401 Invalid or revoked API key"
     assert ran.printed[4] == "False"  # the session passed in stays open
+    assert ran.printed[5] == "True 10"  # with_options: one limiter, its own retry policy
+    assert ran.printed[6] == "200 karen@example.com"  # client.call
+    assert ran.printed[7].startswith("5 60 (Window(limit=100, seconds=60")
     emails = {lead["email"] for lead in ran.sandbox.leads("coldsend")}
-    assert emails == {"ada@example.com", "linus@example.com"}
+    assert emails == {
+        "ada@example.com",
+        "linus@example.com",
+        "margaret@example.com",
+        "barbara@example.com",
+        "frances@example.com",
+        "karen@example.com",
+    }
 
 
 def check_retries(ran: Ran) -> None:

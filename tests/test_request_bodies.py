@@ -31,7 +31,8 @@ from leadkit.runtime import (
     build_converters,
     validate_request,
 )
-from leadkit.runtime.converters import check_request, validation_problems
+from leadkit.runtime.converters import validation_problems
+from leadkit.runtime.request_bodies import check_request
 from leadkit.sandbox import Sandbox
 
 CS = cs_converter.request_converter

@@ -31,7 +31,8 @@ from generated.coldsend import converter as cs_converter
 from generated.coldsend import models as cs
 from generated.coldsend.spec import SPEC as COLDSEND_SPEC
 from leadkit.runtime import UNSET, build_converters, validate_request
-from leadkit.runtime.converters import check_request, describe_error, wire_names
+from leadkit.runtime.converters import describe_error, wire_names
+from leadkit.runtime.request_bodies import check_request
 from leadkit.runtime.serde import uuid_text
 
 sys.path.insert(0, str(Path(__file__).parent / "golden" / "expected"))

@@ -109,13 +109,13 @@ async def test_a_failing_before_send_hook_gives_the_rate_limit_slot_back() -> No
 
         for _ in range(3):
             with pytest.raises(OSError, match="disk full"):
-                await client._request(
+                await client.call(
                     ADD_LEAD,
                     path_params={"campaign_id": CAMPAIGN},
                     body=BODY,
                     before_send=broken,
                 )
-        assert client._limiter._outstanding == []
+        assert client._sender.limiter._outstanding == []
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -13,7 +13,7 @@ from .type_ref import TypeRef
 
 __all__ = ["WAIT_ARGUMENTS", "Body", "Dedupe", "Operation", "Param", "Part", "Poll", "Response"]
 
-WAIT_ARGUMENTS = ("on_progress", "timeout", "polling")
+WAIT_ARGUMENTS = ("on_progress", "max_wait", "polling")
 """The arguments `<op>_and_wait` takes besides the operation's own."""
 
 
@@ -231,25 +231,23 @@ class Operation:
         """Whether the client gets a `<name>_bulk` method (a create with a dedupe key)."""
         return self.dedupe is not None and self.body_model is not None
 
-    @property
-    def signature(self) -> str:
+    def signature(self, options: Sequence[str] = ()) -> str:
         """Parameters of the method after `self`, e.g. ``campaign_id: UUID | str, *, body: ...``.
 
-        Path parameters are positional; the body (or its parts) and the other parameters
-        keyword-only.
+        Path parameters are positional; the body (or its parts), the other parameters and
+        `options` (the declarations of the call options) keyword-only.
         """
-        return _signature(self._declared, self._keywords)
+        return _signature(self._declared, [*self._keywords, *options])
 
-    @property
-    def wait_signature(self) -> str:
-        """The parameters of `<name>_and_wait`: the method's, then how to wait."""
+    def wait_signature(self, options: Sequence[str] = ()) -> str:
+        """The parameters of `<name>_and_wait`: the method's, how to wait, then `options`."""
         assert self.poll is not None
         waiting = [
             f"on_progress: ProgressHook[{self.poll.status_type}] | None = None",
-            "timeout: float | None = None",
+            "max_wait: float | None = None",
             "polling: PollPolicy = DEFAULT_POLLING",
         ]
-        return _signature(self._declared, [*self._keywords, *waiting])
+        return _signature(self._declared, [*self._keywords, *waiting, *options])
 
     @property
     def job_signature(self) -> str:
@@ -270,13 +268,13 @@ class Operation:
             items.append(f"{p.wire_name!r}: {value}")
         return "{" + ", ".join(items) + "}"
 
-    @property
-    def call_args(self) -> str:
-        """The same parameters passed on, e.g. ``campaign_id, body=body``."""
+    def call_args(self, options: Sequence[str] = ()) -> str:
+        """The same parameters passed on, e.g. ``campaign_id, body=body, timeout=timeout``."""
         passed = [p.python_name for p in self.path_params]
         passed += ["body=body"] if self.body and not self.body.multipart else []
         passed += [f"{part.python_name}={part.python_name}" for part in self.parts]
         passed += [f"{p.python_name}={p.python_name}" for p in self.other_params]
+        passed += [f"{name}={name}" for name in options]
         return ", ".join(passed)
 
     @property

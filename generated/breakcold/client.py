@@ -2,6 +2,7 @@
 """Async client of the Breakcold REST API."""
 
 from collections.abc import AsyncIterable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from leadkit.runtime import (
@@ -12,6 +13,8 @@ from leadkit.runtime import (
     Dedupe,
     OperationSpec,
     RateLimitPolicy,
+    RetryOption,
+    TimeoutOption,
     Window,
 )
 
@@ -164,32 +167,53 @@ class BreakcoldClient(BaseClient):
     api: ClassVar[ApiDescription] = API
 
     async def create_lead(
-        self, *, body: models.CreateLeadRequest | Mapping[str, Any]
+        self,
+        *,
+        body: models.CreateLeadRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.Lead:
         """Create a lead
 
         Create a lead in the CRM; custom attribute values go in `attributes`.
 
         ``POST /lead``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.create_lead_with_response(body=body)
+        response = await self.create_lead_with_response(
+            body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def create_lead_with_response(
-        self, *, body: models.CreateLeadRequest | Mapping[str, Any]
+        self,
+        *,
+        body: models.CreateLeadRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.Lead]:
         """Like `create_lead`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             CREATE_LEAD,
             path_params={},
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     def create_lead_bulk(
         self,
         rows: Iterable[models.CreateLeadRequest | Mapping[str, Any]]
         | AsyncIterable[models.CreateLeadRequest | Mapping[str, Any]],
-        **options: Any,
+        *,
+        concurrency: int = 8,
+        ordered: bool = False,
+        journal: Path | str | None = None,
+        failures_out: Path | str | None = None,
+        dry_run: bool = False,
     ) -> "BulkRun":
         """Stream many rows through `create_lead`; see `leadkit.bulk.bulk_create` for options.
 
@@ -203,5 +227,9 @@ class BreakcoldClient(BaseClient):
             CREATE_LEAD,
             rows,
             path_params={},
-            **options,
+            concurrency=concurrency,
+            ordered=ordered,
+            journal=journal,
+            failures_out=failures_out,
+            dry_run=dry_run,
         )

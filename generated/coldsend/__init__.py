@@ -4,7 +4,6 @@
 from leadkit.runtime import UNSET, ApiResponse, Unset
 
 # every error class a caller catches, re-exported: imported from this package with its client
-from leadkit.runtime.converters import RequestValidationError
 from leadkit.runtime.errors import (
     AlreadyExistsError,
     APIConnectionError,
@@ -25,6 +24,7 @@ from leadkit.runtime.errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    RequestValidationError,
     ResponseValidationError,
     UnprocessableEntityError,
 )

@@ -2,6 +2,7 @@
 """Async client of the Coldsend Public API."""
 
 from collections.abc import AsyncIterable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -20,6 +21,8 @@ from leadkit.runtime import (
     PollPolicy,
     ProgressHook,
     RateLimitPolicy,
+    RetryOption,
+    TimeoutOption,
     Window,
 )
 
@@ -207,6 +210,9 @@ class ColdsendClient(BaseClient):
         *,
         file: FileContent,
         mapping: models.LeadUploadMapping | Mapping[str, Any] | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.LeadUploadAccepted:
         """Upload leads via CSV
 
@@ -222,8 +228,16 @@ class ColdsendClient(BaseClient):
                 Columns it does not name become custom fields.
 
         ``POST /api/public/v1/campaigns/{campaign_id}/leads``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.upload_leads_with_response(campaign_id, file=file, mapping=mapping)
+        response = await self.upload_leads_with_response(
+            campaign_id,
+            file=file,
+            mapping=mapping,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
+        )
         return response.parsed
 
     async def upload_leads_with_response(
@@ -232,14 +246,20 @@ class ColdsendClient(BaseClient):
         *,
         file: FileContent,
         mapping: models.LeadUploadMapping | Mapping[str, Any] | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.LeadUploadAccepted]:
         """Like `upload_leads`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             UPLOAD_LEADS,
             path_params={
                 "campaign_id": campaign_id,
             },
             parts={"file": file, "mapping": mapping},
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def upload_leads_and_wait(
@@ -249,29 +269,43 @@ class ColdsendClient(BaseClient):
         file: FileContent,
         mapping: models.LeadUploadMapping | Mapping[str, Any] | None = None,
         on_progress: ProgressHook[models.LeadUploadProgress] | None = None,
-        timeout: float | None = None,
+        max_wait: float | None = None,
         polling: PollPolicy = DEFAULT_POLLING,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.LeadUploadProgress:
         """Upload leads via CSV, then wait for the job to end; its final status.
 
         Polls `get_upload_progress` through this client's rate limiter, waiting longer
         between polls as `polling` says; `on_progress` is called with each status read, and
-        each is reported as a `JobPolled` event. `timeout` bounds the wait for the job, not
-        the request that starts it.
+        each is reported as a `JobPolled` event. `max_wait` bounds the wait for the job in
+        seconds; the call options apply to the request that starts it and to each poll.
 
         Raises JobFailedError, holding the final status, for a job that ends FAILED;
-        JobTimeoutError past `timeout`. When the wait stops early the job goes on, on the
+        JobTimeoutError past `max_wait`. When the wait stops early the job goes on, on the
         server: wait again with `upload_leads_job`.
         """
-        started = await self.upload_leads(campaign_id, file=file, mapping=mapping)
+        started = await self.upload_leads(
+            campaign_id,
+            file=file,
+            mapping=mapping,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
+        )
         job = Job(
-            self,
+            self.with_options(
+                timeout=timeout,
+                retry=retry,
+                extra_headers=extra_headers,
+            ),
             UPLOAD_LEADS_POLL,
             {"campaign_id": campaign_id, "job_id": started.job_id},
             polling=polling,
             started=True,
         )
-        return await job.result(timeout=timeout, on_progress=on_progress)
+        return await job.result(timeout=max_wait, on_progress=on_progress)
 
     def upload_leads_job(
         self, campaign_id: UUID | str, job_id: UUID | str, *, polling: PollPolicy = DEFAULT_POLLING
@@ -287,27 +321,45 @@ class ColdsendClient(BaseClient):
         )
 
     async def add_lead(
-        self, campaign_id: UUID | str, *, body: models.ManualLeadRequest | Mapping[str, Any]
+        self,
+        campaign_id: UUID | str,
+        *,
+        body: models.ManualLeadRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.LeadResponse:
         """Add a single lead manually
 
         Add one lead to a campaign. Needs an API key with the `leads:create` scope.
 
         ``POST /api/public/v1/campaigns/{campaign_id}/leads/manual``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.add_lead_with_response(campaign_id, body=body)
+        response = await self.add_lead_with_response(
+            campaign_id, body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def add_lead_with_response(
-        self, campaign_id: UUID | str, *, body: models.ManualLeadRequest | Mapping[str, Any]
+        self,
+        campaign_id: UUID | str,
+        *,
+        body: models.ManualLeadRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.LeadResponse]:
         """Like `add_lead`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             ADD_LEAD,
             path_params={
                 "campaign_id": campaign_id,
             },
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     def add_lead_bulk(
@@ -315,7 +367,12 @@ class ColdsendClient(BaseClient):
         campaign_id: UUID | str,
         rows: Iterable[models.ManualLeadRequest | Mapping[str, Any]]
         | AsyncIterable[models.ManualLeadRequest | Mapping[str, Any]],
-        **options: Any,
+        *,
+        concurrency: int = 8,
+        ordered: bool = False,
+        journal: Path | str | None = None,
+        failures_out: Path | str | None = None,
+        dry_run: bool = False,
     ) -> "BulkRun":
         """Stream many rows through `add_lead`; see `leadkit.bulk.bulk_create` for options.
 
@@ -331,51 +388,93 @@ class ColdsendClient(BaseClient):
             path_params={
                 "campaign_id": campaign_id,
             },
-            **options,
+            concurrency=concurrency,
+            ordered=ordered,
+            journal=journal,
+            failures_out=failures_out,
+            dry_run=dry_run,
         )
 
     async def get_upload_progress(
-        self, campaign_id: UUID | str, job_id: UUID | str
+        self,
+        campaign_id: UUID | str,
+        job_id: UUID | str,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.LeadUploadProgress:
         """Get upload progress
 
         The progress of a CSV upload job, with its counts and per-row errors.
 
         ``GET /api/public/v1/campaigns/{campaign_id}/leads/upload/{job_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.get_upload_progress_with_response(campaign_id, job_id)
+        response = await self.get_upload_progress_with_response(
+            campaign_id, job_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def get_upload_progress_with_response(
-        self, campaign_id: UUID | str, job_id: UUID | str
+        self,
+        campaign_id: UUID | str,
+        job_id: UUID | str,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.LeadUploadProgress]:
         """Like `get_upload_progress`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             GET_UPLOAD_PROGRESS,
             path_params={
                 "campaign_id": campaign_id,
                 "job_id": job_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def get_lead(self, campaign_id: UUID | str, lead_id: UUID | str) -> models.LeadDetail:
+    async def get_lead(
+        self,
+        campaign_id: UUID | str,
+        lead_id: UUID | str,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> models.LeadDetail:
         """Get a single lead
 
         One lead of a campaign, with its email history, replies and delivery status.
 
         ``GET /api/public/v1/campaigns/{campaign_id}/leads/{lead_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.get_lead_with_response(campaign_id, lead_id)
+        response = await self.get_lead_with_response(
+            campaign_id, lead_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def get_lead_with_response(
-        self, campaign_id: UUID | str, lead_id: UUID | str
+        self,
+        campaign_id: UUID | str,
+        lead_id: UUID | str,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.LeadDetail]:
         """Like `get_lead`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             GET_LEAD,
             path_params={
                 "campaign_id": campaign_id,
                 "lead_id": lead_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )

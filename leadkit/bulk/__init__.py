@@ -3,14 +3,9 @@
 from .columns import ColumnOptions, ColumnPlan, RequestFields, header_key
 from .inputs import InputFile, InputFileError, InputRow, input_fields, open_input, request_fields
 from .journal import JournalError
+from .ledger import IN_FLIGHT_REASON, IN_FLIGHT_RESENT_REASON, NOT_SENT_REASON
 from .results import Outcome, RowResult, Summary
-from .runner import (
-    IN_FLIGHT_REASON,
-    IN_FLIGHT_RESENT_REASON,
-    NOT_SENT_REASON,
-    BulkRun,
-    bulk_create,
-)
+from .runner import BulkRun, bulk_create
 
 __all__ = [
     "IN_FLIGHT_REASON",

@@ -1,93 +1,49 @@
 """bulk_create: stream rows into a create operation, one RowResult per row, losing none.
 
 Flow: `concurrency` workers share the input. Each takes a place under the AIMD limit,
-reads the next row, validates it, looks its key up in the journal (resume,
-de-duplication) and sends it, or reports it at once when it needs no sending; results go
-to the consumer in completion or input order. A row whose key an earlier row of the run
-has shares that row's fate: skipped as a duplicate if it succeeded, failed if not; while
-that row is on its way, the later one's result waits for it. At most `window` rows are
+reads the next row and hands it to the run's `RowLedger` (validation, resume,
+de-duplication), then sends it, or reports it at once when it needs no sending; results
+go to the consumer in completion or input order. A row whose key an earlier row of the
+run has waits for that row's result (the ledger says so). At most `window` rows are
 between being read and being handed to the consumer (waiting ones too), so memory does
-not grow with the input.
+not grow with the input. This module schedules: workers, pacing, stop and abort; the
+ledger (`leadkit.bulk.ledger`) keeps each row's state and the journal.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from ..runtime.api import OperationSpec
 from ..runtime.client import BaseClient, expand_path, path_values
-from ..runtime.converters import CheckedBody, RequestValidationError, check_request
 from ..runtime.errors import (
-    APIConnectionError,
     APIError,
-    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
-    ResponseValidationError,
 )
-from ..runtime.retry import conflict_status, retries_ambiguous
+from ..runtime.retry import retries_ambiguous
 from .concurrency import AIMDLimiter
 from .failures import FailuresSink, open_failures
-from .inputs import InputRow, request_fields
-from .journal import FAILED_STATES, Entry, Journal, State
-from .results import Outcome, RowResult, Summary, SummaryBuilder
+from .journal import Journal
+from .ledger import Job, Row, RowLedger
+from .results import RowResult, Summary, SummaryBuilder
 from .seen import SeenKeys
 from .streaks import Streak
 
-__all__ = [
-    "IN_FLIGHT_REASON",
-    "IN_FLIGHT_RESENT_REASON",
-    "NOT_SENT_REASON",
-    "BulkRun",
-    "Row",
-    "bulk_create",
-]
+__all__ = ["BulkRun", "bulk_create"]
 
-Row = Any
-"""A request model instance, a mapping of wire names, or an `InputRow` read from a file."""
-
-IN_FLIGHT_REASON = "in flight when interrupted; may exist — not resent to avoid a duplicate"
-IN_FLIGHT_RESENT_REASON = (
-    "in flight when interrupted; may exist — resuming sends it again "
-    "(the server's conflict status then says it exists)"
-)
-"""The same, for an operation whose repeats the conflict status makes safe (Coldsend's 409)."""
-NOT_SENT_REASON = "stopped before it was sent"
 _FATAL = (AuthenticationError, PermissionDeniedError)
 """Errors that every later row would meet too: the run stops reading input. A 404 joins
 them when the operation's path names a resource (Coldsend's campaign): every row shares
 it; without path parameters (Breakcold) a 404 is about something in the row."""
-_OUTCOME_OF_STATE = {State.CREATED: Outcome.CREATED, State.ALREADY_EXISTS: Outcome.ALREADY_EXISTS}
-
-
-@attrs.frozen
-class _Job:
-    """A valid row on its way to the server."""
-
-    index: int
-    line: int | None
-    key: str | None
-    journal_key: str
-    checked: CheckedBody
-    cells: tuple[str, ...] | None
-
-    @property
-    def body(self) -> dict[str, Any]:
-        """The row in wire form."""
-        data: dict[str, Any] = self.checked.data
-        return data
 
 
 class _Crash:
@@ -95,11 +51,6 @@ class _Crash:
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
-
-
-def _stable_key(body: Mapping[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return "body:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class BulkRun:
@@ -133,27 +84,20 @@ class BulkRun:
         self._input_lock = asyncio.Lock()
         self._path_params = dict(path_params)
         self._ordered = ordered
-        self._journal = journal
         self._failures = failures
-        self._dry_run = dry_run
+        self._ledger = RowLedger(
+            client.api,
+            op,
+            journal,
+            dry_run=dry_run,
+            resend_in_flight=retries_ambiguous(op, client.retry),
+        )
         self._fatal = (*_FATAL, NotFoundError) if "{" in op.path else _FATAL
-        self._conflict = conflict_status(op)
-        self._resend_in_flight = retries_ambiguous(op, client._retry)
-        """A row left in flight may be sent again: a repeat cannot make a duplicate."""
-        self._sent_first: Journal | None = None
-        """The journal, when each row's 'sent' must be committed before its request goes out."""
-        if isinstance(journal, Journal) and not self._resend_in_flight:
-            self._sent_first = journal
         self._marked = 0
         """Rows marked 'sent' in a group commit whose requests have not gone out yet."""
-        fields = request_fields(client.api, op.body_type)
-        self._key_field = op.dedupe.field if op.dedupe and op.dedupe.field in fields.types else None
         self._window = asyncio.Semaphore(4 * concurrency + 16)
         self._streak = Streak()
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
-        self._flying: dict[str, list[_Job]] = {}
-        """Journal key of each row on its way to the server -> the later rows of the run
-        with that key, whose results wait for its own."""
         self._workers: set[asyncio.Task[None]] = set()
         self._unsent: set[asyncio.Task[None]] = set()
         """Workers whose row has not gone out: between rows, waiting for the rate limiter or
@@ -191,7 +135,7 @@ class BulkRun:
         An iterated run does this when it ends; call it for a run that will not be iterated.
         Closing again does nothing.
         """
-        self._journal.close()
+        self._ledger.journal.close()
         if self._failures is not None:
             self._failures.close()
 
@@ -263,7 +207,7 @@ class BulkRun:
             self._stopping = True  # the consumer re-raises it and aborts the rest
             self._queue.put_nowait(_Crash(exc))
 
-    async def _take(self, worker: asyncio.Task[None]) -> tuple[_Job, int] | None:
+    async def _take(self, worker: asyncio.Task[None]) -> tuple[Job, int] | None:
         """The next row to send and its place under the AIMD limit; None when done.
 
         Rows that need no sending (invalid, duplicates, resumed) are reported on the way,
@@ -273,7 +217,7 @@ class BulkRun:
         in `_unsent` until its row goes out.
         """
         self._unsent.add(worker)
-        taken: tuple[_Job, int] | None = None
+        taken: tuple[Job, int] | None = None
         try:
             while taken is None and not self._stopping:
                 await self._window.acquire()
@@ -291,8 +235,8 @@ class BulkRun:
                         self.limiter.give_back()
                 if row is None:
                     break
-                prepared = self._prepare(*row)
-                if isinstance(prepared, _Job):
+                prepared = self._ledger.admit(*row)
+                if isinstance(prepared, Job):
                     taken = prepared, ticket
                 else:
                     self.limiter.give_back()
@@ -327,92 +271,10 @@ class BulkRun:
         self._next_index += 1
         return index, row
 
-    def _prepare(self, index: int, row: Row) -> RowResult | _Job | None:
-        """Validate a row and consult the journal: a result now, a job to send, or None when
-        the result waits for an earlier row with the same key."""
-        line = row.line if isinstance(row, InputRow) else None
-        cells = row.cells if isinstance(row, InputRow) else None
-        if isinstance(row, InputRow):
-            if row.data is None:
-                error, raw = row.error, row.raw
-                return RowResult(
-                    index, Outcome.INVALID, line=line, error=error, raw=raw, cells=cells
-                )
-            row = row.data
-        converter = self.client.api.request_converter
-        try:
-            checked = check_request(converter, row, self.op.body_type)
-        except RequestValidationError as exc:
-            reason = "; ".join(exc.problems)
-            given = dict(row) if isinstance(row, Mapping) else None
-            return RowResult(
-                index, Outcome.INVALID, line=line, error=reason, body=given, cells=cells
-            )
-        body: dict[str, Any] = checked.data
-        value = body.get(self._key_field) if self._key_field else None
-        key = value.strip().lower() if isinstance(value, str) and value.strip() else None
-        journal_key = f"key:{key}" if key else _stable_key(body)
-        job = _Job(index, line, key, journal_key, checked, cells)
-        return self._resume(job)
-
-    def _resume(self, job: _Job) -> RowResult | _Job | None:
-        """What the journal says about this row's key: skip it, report it, or send it."""
-        entry = self._journal.claim(job.journal_key, position=job.index, line=job.line)
-        if entry is None:
-            return self._result(job, Outcome.VALID) if self._dry_run else self._launch(job)
-        if entry.run == self._journal.run:  # always, in a dry run: its journal is new
-            return self._repeat(job, entry)
-        if entry.state in _OUTCOME_OF_STATE:
-            self._record(job, entry.state)
-            return self._result(job, _OUTCOME_OF_STATE[entry.state], resumed=True)
-        if entry.state in (State.SENT, State.UNKNOWN) and not self._resend_in_flight:
-            reason = entry.reason or IN_FLIGHT_REASON
-            self._record(job, State.UNKNOWN, reason)
-            return self._result(job, Outcome.FAILED, error=reason, resumed=True)
-        self._record(job, State.QUEUED)
-        return self._launch(job)
-
-    def _launch(self, job: _Job) -> _Job:
-        """Mark `job` as on its way: later rows with its key wait for its result."""
-        self._flying[job.journal_key] = []
-        return job
-
-    def _repeat(self, job: _Job, first: Entry) -> RowResult | None:
-        """A row whose key an earlier row of this run has: None while that row is on its
-        way (the result comes with that row's), else its result from the journal."""
-        if (waiting := self._flying.get(job.journal_key)) is not None:
-            waiting.append(job)
-            return None
-        where = _where(first.line, first.position)
-        return self._copy(job, where, first.state in FAILED_STATES, first.reason)
-
-    def _copy(self, job: _Job, first: str, failed: bool, reason: str | None) -> RowResult:
-        """The result of a row with the key of the row at `first`: a skipped duplicate, or,
-        when that row `failed`, failed too (so the failures file has it)."""
-        if not failed:
-            return self._result(job, Outcome.SKIPPED_DUPLICATE, error=f"same key as {first}")
-        error = f"same key as {first}, which failed: {reason or 'no reason given'}"
-        return self._result(job, Outcome.FAILED, error=error)
-
-    def _record(self, job: _Job, state: State, reason: str | None = None) -> None:
-        """Journal the state of `job`'s key."""
-        self._journal.set(job.journal_key, state, position=job.index, line=job.line, reason=reason)
-
-    @staticmethod
-    def _result(job: _Job, outcome: Outcome, **details: Any) -> RowResult:
-        return RowResult(
-            job.index,
-            outcome,
-            line=job.line,
-            key=job.key,
-            body=job.body,
-            cells=job.cells,
-            **details,
-        )
-
-    async def _send(self, job: _Job, ticket: int, worker: asyncio.Task[None]) -> None:
-        """Send one job, journal its outcome and queue its result."""
+    async def _send(self, job: Job, ticket: int, worker: asyncio.Task[None]) -> None:
+        """Send one job and queue its result, and those of the rows that waited for it."""
         congested = sent = marked = False
+        ledger = self._ledger
 
         def journal_sent() -> None:  # just before each attempt goes out, after any pacing
             nonlocal sent, marked
@@ -422,14 +284,12 @@ class BulkRun:
                 marked = False
                 self._marked -= 1
                 return
-            self._record(job, State.SENT)
-            if self._sent_first is not None:
-                self._sent_first.commit()  # alone, before it goes: see the journal's docstring
+            ledger.sent(job)
 
         def journal_unsent() -> None:  # a refused attempt will be retried: nothing happened
             nonlocal sent
             sent = False
-            self._record(job, State.QUEUED)
+            ledger.unsent(job)
             self._unsent.add(worker)
             if self._stopping:  # stopped since it went out: it waits for nothing more
                 worker.cancel()
@@ -437,7 +297,7 @@ class BulkRun:
         started = time.monotonic()
         try:
             marked = await self._mark_sent(job)
-            response = await self.client._request(
+            response = await self.client.call(
                 self.op,
                 path_params=self._path_params,
                 body=job.checked,
@@ -445,25 +305,12 @@ class BulkRun:
                 unsent_again=journal_unsent,
             )
         except asyncio.CancelledError:
-            if not sent:  # undo a group commit's 'sent': the row never went
-                self._record(job, State.QUEUED)
-            in_flight = IN_FLIGHT_RESENT_REASON if self._resend_in_flight else IN_FLIGHT_REASON
-            reason = in_flight if sent else NOT_SENT_REASON
-            result = self._result(job, Outcome.FAILED, error=reason)
+            result = ledger.interrupted(job, sent)
         except APIError as error:
             congested = isinstance(error, RateLimitError | APITimeoutError) or (
                 isinstance(error, OutcomeUnknownError) and isinstance(error.cause, APITimeoutError)
             )
-            outcome, state = self._classify(error)
-            result = self._result(
-                job,
-                outcome,
-                error=str(error),
-                status=getattr(error, "status", None),
-                attempts=error.attempts,
-                latency=time.monotonic() - started,
-            )
-            self._record(job, state, str(error))
+            result = ledger.failed(job, error, time.monotonic() - started)
             if isinstance(error, self._fatal):
                 self.stop(None, f"stopped after a fatal error: {error}")
             elif (every_row := self._streak.observe(error)) is not None:
@@ -471,59 +318,32 @@ class BulkRun:
         else:
             self._streak.observe(None)
             congested = response.attempts > 1
-            result = self._result(
-                job,
-                Outcome.CREATED,
-                model=response.parsed,
-                status=response.status,
-                attempts=response.attempts,
-                latency=time.monotonic() - started,
-            )
-            self._record(job, State.CREATED)
+            result = ledger.created(job, response, time.monotonic() - started)
         finally:
             self._marked -= marked  # still marked: it never went
             self.limiter.release(ticket, congested=congested)
         self._queue.put_nowait(result)
-        if copies := self._flying.pop(job.journal_key):
-            failed, where = not result.outcome.succeeded, _where(job.line, job.index)
-            for copy in copies:
-                self._queue.put_nowait(self._copy(copy, where, failed, result.error))
+        for waited in ledger.settle(job, result):
+            self._queue.put_nowait(waited)
 
-    async def _mark_sent(self, job: _Job) -> bool:
+    async def _mark_sent(self, job: Job) -> bool:
         """When 'sent' must be durable before a row goes: mark `job` sent in the group
         commit of this turn of the event loop if the rate limiter lets it go at once with
         the rows already marked, and return True (else `journal_sent` marks it just before
         it goes). Either way wait for that commit, so that rows keep their order."""
-        journal = self._sent_first
+        journal = self._ledger.sent_first
         if journal is None:
             return False
-        marked = self.client._limiter.free_now(self._marked + 1)
+        marked = self.client.rate_limiter.free_now(self._marked + 1)
         if marked:
             self._marked += 1
-            self._record(job, State.SENT)
+            self._ledger.mark_sent(job)
         try:
             await journal.committed()
         except BaseException:
             self._marked -= marked
             raise
         return marked
-
-    def _classify(self, error: APIError) -> tuple[Outcome, State]:
-        """The outcome of a call that raised, and the journal state it leaves."""
-        if isinstance(error, APIStatusError) and error.status == self._conflict:
-            return Outcome.ALREADY_EXISTS, State.ALREADY_EXISTS
-        if isinstance(error, ResponseValidationError):
-            return Outcome.CREATED, State.CREATED
-        if isinstance(error, OutcomeUnknownError) or (
-            isinstance(error, APIConnectionError) and error.sent
-        ):
-            return Outcome.FAILED, State.UNKNOWN
-        return Outcome.FAILED, State.FAILED
-
-
-def _where(line: int | None, index: int | None) -> str:
-    """A row as results name it: its line in the file, else its index in the input."""
-    return f"line {line}" if line is not None else f"row index {index}"
 
 
 def bulk_create(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["register"]
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, _argv: Sequence[str]) -> int:
     try:
         from codegen.diff import diff_specs, has_breaking, render_json, render_text
         from codegen.errors import SpecError

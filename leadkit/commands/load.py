@@ -22,17 +22,17 @@ import os
 import pkgutil
 import re
 import signal
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from .failure_list import FailureList
+from .load_arguments import PATH_OPTIONS, add_arguments
 from .load_options import (
-    PATH_OPTIONS,
+    LoadOptions,
     UsageError,
-    add_arguments,
     column_options,
     given_params,
     journal_place,
@@ -109,25 +109,27 @@ def _timeout(seconds: float | None) -> Any:
     return aiohttp.ClientTimeout(total=total, connect=DEFAULT_TIMEOUT.connect, sock_read=seconds)
 
 
-async def _load(args: argparse.Namespace, load: _Load) -> int:
+async def _load(options: LoadOptions, load: _Load) -> int:
     from .load_report import cut_short, report
     from .output import console
 
     err, out = console(stderr=True), console(stderr=False)
-    with Signals(args.grace, err) as signals:  # from the start: a sandbox starting included
-        summary, failures = await _send_all(args, load, signals, err)
-        cut = None if summary.unread_from is not None else cut_short(args.file, load.stat)
-        report(out, args.api, summary, failures, args.failures_out, _resume(args, load), cut)
+    with Signals(options.grace, err) as signals:  # from the start: a sandbox starting included
+        summary, failures = await _send_all(options, load, signals, err)
+        cut = None if summary.unread_from is not None else cut_short(options.file, load.stat)
+        report(
+            out, options.api, summary, failures, options.failures_out, _resume(options, load), cut
+        )
         return 0 if summary.all_succeeded and not cut else 1
 
 
-def _resume(args: argparse.Namespace, load: _Load) -> list[str] | None:
+def _resume(options: LoadOptions, load: _Load) -> list[str] | None:
     """The command that resumes this load (None without a journal): the one given, with the
     path parameters a sandbox made up (the journal is tied to them)."""
     if load.journal is None:
         return None
-    given = {name for name, _, _ in given_params(args)}
-    words = ["leadkit", *getattr(args, "argv", sys.argv[1:])]
+    given = {name for name, _, _ in given_params(options)}
+    words = ["leadkit", *options.command]
     for name, value in load.params.items():
         if name not in given:
             words += path_option(name, value)
@@ -135,7 +137,7 @@ def _resume(args: argparse.Namespace, load: _Load) -> list[str] | None:
 
 
 async def _send_all(
-    args: argparse.Namespace, load: _Load, signals: Signals, err: Console
+    options: LoadOptions, load: _Load, signals: Signals, err: Console
 ) -> tuple[Summary, FailureList]:
     """Run the load: its summary and the rows that did not succeed."""
     from leadkit.bulk import Outcome, bulk_create
@@ -150,60 +152,60 @@ async def _send_all(
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(load.source.close)  # if anything fails before the run reads it
         report: TextIO | None = None
-        if args.report:
+        if options.report:
             with writable():
                 report = stack.enter_context(
-                    args.report.open("w", encoding="utf-8", errors=JSON_SAFE)
+                    options.report.open("w", encoding="utf-8", errors=JSON_SAFE)
                 )
-        api_key, base_url, time_scale = None, args.base_url, 1.0
-        if args.sandbox:
+        api_key, base_url, time_scale = None, options.base_url, 1.0
+        if options.sandbox:
             from leadkit.sandbox import Sandbox, SandboxConfig
 
-            time_scale = args.sandbox_time_scale
+            time_scale = options.sandbox_time_scale
             sandbox = await stack.enter_async_context(
                 Sandbox(SandboxConfig(time_scale=time_scale), port=0)
             )
-            api_key = sandbox.api_key(args.api)
-            base_url = sandbox.base_url(args.api)
-            err.print(f"sandbox: {args.api} at {base_url}, path parameters {load.params}")
+            api_key = sandbox.api_key(options.api)
+            base_url = sandbox.base_url(options.api)
+            err.print(f"sandbox: {options.api} at {base_url}, path parameters {load.params}")
         declared = load.client_class.api.rate_limit
-        policy = rate_policy(declared, args.rate, time_scale)
+        policy = rate_policy(declared, options.rate, time_scale)
         pacing = policy or declared
         windows = pacing.windows if pacing is not None else ()
         total = load.source.estimated_rows
-        label = f"{'checking' if args.dry_run else 'loading'} {args.file.name}"
-        progress = Progress(err, total, label, None if args.dry_run else Pace(windows))
+        label = f"{'checking' if options.dry_run else 'loading'} {options.file.name}"
+        progress = Progress(err, total, label, None if options.dry_run else Pace(windows))
         try:
-            retry = RetryPolicy(trust_conflict_status=not args.never_resend)
+            retry = RetryPolicy(trust_conflict_status=not options.never_resend)
             client = load.client_class(
                 api_key=api_key,
                 base_url=base_url,
                 rate_limit=policy,
                 retry=retry,
-                timeout=_timeout(args.timeout),
+                timeout=_timeout(options.timeout),
                 event_hooks=[progress.hook],
             )
         except (ValueError, MissingApiKeyError) as exc:
             raise UsageError(str(exc)) from None
         await stack.enter_async_context(client)
-        announce(err, load.source, load.journal, estimate(total, windows), full=args.dry_run)
+        announce(err, load.source, load.journal, estimate(total, windows), full=options.dry_run)
         try:
             run = bulk_create(
                 client,
                 load.op,
                 load.source,
                 path_params=load.params,
-                concurrency=args.concurrency,
-                ordered=args.ordered,
+                concurrency=options.concurrency,
+                ordered=options.ordered,
                 journal=load.journal,
-                failures_out=args.failures_out,
-                dry_run=args.dry_run,
+                failures_out=options.failures_out,
+                dry_run=options.dry_run,
             )
         except OSError as exc:
             raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
         stack.callback(run.close)  # if anything fails before the run is iterated
         signals.attach(run)
-        failures, shown = FailureList(), not args.dry_run
+        failures, shown = FailureList(), not options.dry_run
         with progress:
             async for result in run:
                 progress.advance(result)
@@ -224,39 +226,42 @@ def _tell(text: str) -> None:
     console(stderr=True).print(f"leadkit load: {text}")
 
 
-def _prepare(args: argparse.Namespace) -> _Load:
+def _prepare(options: LoadOptions) -> _Load:
     """Check every option and open the input: what `_load` starts from."""
     from leadkit.bulk import input_fields, open_input
 
-    refuse_other_suffixes(args)
-    refuse_shared_files(args)
-    refuse_unwritable(args)
-    if args.dry_run and args.journal:
-        _tell(f"--dry-run neither reads nor writes the journal {args.journal}")
-    client_class, op = _target(args.api)
-    params = path_params(op, args)
-    journal = journal_place(args, op.name, params)
-    options = column_options(args)
+    refuse_other_suffixes(options)
+    refuse_shared_files(options)
+    refuse_unwritable(options)
+    if options.dry_run and options.journal:
+        _tell(f"--dry-run neither reads nor writes the journal {options.journal}")
+    client_class, op = _target(options.api)
+    params = path_params(op, options)
+    journal = journal_place(options, op.name, params)
     source = open_input(
-        args.file, input_fields(client_class.api, op), options=options, encoding=args.encoding
+        options.file,
+        input_fields(client_class.api, op),
+        options=column_options(options),
+        encoding=options.encoding,
     )
-    failures = args.failures_out
+    failures = options.failures_out
     if failures is not None and failures.suffix.lower() == ".csv" and source.layout is None:
         source.close()
         raise UsageError(
             f"--failures-out {failures}: a CSV failures file copies a CSV input's columns; "
             "for this input name it .jsonl"
         )
-    return _Load(client_class, op, params, source, journal, os.stat(args.file))
+    return _Load(client_class, op, params, source, journal, os.stat(options.file))
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from leadkit.bulk import InputFileError, JournalError
 
+    options = LoadOptions.from_args(args, argv)
     # until the load's event loop watches them, Ctrl-C and SIGTERM end the command at once
     previous = {signum: signal.signal(signum, interrupted) for signum in WATCHED}
     try:
-        return asyncio.run(_load(args, _prepare(args)))
+        return asyncio.run(_load(options, _prepare(options)))
     except (UsageError, InputFileError, JournalError) as exc:
         _tell(str(exc))
         return 2

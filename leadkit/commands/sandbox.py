@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,7 +106,7 @@ def _usage_error(exc: Exception) -> int:
     return 2
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, _argv: Sequence[str]) -> int:
     from leadkit.sandbox import Sandbox, StorageError
 
     try:

@@ -10,7 +10,7 @@ from .api import (
     Window,
 )
 from .client import DEFAULT_TIMEOUT, ApiResponse, BaseClient
-from .converters import RequestValidationError, build_converters, validate_request
+from .converters import build_converters
 from .errors import (
     AlreadyExistsError,
     APIError,
@@ -18,6 +18,7 @@ from .errors import (
     JobFailedError,
     JobTimeoutError,
     OutcomeUnknownError,
+    RequestValidationError,
 )
 from .events import (
     Event,
@@ -33,8 +34,10 @@ from .events import (
 )
 from .learning import LearnedWindow
 from .multipart import FileContent, FilePart
+from .options import RetryOption, TimeoutOption
 from .polling import DEFAULT_POLLING, Job, Poll, PollPolicy, ProgressHook
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, RateLimiterView
+from .request_bodies import validate_request
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
 
@@ -71,12 +74,15 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitWait",
     "RateLimiter",
+    "RateLimiterView",
     "RequestFailed",
     "RequestSent",
     "RequestValidationError",
     "ResponseReceived",
+    "RetryOption",
     "RetryPolicy",
     "RetryScheduled",
+    "TimeoutOption",
     "Unset",
     "Window",
     "build_converters",

@@ -28,6 +28,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestValidationError",
     "ResponseValidationError",
     "UnprocessableEntityError",
     "error_class_for_status",
@@ -63,6 +64,15 @@ class LeadkitError(Exception):
 
 class MissingApiKeyError(LeadkitError):
     """No API key was given and its environment variable is not set."""
+
+
+class RequestValidationError(LeadkitError, ValueError):
+    """A request body does not match its schema; nothing was sent."""
+
+    def __init__(self, model: str, problems: list[str]) -> None:
+        self.model = model
+        self.problems = problems
+        super().__init__(f"invalid {model}: " + "; ".join(problems))
 
 
 @attrs.frozen

@@ -23,8 +23,9 @@ import attrs
 import cattrs
 
 from .api import FormPart
-from .converters import RequestValidationError, check_request
+from .errors import RequestValidationError
 from .paths import query_value
+from .request_bodies import check_request
 
 __all__ = ["FileContent", "FilePart", "MultipartBody", "encode_parts"]
 

@@ -141,7 +141,7 @@ class Job(Generic[S]):
 
     async def poll(self) -> S:
         """Read the job's status once, now, through the client's rate limiter and retries."""
-        response = await self._client._request(self._poll.operation, path_params=self._path_params)
+        response = await self._client.call(self._poll.operation, path_params=self._path_params)
         self.latest, self.polls = response.parsed, self.polls + 1
         asked = header_value(response.headers, "Retry-After")
         self._retry_after = None if asked is None else retry_after_delay(asked, time.time())
@@ -168,7 +168,7 @@ class Job(Generic[S]):
 
     def _report(self, delay: float) -> None:
         progress = getattr(self.latest, self._poll.progress) if self._poll.progress else None
-        self._client._emit(
+        self._client._sender.emit(
             JobPolled,
             operation=self._poll.started_by,
             job_id=self.id,
@@ -235,7 +235,7 @@ class Job(Generic[S]):
             reason,
             self.resume,
         )
-        self._client._emit(
+        self._client._sender.emit(
             JobWaitStopped,
             operation=self._poll.started_by,
             job_id=self.id,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from .api import RateLimitPolicy, Window
 from .learning import LearnedWindow, ServerReport, WindowLearner
 
-__all__ = ["RateLimiter", "next_slot"]
+__all__ = ["RateLimiter", "RateLimiterView", "next_slot"]
 
 logger = logging.getLogger("leadkit")
 
@@ -187,3 +187,30 @@ class RateLimiter:
             first = self._outstanding[remaining]  # the first the server has no room for
             self.pause(delay, f"{header}={remaining}, reset in {delay:.3g}s", first)
         self._budget, self._budget_reset = max(remaining - reserved, 0), reset_at
+
+
+class RateLimiterView:
+    """What layers on top of a client may read of its rate limiter: the windows and
+    policy in force, and whether slots are free now. It reserves nothing."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    def __repr__(self) -> str:
+        return f"RateLimiterView(windows={self.windows!r})"
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        """The windows in force: the declared ones until the server corrects them."""
+        return self._limiter.windows
+
+    @property
+    def policy(self) -> RateLimitPolicy | None:
+        """The rate-limit policy in force: the declared one with the windows in force."""
+        return self._limiter.policy
+
+    def free_now(self, count: int) -> bool:
+        """Whether `count` more slots reserved now would all start at once."""
+        return self._limiter.free_now(count)

@@ -1,8 +1,10 @@
-"""The aiohttp side of a call: a capped body read, the key masked in what came back, and
-typed errors for transport failures that say whether the request was sent."""
+"""The aiohttp side of a call: the session clients share, a capped body read, the key
+masked in what came back, and typed errors for transport failures that say whether the
+request was sent."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
 import aiohttp
@@ -13,6 +15,7 @@ from .secret import Secret
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
+    "SharedSession",
     "is_loopback",
     "pool_size",
     "read_body",
@@ -56,6 +59,50 @@ def pool_size(connector: aiohttp.BaseConnector | None) -> int:
     """Connections the session may hold to one host at once (its limit and per-host limit)."""
     limits = [n for n in (connector.limit, connector.limit_per_host) if n] if connector else []
     return min(limits, default=_UNLIMITED_POOL)
+
+
+class SharedSession:
+    """The aiohttp session of a client and of the clients made from it with `with_options`,
+    and as many connection slots as its pool holds.
+
+    A call waits for a slot before it counts as sent, never inside aiohttp, where waiting
+    would count against the connect timeout. A session passed in is used as it is; else
+    one is made when first needed, and closed by the client that made this.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession | None, timeout: aiohttp.ClientTimeout, owner: str
+    ) -> None:
+        self.session = session
+        self.owned = session is None
+        self.timeout = timeout
+        """The timeout of a session made here (each request gives its own too)."""
+        self.connections: asyncio.Semaphore | None = None
+        self.owner = owner
+        """The class name of the client that made this, for errors."""
+        self.closed = False
+        """Whether the client that made this is closed (the clients made from it refuse)."""
+
+    def open(self) -> aiohttp.ClientSession:
+        """The session, made if there is none (or it was closed and is ours); RuntimeError
+        once the client that made this is closed."""
+        if self.closed:
+            raise RuntimeError(f"{self.owner} is closed; use it inside `async with`")
+        if self.session is None or self.session.closed:
+            if not self.owned:
+                raise RuntimeError("the aiohttp session passed to this client is closed")
+            self.session = aiohttp.ClientSession(timeout=self.timeout)
+            self.connections = None
+        if self.connections is None:
+            self.connections = asyncio.Semaphore(pool_size(self.session.connector))
+        return self.session
+
+    async def close(self) -> None:
+        """Close the session if it was made here; a session passed in stays open."""
+        self.closed = True
+        if self.owned and self.session is not None:
+            await self.session.close()
+            self.session = None
 
 
 def is_loopback(host: str) -> bool:

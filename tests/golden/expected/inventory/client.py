@@ -18,6 +18,8 @@ from leadkit.runtime import (
     Poll,
     PollPolicy,
     ProgressHook,
+    RetryOption,
+    TimeoutOption,
 )
 
 from . import models
@@ -205,23 +207,41 @@ class InventoryClient(BaseClient):
     api: ClassVar[ApiDescription] = API
 
     async def start_import(
-        self, *, data: FileContent, settings: models.Settings | Mapping[str, Any] | None = None
+        self,
+        *,
+        data: FileContent,
+        settings: models.Settings | Mapping[str, Any] | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.ImportsPostResponse:
         """Import items from a file
 
         ``POST /imports``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.start_import_with_response(data=data, settings=settings)
+        response = await self.start_import_with_response(
+            data=data, settings=settings, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def start_import_with_response(
-        self, *, data: FileContent, settings: models.Settings | Mapping[str, Any] | None = None
+        self,
+        *,
+        data: FileContent,
+        settings: models.Settings | Mapping[str, Any] | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ImportsPostResponse]:
         """Like `start_import`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             START_IMPORT,
             path_params={},
             parts={"data": data, "settings": settings},
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def start_import_and_wait(
@@ -230,29 +250,38 @@ class InventoryClient(BaseClient):
         data: FileContent,
         settings: models.Settings | Mapping[str, Any] | None = None,
         on_progress: ProgressHook[models.ImportStatus] | None = None,
-        timeout: float | None = None,
+        max_wait: float | None = None,
         polling: PollPolicy = DEFAULT_POLLING,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.ImportStatus:
         """Import items from a file, then wait for the job to end; its final status.
 
         Polls `get_import` through this client's rate limiter, waiting longer between polls
         as `polling` says; `on_progress` is called with each status read, and each is
-        reported as a `JobPolled` event. `timeout` bounds the wait for the job, not the
-        request that starts it.
+        reported as a `JobPolled` event. `max_wait` bounds the wait for the job in seconds;
+        the call options apply to the request that starts it and to each poll.
 
         Raises JobFailedError, holding the final status, for a job that ends failed;
-        JobTimeoutError past `timeout`. When the wait stops early the job goes on, on the
+        JobTimeoutError past `max_wait`. When the wait stops early the job goes on, on the
         server: wait again with `start_import_job`.
         """
-        started = await self.start_import(data=data, settings=settings)
+        started = await self.start_import(
+            data=data, settings=settings, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         job = Job(
-            self,
+            self.with_options(
+                timeout=timeout,
+                retry=retry,
+                extra_headers=extra_headers,
+            ),
             START_IMPORT_POLL,
             {"importId": started.import_id},
             polling=polling,
             started=True,
         )
-        return await job.result(timeout=timeout, on_progress=on_progress)
+        return await job.result(timeout=max_wait, on_progress=on_progress)
 
     def start_import_job(
         self, import_id: str, *, polling: PollPolicy = DEFAULT_POLLING
@@ -265,21 +294,41 @@ class InventoryClient(BaseClient):
         """
         return Job(self, START_IMPORT_POLL, {"importId": import_id}, polling=polling)
 
-    async def get_import(self, import_id: str) -> models.ImportStatus:
+    async def get_import(
+        self,
+        import_id: str,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> models.ImportStatus:
         """Read an import's state
 
         ``GET /imports/{importId}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.get_import_with_response(import_id)
+        response = await self.get_import_with_response(
+            import_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
-    async def get_import_with_response(self, import_id: str) -> ApiResponse[models.ImportStatus]:
+    async def get_import_with_response(
+        self,
+        import_id: str,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse[models.ImportStatus]:
         """Like `get_import`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             GET_IMPORT,
             path_params={
                 "importId": import_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def list_items(
@@ -288,6 +337,9 @@ class InventoryClient(BaseClient):
         limit: int | None = None,
         tag: list[str] | None = None,
         x_request_id: str | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.ItemsGetResponse:
         """List items
 
@@ -295,9 +347,15 @@ class InventoryClient(BaseClient):
             limit: Most items to return; the server picks a page size when it is omitted.
 
         ``GET /items``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
         response = await self.list_items_with_response(
-            limit=limit, tag=tag, x_request_id=x_request_id
+            limit=limit,
+            tag=tag,
+            x_request_id=x_request_id,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
         return response.parsed
 
@@ -307,9 +365,12 @@ class InventoryClient(BaseClient):
         limit: int | None = None,
         tag: list[str] | None = None,
         x_request_id: str | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ItemsGetResponse]:
         """Like `list_items`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             LIST_ITEMS,
             path_params={},
             query={
@@ -319,102 +380,199 @@ class InventoryClient(BaseClient):
             headers={
                 "X-Request-Id": x_request_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def create_items(self, *, body: models.ItemsPostRequest) -> models.ItemsPostResponse:
+    async def create_items(
+        self,
+        *,
+        body: models.ItemsPostRequest,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> models.ItemsPostResponse:
         """Create several items
 
         ``POST /items``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.create_items_with_response(body=body)
+        response = await self.create_items_with_response(
+            body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def create_items_with_response(
-        self, *, body: models.ItemsPostRequest
+        self,
+        *,
+        body: models.ItemsPostRequest,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ItemsPostResponse]:
         """Like `create_items`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             CREATE_ITEMS,
             path_params={},
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def get_item(self, item_id: int) -> models.Item:
+    async def get_item(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> models.Item:
         """Get one item
 
         ``GET /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.get_item_with_response(item_id)
+        response = await self.get_item_with_response(
+            item_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
-    async def get_item_with_response(self, item_id: int) -> ApiResponse[models.Item]:
+    async def get_item_with_response(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse[models.Item]:
         """Like `get_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             GET_ITEM,
             path_params={
                 "item_id": item_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def replace_item(
-        self, item_id: int, *, body: models.NewItem | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.NewItem | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.Item:
         """Replace an item
 
         ``PUT /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.replace_item_with_response(item_id, body=body)
+        response = await self.replace_item_with_response(
+            item_id, body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def replace_item_with_response(
-        self, item_id: int, *, body: models.NewItem | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.NewItem | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.Item]:
         """Like `replace_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             REPLACE_ITEM,
             path_params={
                 "item_id": item_id,
             },
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def rename_item(
-        self, item_id: int, *, body: models.ItemsItemIdPatchRequest | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.ItemsItemIdPatchRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.ItemsItemIdPatchResponse:
         """Rename an item
 
         ``PATCH /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.rename_item_with_response(item_id, body=body)
+        response = await self.rename_item_with_response(
+            item_id, body=body, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
     async def rename_item_with_response(
-        self, item_id: int, *, body: models.ItemsItemIdPatchRequest | Mapping[str, Any]
+        self,
+        item_id: int,
+        *,
+        body: models.ItemsItemIdPatchRequest | Mapping[str, Any],
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.ItemsItemIdPatchResponse]:
         """Like `rename_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             RENAME_ITEM,
             path_params={
                 "item_id": item_id,
             },
             body=body,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
-    async def delete_item(self, item_id: int) -> None:
+    async def delete_item(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete an item
 
         ``DELETE /items/{item_id}``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
-        response = await self.delete_item_with_response(item_id)
+        response = await self.delete_item_with_response(
+            item_id, timeout=timeout, retry=retry, extra_headers=extra_headers
+        )
         return response.parsed
 
-    async def delete_item_with_response(self, item_id: int) -> ApiResponse[None]:
+    async def delete_item_with_response(
+        self,
+        item_id: int,
+        *,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse[None]:
         """Like `delete_item`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             DELETE_ITEM,
             path_params={
                 "item_id": item_id,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
 
     async def upload_photo(
@@ -426,6 +584,9 @@ class InventoryClient(BaseClient):
         taken_at: datetime | None = None,
         meta: models.PhotoMeta | Mapping[str, Any] | None = None,
         thumbnail: FileContent | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> models.Photo:
         """Upload a photo of an item
 
@@ -434,9 +595,18 @@ class InventoryClient(BaseClient):
             caption: Shown under the photo
 
         ``POST /items/{item_id}/photos``; raises an APIError subclass on failure.
+        ``timeout``, ``retry``, ``extra_headers``: options of this call alone (see `with_options`).
         """
         response = await self.upload_photo_with_response(
-            item_id, image=image, caption=caption, taken_at=taken_at, meta=meta, thumbnail=thumbnail
+            item_id,
+            image=image,
+            caption=caption,
+            taken_at=taken_at,
+            meta=meta,
+            thumbnail=thumbnail,
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )
         return response.parsed
 
@@ -449,9 +619,12 @@ class InventoryClient(BaseClient):
         taken_at: datetime | None = None,
         meta: models.PhotoMeta | Mapping[str, Any] | None = None,
         thumbnail: FileContent | None = None,
+        timeout: TimeoutOption | None = None,
+        retry: RetryOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse[models.Photo]:
         """Like `upload_photo`, also giving the status code and headers."""
-        return await self._request(
+        return await self.call(
             UPLOAD_PHOTO,
             path_params={
                 "item_id": item_id,
@@ -463,4 +636,7 @@ class InventoryClient(BaseClient):
                 "meta": meta,
                 "thumbnail": thumbnail,
             },
+            timeout=timeout,
+            retry=retry,
+            extra_headers=extra_headers,
         )

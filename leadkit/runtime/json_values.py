@@ -1,0 +1,118 @@
+"""JSON as the wire carries it: compact UTF-8 encoding, and every value JSON cannot carry
+(NaN, a key that is not a string, a lone surrogate, UNSET out of place) named by its path."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from .unset import UNSET
+
+__all__ = [
+    "JSON_ARRAYS",
+    "MISPLACED_UNSET",
+    "encode_json",
+    "json_problems",
+    "key_problem",
+    "path_step",
+]
+
+MISPLACED_UNSET = "UNSET can only leave out a whole field"
+JSON_ARRAYS = (list, tuple)
+"""What the encoder writes as a JSON array."""
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def path_step(key: str) -> str:
+    """The path step to the value of `key`: `.key`, or `['key']` when it is not plain."""
+    return f".{key}" if _PLAIN_KEY.fullmatch(key) else f"[{key!r}]"
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
+"""Compact JSON without NaN; text other than ASCII is kept as it is (sent as UTF-8)."""
+
+
+def encode_json(data: Any, *, keys_checked: bool) -> bytes | None:
+    """`data` as JSON in UTF-8, or None when JSON cannot carry it (`json_problems` says why).
+
+    The wire form is walked only when it has nested values, where an object key might not
+    be a string (the encoder would turn 1, True or None into one); `keys_checked` says the
+    keys are known to be strings (a flat mapping a model's fields were checked against).
+    """
+    try:
+        payload = _encode(data).encode()
+    except (TypeError, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
+        return None
+    return payload if keys_checked or _string_keys(data) else None
+
+
+def _string_keys(value: Any) -> bool:
+    """Whether every key of every object nested in `value` (encodable JSON) is a string.
+
+    Loops rather than all() over generators: this runs on every body with a nested value.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return False
+            if type(item) not in _LEAVES and not _string_keys(item):
+                return False
+    elif isinstance(value, JSON_ARRAYS):
+        for item in value:
+            if type(item) not in _LEAVES and not _string_keys(item):
+                return False
+    return True
+
+
+def key_problem(key: Any, path: str) -> str | None:
+    """What is wrong with `key` as the key of an object at `path`, if anything."""
+    if not isinstance(key, str):
+        return f"an object key must be a string, got {type(key).__name__} @ {path}"
+    if not _valid_unicode(key):
+        return f"key {key!r} is not valid Unicode (a lone surrogate) @ {path}"
+    return None
+
+
+def json_problems(value: Any, path: str = "$") -> list[str]:
+    """ "message @ path" of every value in wire-form `value` that JSON cannot carry, in order."""
+    problems: list[str] = []
+    _walk(value, path, problems)
+    return problems
+
+
+def _walk(value: Any, path: str, problems: list[str]) -> None:
+    # isinstance, as the encoder: it takes subclasses of str, int, float, dict, list and tuple.
+    if value is UNSET:
+        problems.append(f"{MISPLACED_UNSET} @ {path}")
+    elif isinstance(value, str):
+        if not _valid_unicode(value):
+            problems.append(f"not valid Unicode (a lone surrogate) @ {path}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            name = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+            problems.append(f"{name} is not a JSON value @ {path}")
+    elif value is None or isinstance(value, int):  # bool is an int
+        pass
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if problem := key_problem(key, path):
+                problems.append(problem)
+            if isinstance(key, str):  # a value under another key has no path to name
+                _walk(item, path + path_step(key), problems)
+    elif isinstance(value, JSON_ARRAYS):
+        for index, item in enumerate(value):
+            _walk(item, f"{path}[{index}]", problems)
+    else:
+        problems.append(f"{type(value).__name__} is not a JSON value @ {path}")
+
+
+def _valid_unicode(text: str) -> bool:
+    """Whether `text` can be encoded as UTF-8: it has no lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
