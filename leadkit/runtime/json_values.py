@@ -62,8 +62,11 @@ _ORJSON_OPTIONS = (
     else 0
 )
 """Subclasses, dates and dataclasses refused by orjson, so that json decides them."""
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
-"""19 digits in a row: maybe an integer beyond 64 bits, which orjson would read as a float."""
+_DIGITS = bytes(b"0"[0] if chr(i).isdigit() and i < 128 else b" "[0] for i in range(256))
+"""A translation table: every ASCII digit to 0, every other byte to a space."""
+_LONG_NUMBER = b"0" * 19
+"""19 digits in a row (after `_DIGITS`): maybe an integer beyond 64 bits, which orjson
+would read as a float. (A regular expression takes five times as long to find it.)"""
 
 
 def codec() -> str:
@@ -77,7 +80,7 @@ def decode_json(raw: bytes) -> Any:
     Raises ValueError (json's JSONDecodeError or UnicodeDecodeError) when it is not JSON,
     RecursionError when it is nested too deep to decode: json's outcome in every case.
     """
-    if orjson is not None and not _LONG_NUMBER.search(raw):
+    if orjson is not None and _LONG_NUMBER not in raw.translate(_DIGITS):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
