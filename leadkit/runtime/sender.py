@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 import attrs
+import cattrs
 
 from .api import ApiDescription, OperationSpec
 from .errors import (
@@ -37,6 +38,7 @@ from .events import (
     RetryScheduled,
     emit,
 )
+from .json_values import decode_json
 from .learning import LearnedWindow
 from .multipart import MultipartBody
 from .options import CallOptions
@@ -58,6 +60,8 @@ __all__ = ["ApiResponse", "Request", "Sender"]
 
 T = TypeVar("T")
 logger = logging.getLogger("leadkit")
+StructureHook = Callable[[Any, Any], Any]
+_UNPARSED: Any = object()
 
 
 @attrs.frozen
@@ -111,6 +115,7 @@ class Sender:
         self._shared = shared
         self.limiter = limiter
         self._event_hooks = event_hooks
+        self._hooks: dict[Any, StructureHook] = {}
 
     async def send(self, request: Request[T]) -> ApiResponse[T]:
         """Attempt `request` until it succeeds or `leadkit.runtime.retry` says to stop."""
@@ -204,18 +209,21 @@ class Sender:
             self.limiter.cancel(slot)
             raise
 
+    @property
+    def lean(self) -> bool:
+        """Whether attempts take the lean path: nothing listens to their events or logs."""
+        return not self._event_hooks and not logger.isEnabledFor(logging.DEBUG)
+
     async def _attempt(self, request: Request[T], attempt: int, slot: float) -> ApiResponse[T]:
-        """Send `request` once in `slot`; parse the response or raise a typed error."""
+        """Send `request` once in `slot`; parse the response or raise a typed error.
+
+        Without event hooks or debug logging, the lean path (`_lean_attempt`) does it.
+        """
+        if self.lean:
+            return await self._lean_attempt(request, attempt, slot)
         label = request.label
         response_headers: Mapping[str, str] | None = None
-        try:
-            session = self._shared.open()  # RuntimeError once the client is closed
-            connections = self._shared.connections
-            assert connections is not None
-            await connections.acquire()
-        except BaseException:  # closed, or cancelled waiting for a connection: nothing sent
-            self.limiter.cancel(slot)
-            raise
+        session, connections = await self._connection(slot)
         started = time.monotonic()
         try:
             if request.before_send is not None:
@@ -229,9 +237,7 @@ class Sender:
             )
             raise
         finally:
-            connections.release()
-            if (learned := self.limiter.settle(slot, response_headers)) is not None:
-                self._learned(request, learned)
+            self._settle(request, slot, connections, response_headers)
         elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
         self.emit(
@@ -239,13 +245,69 @@ class Sender:
         )
         parsed = parse_response(self.api, request.op, label, status, response_headers, raw, whole)
         return ApiResponse(
-            status=status,
-            headers=response_headers,
-            parsed=parsed,
-            elapsed=elapsed,
-            attempts=attempt,
-            learned=tuple(request.learned),
+            status, response_headers, parsed, elapsed, attempt, tuple(request.learned)
         )
+
+    async def _lean_attempt(self, request: Request[T], attempt: int, slot: float) -> ApiResponse[T]:
+        """`_attempt` with no events or logs to make, and a declared success body read
+        whole decoded and structured here; any other answer, or a body that fails either
+        step, goes to `parse_response`, so the outcome is always the full path's."""
+        response_headers: Mapping[str, str] | None = None
+        session, connections = await self._connection(slot)
+        started = time.monotonic()
+        try:
+            if request.before_send is not None:
+                request.before_send()
+            status, response_headers, raw, whole = await self._exchange(session, request)
+        finally:
+            self._settle(request, slot, connections, response_headers)
+        elapsed = time.monotonic() - started
+        op = request.op
+        kind = op.success.get(status) if whole else None
+        parsed = _UNPARSED if kind is None else self._success(kind, raw)
+        if parsed is _UNPARSED:
+            label = request.label
+            parsed = parse_response(self.api, op, label, status, response_headers, raw, whole)
+        return ApiResponse(
+            status, response_headers, parsed, elapsed, attempt, tuple(request.learned)
+        )
+
+    def _success(self, kind: Any, raw: bytes) -> Any:
+        """The success body `raw` structured as `kind` by the response converter's function
+        for it (the generated one); _UNPARSED when either step fails."""
+        hook = self._hooks.get(kind)
+        if hook is None:
+            hook = self._hooks[kind] = self.api.response_converter.get_structure_hook(kind)
+        try:
+            return hook(decode_json(raw), kind)
+        except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError):
+            return _UNPARSED  # parse_response words the error
+
+    async def _connection(self, slot: float) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+        """The session and a connection of its pool for the attempt in `slot`; the slot goes
+        back to the limiter when there is none (the client closed, the wait cancelled)."""
+        try:
+            session = self._shared.open()  # RuntimeError once the client is closed
+            connections = self._shared.connections
+            assert connections is not None
+            await connections.acquire()
+        except BaseException:  # nothing was sent
+            self.limiter.cancel(slot)
+            raise
+        return session, connections
+
+    def _settle(
+        self,
+        request: Request[Any],
+        slot: float,
+        connections: asyncio.Semaphore,
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        """The attempt in `slot` ended, answered with `headers` or not: free its connection
+        and tell the limiter, which may learn from the headers."""
+        connections.release()
+        if (learned := self.limiter.settle(slot, headers)) is not None:
+            self._learned(request, learned)
 
     def _learned(self, request: Request[Any], learned: LearnedWindow) -> None:
         """A response to `request` corrected a rate-limit window: say so everywhere."""
