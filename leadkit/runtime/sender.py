@@ -127,7 +127,7 @@ class Sender:
         while True:
             attempt += 1
             slot = self.limiter.reserve()
-            if self.limiter.delay_until(slot)[0] > 0:
+            if self.limiter.delay_until(slot) > 0:
                 await self._wait_for_slot(label, slot)
             first_sent = time.monotonic() if first_sent is None else first_sent
             try:
@@ -200,11 +200,19 @@ class Sender:
     async def _wait_for_slot(self, label: str, slot: float) -> None:
         """Sleep until the reserved `slot` starts; give it back if the wait is cancelled."""
         try:
-            while (wait := self.limiter.delay_until(slot))[0] > 0:
-                delay, reason = wait
-                logger.debug("%s waits %.3fs for the rate limiter: %s", label, delay, reason)
-                self.emit(RateLimitWait, operation=label, delay=delay, reason=reason)
-                await asyncio.sleep(delay)
+            while (wait := self.limiter.wait(slot)).delay > 0:
+                logger.debug(
+                    "%s waits %.3fs for the rate limiter: %s", label, wait.delay, wait.reason
+                )
+                self.emit(
+                    RateLimitWait,
+                    operation=label,
+                    delay=wait.delay,
+                    kind=wait.kind,
+                    window=wait.window,
+                    reason=wait.reason,
+                )
+                await asyncio.sleep(wait.delay)
         except BaseException:
             self.limiter.cancel(slot)
             raise
