@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
 import attrs
+from multidict import CIMultiDictProxy
 
 from .api import RateLimitPolicy, Window
 from .learning import LearnedWindow, ServerReport, WindowLearner, described
@@ -235,7 +236,14 @@ class RateLimiter:
         self._answered.append(now)
         while len(self._answered) > self._kept:
             self._answered.popleft()
-        report = ServerReport.read(headers, self._learner.policy, self._wall())
+        policy = self._learner.policy
+        if isinstance(headers, CIMultiDictProxy) and not (  # aiohttp's: lookups ignore case
+            policy.limit_header in headers
+            or policy.remaining_header in headers
+            or policy.reset_header in headers
+        ):
+            return None  # most answers: nothing to learn, no budget to cap
+        report = ServerReport.read(headers, policy, self._wall())
         learned = self._learner.learn(report, self._answered, len(self._outstanding), now)
         if learned is not None:
             self._kept = self._longest_limit()

@@ -119,8 +119,7 @@ class Sender:
 
     async def send(self, request: Request[T]) -> ApiResponse[T]:
         """Attempt `request` until it succeeds or `leadkit.runtime.retry` says to stop."""
-        op, label, policy = request.op, request.label, request.options.retry
-        safe = retries_ambiguous(op, policy)
+        op, policy = request.op, request.options.retry
         ambiguous_seen = False
         first_sent: float | None = None
         attempt = 0
@@ -128,11 +127,12 @@ class Sender:
             attempt += 1
             slot = self.limiter.reserve()
             if self.limiter.delay_until(slot) > 0:
-                await self._wait_for_slot(label, slot)
+                await self._wait_for_slot(request.label, slot)
             first_sent = time.monotonic() if first_sent is None else first_sent
             try:
                 response = await self._attempt(request, attempt, slot)
             except APIError as error:
+                label = request.label
                 error.attempts = attempt
                 if isinstance(error, ResponseValidationError):  # a 2xx: the record exists
                     raise
@@ -145,7 +145,7 @@ class Sender:
                 decision = decide(
                     policy,
                     kind=kind,
-                    safe_to_repeat=safe,
+                    safe_to_repeat=retries_ambiguous(op, policy),
                     attempt=attempt,
                     elapsed=time.monotonic() - first_sent,
                     requested=requested,
