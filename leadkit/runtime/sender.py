@@ -129,8 +129,9 @@ class Sender:
             if self.limiter.delay_until(slot) > 0:
                 await self._wait_for_slot(request.label, slot)
             first_sent = time.monotonic() if first_sent is None else first_sent
+            send_once = self._lean_attempt if self.lean else self._attempt
             try:
-                response = await self._attempt(request, attempt, slot)
+                response = await send_once(request, attempt, slot)
             except APIError as error:
                 label = request.label
                 error.attempts = attempt
@@ -223,12 +224,8 @@ class Sender:
         return not self._event_hooks and not logger.isEnabledFor(logging.DEBUG)
 
     async def _attempt(self, request: Request[T], attempt: int, slot: float) -> ApiResponse[T]:
-        """Send `request` once in `slot`; parse the response or raise a typed error.
-
-        Without event hooks or debug logging, the lean path (`_lean_attempt`) does it.
-        """
-        if self.lean:
-            return await self._lean_attempt(request, attempt, slot)
+        """Send `request` once in `slot`; parse the response or raise a typed error. (With
+        no event hook and no debug logging, `_lean_attempt` does it instead.)"""
         label = request.label
         response_headers: Mapping[str, str] | None = None
         session, connections = await self._connection(slot)
