@@ -14,6 +14,7 @@ import gzip
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -264,3 +265,44 @@ async def test_the_lean_path_serves_calls_at_once() -> None:
             *(client.add_lead(CAMPAIGN, body={"email": e}) for e in emails)
         )
     assert [lead.email for lead in leads] == emails
+
+
+async def test_urls_and_headers_made_once_follow_each_calls_values() -> None:
+    """The URL and headers a client keeps between calls never stand in for other values."""
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        await request.read()
+        seen.append(
+            (request.path, request.headers.get("X-Trace"), request.headers.get("X-Api-Key"))
+        )
+        return web.json_response(lead_json("ada@example.com"), status=201)
+
+    other = "4d0b3f6e-2a7c-4e8b-9f1d-0c5a6b7e8f90"
+    async with serve(record) as url, coldsend(url, rate_limit=False) as client:
+        await client.add_lead(CAMPAIGN, body=BODY)
+        await client.add_lead(CAMPAIGN, body=BODY, extra_headers={"X-Trace": "t1"})
+        await client.add_lead(other, body=BODY)
+        await client.add_lead(uuid.UUID(other), body=BODY)
+        traced = client.with_options(extra_headers={"X-Trace": "t2"})
+        await traced.add_lead(CAMPAIGN, body=BODY)
+        await client.add_lead(CAMPAIGN, body=BODY)
+        for value in (1, True, 1):  # 1 == True, but the one is sent as "true"
+            await client.call(ADD_LEAD, path_params={"campaign_id": value}, body=BODY)
+        listed = [1]  # a mutable value: its URL is never kept
+        await client.call(ADD_LEAD, path_params={"campaign_id": listed}, body=BODY)
+        listed.append(2)
+        await client.call(ADD_LEAD, path_params={"campaign_id": listed}, body=BODY)
+        for bad in ("..", "."):
+            with pytest.raises(ValueError, match="would change the request's path"):
+                await client.add_lead(bad, body=BODY)
+    path = "/api/public/v1/campaigns/{}/leads/manual"
+    assert seen == [
+        (path.format(CAMPAIGN), None, KEY),
+        (path.format(CAMPAIGN), "t1", KEY),
+        (path.format(other), None, KEY),
+        (path.format(other), None, KEY),
+        (path.format(CAMPAIGN), "t2", KEY),
+        (path.format(CAMPAIGN), None, KEY),
+        *[(path.format(v), None, KEY) for v in ("1", "true", "1", "[1]", "[1, 2]")],
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar, Literal, Self, TypeAlias, TypeVar
@@ -48,6 +49,8 @@ answer, about 4 % of a bulk create's CPU), and `total` bounds a stalled read any
 _NO_BODY: Any = object()
 _PathKey: TypeAlias = tuple[tuple[str, type, Any], ...]
 """Path parameters with their types, as `BaseClient._url` compares them."""
+_KEPT_TYPES = frozenset((str, int, bool, uuid.UUID))
+"""The path parameter values whose URL `BaseClient._url` keeps: immutable, compared exactly."""
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 _STATIC_HEADERS = {
     "Accept": "application/json",
@@ -249,17 +252,17 @@ class BaseClient:
 
     def _url(self, op: OperationSpec[Any], path_params: Mapping[str, Any]) -> str:
         """The URL of `op` with `path_params`; the last one of each operation is kept, as
-        a bulk load calls one operation with the same path parameters again and again
-        (compared with their types: True == 1, but the one is sent as "true")."""
-        given: _PathKey | None = tuple((k, type(v), v) for k, v in path_params.items())
+        a bulk load calls one operation with the same path parameters again and again.
+
+        Kept only for values of `_KEPT_TYPES` (immutable, and compared with their types:
+        True == 1, but the one is sent as "true").
+        """
+        given = tuple((k, type(v), v) for k, v in path_params.items())
         last = self._urls.get(op)
-        try:
-            if last is not None and last[0] == given:
-                return last[1]
-        except Exception:  # a value whose == fails: computed anew each time
-            given = None
+        if last is not None and last[0] == given:
+            return last[1]
         url = self.base_url + expand_path(op.path, path_values(path_params))
-        if given is not None:
+        if all(kind in _KEPT_TYPES for _, kind, _ in given):
             self._urls[op] = given, url
         return url
 
