@@ -227,55 +227,36 @@ class Sender:
         """Send `request` once in `slot`; parse the response or raise a typed error. (With
         no event hook and no debug logging, `_lean_attempt` does it instead.)"""
         label = request.label
-        response_headers: Mapping[str, str] | None = None
-        session, connections = await self._connection(slot)
-        started = time.monotonic()
-        try:
-            if request.before_send is not None:
-                request.before_send()
+
+        def announce() -> None:
             self.emit(RequestSent, operation=label, attempt=attempt, url=request.url)
-            status, response_headers, raw, whole = await self._exchange(session, request)
+
+        try:
+            status, headers, raw, whole, elapsed = await self._exchanged(request, slot, announce)
         except APIConnectionError as error:
             logger.debug("%s attempt %d failed: %s", label, attempt, error)
             self.emit(
                 RequestFailed, operation=label, attempt=attempt, error=str(error), sent=error.sent
             )
             raise
-        finally:
-            self._settle(request, slot, connections, response_headers)
-        elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
         self.emit(
             ResponseReceived, operation=label, attempt=attempt, status=status, elapsed=elapsed
         )
-        parsed = parse_response(self.api, request.op, label, status, response_headers, raw, whole)
-        return ApiResponse(
-            status, response_headers, parsed, elapsed, attempt, tuple(request.learned)
-        )
+        parsed = parse_response(self.api, request.op, label, status, headers, raw, whole)
+        return ApiResponse(status, headers, parsed, elapsed, attempt, tuple(request.learned))
 
     async def _lean_attempt(self, request: Request[T], attempt: int, slot: float) -> ApiResponse[T]:
         """`_attempt` with no events or logs to make, and a declared success body read
         whole decoded and structured here; any other answer, or a body that fails either
         step, goes to `parse_response`, so the outcome is always the full path's."""
-        response_headers: Mapping[str, str] | None = None
-        session, connections = await self._connection(slot)
-        started = time.monotonic()
-        try:
-            if request.before_send is not None:
-                request.before_send()
-            status, response_headers, raw, whole = await self._exchange(session, request)
-        finally:
-            self._settle(request, slot, connections, response_headers)
-        elapsed = time.monotonic() - started
+        status, headers, raw, whole, elapsed = await self._exchanged(request, slot)
         op = request.op
         kind = op.success.get(status) if whole else None
         parsed = _UNPARSED if kind is None else self._success(kind, raw)
         if parsed is _UNPARSED:
-            label = request.label
-            parsed = parse_response(self.api, op, label, status, response_headers, raw, whole)
-        return ApiResponse(
-            status, response_headers, parsed, elapsed, attempt, tuple(request.learned)
-        )
+            parsed = parse_response(self.api, op, request.label, status, headers, raw, whole)
+        return ApiResponse(status, headers, parsed, elapsed, attempt, tuple(request.learned))
 
     def _success(self, kind: Any, raw: bytes) -> Any:
         """The success body `raw` structured as `kind` by the response converter's function
@@ -288,9 +269,14 @@ class Sender:
         except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError):
             return _UNPARSED  # parse_response words the error
 
-    async def _connection(self, slot: float) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
-        """The session and a connection of its pool for the attempt in `slot`; the slot goes
-        back to the limiter when there is none (the client closed, the wait cancelled)."""
+    async def _exchanged(
+        self, request: Request[Any], slot: float, announce: Callable[[], None] | None = None
+    ) -> tuple[int, Mapping[str, str], bytes, bool, float]:
+        """Send `request` once in `slot` on a connection of the pool: the status, headers
+        and body (`_exchange`) and the seconds it took. `before_send`, then `announce`, are
+        called just before it goes; the connection is freed and the limiter told after,
+        whatever happens (the slot goes back when no connection can be had: the client
+        closed, the wait cancelled)."""
         try:
             session = self._shared.open()  # RuntimeError once the client is closed
             connections = self._shared.connections
@@ -299,7 +285,17 @@ class Sender:
         except BaseException:  # nothing was sent
             self.limiter.cancel(slot)
             raise
-        return session, connections
+        headers: Mapping[str, str] | None = None
+        started = time.monotonic()
+        try:
+            if request.before_send is not None:
+                request.before_send()
+            if announce is not None:
+                announce()
+            status, headers, raw, whole = await self._exchange(session, request)
+        finally:
+            self._settle(request, slot, connections, headers)
+        return status, headers, raw, whole, time.monotonic() - started
 
     def _settle(
         self,
