@@ -18,7 +18,7 @@ from leadkit.commands.load_progress import Pace
 from leadkit.runtime import RateLimitWait, RequestSent, Window
 
 COLDSEND_WINDOWS = COLDSEND.rate_limit.windows if COLDSEND.rate_limit else ()
-PACING = "pacing to the declared windows and the server's remaining budget"
+MINUTE, HOUR = COLDSEND_WINDOWS
 
 
 def test_the_estimate_for_20000_coldsend_rows_is_at_least_20_hours() -> None:
@@ -54,10 +54,7 @@ def test_the_schedule_follows_the_limiters_rule_for_each_window() -> None:
     # one send left in the first window; then each goes when a send of 10 s before leaves it
     assert [schedule.seconds_left(n) for n in range(5)] == [0.0, 0.0, 9.0, 10.0, 19.0]
     schedule.sent()
-    # a wait of 9 s ends when the first send leaves the 10 s window; one of 59 s, the 60 s one
-    assert schedule.window_for(9.0) == Window(2, 10.0)
-    assert schedule.window_for(59.0) == Window(5, 60.0)
-    assert schedule.window_for(600.0) is None  # no window makes one wait that long
+    assert [schedule.seconds_left(n) for n in range(4)] == [0.0, 9.0, 10.0, 19.0]
 
 
 def _pace(sends: int, at: float) -> tuple[Pace, list[float]]:
@@ -72,23 +69,38 @@ def _pace(sends: int, at: float) -> tuple[Pace, list[float]]:
 def test_a_wait_for_a_full_window_is_named_with_when_sending_resumes() -> None:
     pace, _ = _pace(100, at=0.0)
     assert pace.status(19_900, None) == "ETA 19 h"  # 900 left this hour, then 19 windows
-    pace.hook(RateLimitWait(operation="POST /x", delay=60.0, reason=PACING))
+    pace.hook(RateLimitWait(operation="POST /x", delay=60.0, kind="window", window=MINUTE,
+                            reason="pacing to the window of 100 per 60s"))  # fmt: skip
     resumes = time.strftime("%H:%M:%S", time.localtime(1_000_060.0))
     assert pace.status(19_900, None) == f"waiting for the 100/min window, resumes {resumes}"
     pace.hook(RequestSent(operation="POST /x", attempt=1, url="http://x"))
     assert pace.status(19_899, None).startswith("ETA ")
 
     pace, _ = _pace(1000, at=0.0)
-    pace.hook(RateLimitWait(operation="POST /x", delay=3000.0, reason=PACING))
+    pace.hook(RateLimitWait(operation="POST /x", delay=3000.0, kind="window", window=HOUR,
+                            reason="pacing to the window of 1000 per 3600s"))  # fmt: skip
     resumes = time.strftime("%H:%M", time.localtime(1_003_000.0))
     assert pace.status(19_000, None) == f"waiting for the 1,000/h window, resumes {resumes}"
 
 
+def test_a_wait_for_the_servers_budget_is_named_as_the_window_its_headers_describe() -> None:
+    pace, _ = _pace(700, at=0.0)
+    reason = "X-RateLimit-Remaining=0, reset in 3e+03s"
+    pace.hook(RateLimitWait(operation="POST /x", delay=3000.0, kind="budget", window=HOUR,
+                            reason=reason))  # fmt: skip
+    resumes = time.strftime("%H:%M", time.localtime(1_003_000.0))
+    assert pace.status(19_300, None) == f"waiting for the 1,000/h window, resumes {resumes}"
+    pace, _ = _pace(700, at=0.0)
+    pace.hook(RateLimitWait(operation="POST /x", delay=3000.0, kind="budget", reason=reason))
+    assert pace.status(19_300, None).startswith("waiting for the server's rate limit, resumes ")
+
+
 def test_short_waits_are_pacing_and_a_pause_the_server_asked_for_says_why() -> None:
     pace, _ = _pace(10, at=0.0)
-    pace.hook(RateLimitWait(operation="POST /x", delay=0.5, reason=PACING))
+    pace.hook(RateLimitWait(operation="POST /x", delay=0.5, kind="window", window=MINUTE,
+                            reason="pacing to the window of 100 per 60s"))  # fmt: skip
     assert pace.status(100, None).startswith("ETA ")
-    pace.hook(RateLimitWait(operation="POST /x", delay=30.0, reason="429 on POST /x"))
+    pace.hook(RateLimitWait(operation="POST /x", delay=30.0, kind="pause", reason="429 on POST /x"))
     assert pace.status(100, None).startswith(
         "waiting for the server's rate limit (429 on POST /x), resumes "
     )

@@ -8,7 +8,7 @@ import pytest
 
 from leadkit.runtime.api import RateLimitPolicy, Window
 from leadkit.runtime.learning import ServerReport, described
-from leadkit.runtime.ratelimit import RateLimiter, next_slot
+from leadkit.runtime.ratelimit import RateLimiter, Wait, next_slot
 from leadkit.runtime.retry import server_delay
 
 WALL = 1_750_000_000.0
@@ -135,10 +135,11 @@ def test_reserved_slots_beyond_what_the_server_has_left_wait_for_the_reset() -> 
         slots.append(rl.reserve())
     # the first is answered: one request left, reset in 5 s; three more were reserved
     rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
-    assert rl.delay_until(slots[1])[0] <= 0  # the one the server has room for goes
+    assert rl.delay_until(slots[1]) <= 0  # the one the server has room for goes
     for held in slots[2:]:
-        delay, reason = rl.delay_until(held)
-        assert (delay, reason) == (5.0, "X-RateLimit-Remaining=1, reset in 5s")
+        wait = rl.wait(held)
+        assert (wait.delay, wait.reason) == (5.0, "X-RateLimit-Remaining=1, reset in 5s")
+        assert wait.kind == "budget"
     assert rl.reserve() == 105.3  # after the reset
 
 
@@ -147,19 +148,19 @@ def test_a_429_pause_still_holds_every_slot() -> None:
     slots = [rl.reserve() for _ in range(3)]
     rl.settle(slots[0], {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "5"})
     rl.pause(2.0, "429 on POST /x")  # shorter, and for all: widens the running pause
-    assert [rl.delay_until(s)[0] for s in slots[1:]] == [5.0, 5.0]
+    assert [rl.delay_until(s) for s in slots[1:]] == [5.0, 5.0]
 
 
 def test_a_pause_holds_slots_already_reserved() -> None:
     rl, clock = limiter(Window(limit=10, seconds=1.0))
     waiting = rl.reserve()
     rl.pause(3.0, "429 on POST /x")
-    assert rl.delay_until(waiting) == (3.0, "429 on POST /x")
+    assert rl.wait(waiting) == Wait(3.0, "pause", None, "429 on POST /x")
     rl.pause(1.0, "shorter")  # a shorter pause does not cut a longer one
-    assert rl.delay_until(waiting)[1] == "429 on POST /x"
+    assert rl.wait(waiting).reason == "429 on POST /x"
     assert rl.reserve() == 103.0
     clock.now = 103.0
-    assert rl.delay_until(waiting)[0] <= 0
+    assert rl.delay_until(waiting) <= 0
 
 
 def test_slots_held_by_a_pause_count_when_they_go_out() -> None:
@@ -170,7 +171,7 @@ def test_slots_held_by_a_pause_count_when_they_go_out() -> None:
     clock.now = 130.0
     rl.pause(60.0, "429")  # everyone held until t=190
     later = [rl.reserve() for _ in range(100)]
-    sends = sorted(clock.now + max(rl.delay_until(s)[0], 0) for s in queued + later)
+    sends = sorted(clock.now + max(rl.delay_until(s), 0) for s in queued + later)
     # no 60-second span holds more than the window's 100 sends
     assert all(sends[i + 100] - sends[i] >= 60.0 for i in range(len(sends) - 100))
 
@@ -178,9 +179,9 @@ def test_slots_held_by_a_pause_count_when_they_go_out() -> None:
 def test_no_policy_means_no_pacing_but_pauses_still_hold() -> None:
     rl = RateLimiter(None)
     slots = [rl.reserve() for _ in range(50)]
-    assert all(rl.delay_until(s)[0] <= 0 for s in slots)
+    assert all(rl.delay_until(s) <= 0 for s in slots)
     rl.pause(60.0, "429")
-    assert rl.delay_until(slots[0])[0] > 59
+    assert rl.delay_until(slots[0]) > 59
 
 
 def test_a_reset_timestamp_is_read_on_the_servers_clock_when_its_date_says_ours_is_off() -> None:
@@ -314,3 +315,48 @@ def test_without_windows_nothing_is_learned_but_the_budget_holds() -> None:
     assert rl.settle(rl.reserve(), headers(60, 0, 480)) is None
     assert rl.windows == ()
     assert rl.reserve() == 580.0
+
+
+def test_a_wait_names_the_window_that_sets_its_slot() -> None:
+    minute, hour = Window(limit=2, seconds=1.0), Window(limit=3, seconds=10.0)
+    rl, _ = limiter(minute, hour)
+    slots = [rl.reserve() for _ in range(5)]
+    assert slots == [100.0, 100.0, 101.0, 110.0, 110.0]
+    assert rl.wait(slots[0]).delay == 0.0  # goes at once
+    assert (rl.wait(slots[2]).kind, rl.wait(slots[2]).window) == ("window", minute)
+    assert rl.wait(slots[2]).delay == 1.0
+    assert (rl.wait(slots[3]).kind, rl.wait(slots[3]).window) == ("window", hour)
+    assert (rl.wait(slots[4]).kind, rl.wait(slots[4]).window) == ("window", hour)
+    assert rl.wait(slots[3]).reason == "pacing to the window of 3 per 10s"
+
+
+def test_a_wait_for_the_servers_budget_names_the_window_its_headers_describe() -> None:
+    minute, hour = Window(limit=100, seconds=60.0), Window(limit=1000, seconds=3600.0)
+    rl, _ = limiter(minute, hour)
+    first = rl.reserve()
+    report = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "50"}
+    rl.settle(first, report)  # the hour's budget is spent: it resets in 50 s
+    held = rl.reserve()
+    wait = rl.wait(held)
+    assert (wait.kind, wait.window, wait.delay) == ("budget", hour, 50.0)
+    assert "X-RateLimit-Remaining" in wait.reason
+
+
+def test_a_budget_no_window_describes_is_a_budget_wait_without_a_window() -> None:
+    rl, _ = limiter()
+    rl.settle(rl.reserve(), {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "7"})
+    wait = rl.wait(rl.reserve())
+    assert (wait.kind, wait.window, wait.delay) == ("budget", None, 7.0)
+
+
+def test_slots_held_for_a_spent_budget_wait_as_the_budget_with_its_window() -> None:
+    minute = Window(limit=100, seconds=60.0)
+    rl, _ = limiter(minute)
+    slots = [rl.reserve() for _ in range(3)]
+    headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9"}
+    rl.settle(slots[0], headers)  # two reserved, none left: both held until the reset
+    for held in slots[1:]:
+        wait = rl.wait(held)
+        assert (wait.kind, wait.window, wait.delay) == ("budget", minute, 9.0)
+    rl.pause(30.0, "429 on POST /x")  # the server asks for more: a pause, no window
+    assert rl.wait(slots[1]) == Wait(30.0, "pause", None, "429 on POST /x")

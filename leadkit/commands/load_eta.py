@@ -4,8 +4,8 @@ Before the first row, `estimate` gives the least time the windows allow: the row
 the slowest window's rate (``20,000 rows, 100/min and 1,000/h: at least 20 h``). During the
 run, `Schedule` keeps the client's own send times (its `RequestSent` events) and, with the
 same rule the rate limiter follows for each window (the n-th send no earlier than the
-(n - limit)-th plus the window), says when the last row can go, and which window a wait of
-the limiter (a `RateLimitWait` event) is for.
+(n - limit)-th plus the window), says when the last row can go. Which window a wait of the
+limiter is for, its `RateLimitWait` event says itself.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def estimate(rows: int, windows: Sequence[Window]) -> str:
 
 
 class Schedule:
-    """This client's sends against its windows: what is left to wait, and for which window."""
+    """This client's sends against its windows: what is left to wait."""
 
     def __init__(
         self, windows: Sequence[Window], clock: Callable[[], float] = time.monotonic
@@ -94,15 +94,3 @@ class Schedule:
             base = recent[place] if place < len(recent) else now
             latest = max(latest, base + rounds * window.seconds)
         return latest - now
-
-    def window_for(self, delay: float) -> Window | None:
-        """The window a wait of `delay` seconds from now is for: of the windows that long at
-        least (none makes a wait longer than itself), the one whose oldest counted send
-        leaves it nearest the wait's end; None when no window is that long."""
-        now = self._clock()
-        ends = []
-        for i, window in enumerate(self.windows):
-            recent = self._in_window(window, now)[-window.limit :]
-            if recent and window.seconds >= 0.9 * delay:
-                ends.append((abs(recent[0] + window.seconds - (now + delay)), i))
-        return self.windows[min(ends)[1]] if ends else None

@@ -65,12 +65,11 @@ class Pace:
             self.schedule.sent()
             self._resumes_at = None
         elif isinstance(event, RateLimitWait) and event.delay >= WAIT_SHOWN:
-            pacing = event.reason.startswith("pacing")  # else a pause: a 429, Remaining 0
-            window = self.schedule.window_for(event.delay) if pacing else None
-            if window is not None:
-                what = f"the {window_text(window)} window"
-            else:
-                what = "the server's rate limit" + ("" if pacing else f" ({event.reason})")
+            if event.window is not None:  # a window, or the server's budget for one
+                what = f"the {window_text(event.window)} window"
+            else:  # a budget no window describes, or a pause the server asked for
+                said = f" ({event.reason})" if event.kind == "pause" else ""
+                what = f"the server's rate limit{said}"
             resumes = self._wall() + event.delay
             self.new_wait = self._resumes_at is None
             if self._resumes_at is None or resumes < self._resumes_at:

@@ -36,7 +36,7 @@ from .learning import LearnedWindow
 from .multipart import FileContent, FilePart
 from .options import RetryOption, TimeoutOption
 from .polling import DEFAULT_POLLING, Job, Poll, PollPolicy, ProgressHook
-from .ratelimit import RateLimiter, RateLimiterView
+from .ratelimit import RateLimiter, RateLimiterView, Wait, WaitKind
 from .request_bodies import validate_request
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .unset import UNSET, Unset
@@ -84,6 +84,8 @@ __all__ = [
     "RetryScheduled",
     "TimeoutOption",
     "Unset",
+    "Wait",
+    "WaitKind",
     "Window",
     "build_converters",
     "validate_request",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 import os
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -42,14 +43,27 @@ __all__ = ["DEFAULT_TIMEOUT", "ApiResponse", "BaseClient", "expand_path", "path_
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10, sock_read=30)
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
+"""No read timeout of its own: aiohttp re-arms it at every chunk read (two timers an
+answer, about 4 % of a bulk create's CPU), and `total` bounds a stalled read anyway."""
 _NO_BODY: Any = object()
+_PathKey: TypeAlias = tuple[tuple[str, type, Any], ...]
+"""Path parameters with their types, as `BaseClient._url` compares them."""
+_KEPT_TYPES = frozenset((str, int, bool, uuid.UUID))
+"""The path parameter values whose URL `BaseClient._url` keeps: immutable, compared exactly."""
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 _STATIC_HEADERS = {
     "Accept": "application/json",
     "Content-Type": "application/json",
     "User-Agent": f"leadkit/{__version__}",
 }
+
+
+class _Headers(dict[str, str]):
+    """Request headers, which hold the key: their repr names them and shows no value."""
+
+    def __repr__(self) -> str:
+        return f"<headers {sorted(self)!r}>"
 
 
 def _limiter_policy(
@@ -123,6 +137,10 @@ class BaseClient:
         limiter = RateLimiter(_limiter_policy(self.api.rate_limit, rate_limit))
         self._limiter_view = RateLimiterView(limiter)
         self._sender = Sender(self.api, self._key, self._shared, limiter, tuple(event_hooks))
+        self._made_headers: tuple[CallOptions, dict[str, str]] | None = None
+        """The options the headers were made for last, and those headers (`_headers`)."""
+        self._urls: dict[OperationSpec[Any], tuple[_PathKey, str]] = {}
+        """Per operation: the path parameters of its last call, and its URL (`_url`)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -214,14 +232,39 @@ class BaseClient:
         return check_request(self.api.request_converter, body, op.body_type).payload
 
     def _headers(self, params: Mapping[str, Any] | None, options: CallOptions) -> dict[str, str]:
-        """The client's headers, then the operation's header `params`, then extra headers."""
+        """The client's headers, then the operation's header `params`, then extra headers.
+
+        Without `params`, the headers of the client's own options are made once (nothing
+        changes them: aiohttp copies them, a multipart body copies them).
+        """
+        made = self._made_headers
+        if not params and made is not None and made[0] is options:
+            return made[1]
         auth = self.api.auth
-        headers = {**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()}
+        headers = _Headers({**_STATIC_HEADERS, auth.header: auth.prefix + self._key.reveal()})
         if params:
             headers.update({k: query_value(v) for k, v in params.items() if v is not None})
         if options.extra_headers:
             merge_headers(headers, options.extra_headers)
+        if not params and options is self._options:
+            self._made_headers = options, headers
         return headers
+
+    def _url(self, op: OperationSpec[Any], path_params: Mapping[str, Any]) -> str:
+        """The URL of `op` with `path_params`; the last one of each operation is kept, as
+        a bulk load calls one operation with the same path parameters again and again.
+
+        Kept only for values of `_KEPT_TYPES` (immutable, and compared with their types:
+        True == 1, but the one is sent as "true").
+        """
+        given = tuple((k, type(v), v) for k, v in path_params.items())
+        last = self._urls.get(op)
+        if last is not None and last[0] == given:
+            return last[1]
+        url = self.base_url + expand_path(op.path, path_values(path_params))
+        if all(kind in _KEPT_TYPES for _, kind, _ in given):
+            self._urls[op] = given, url
+        return url
 
     async def call(
         self,
@@ -259,17 +302,20 @@ class BaseClient:
             options = options.merged(
                 self.api.auth.header, timeout=timeout, retry=retry, extra_headers=extra_headers
             )
-        params = [
-            (name, query_value(item))
-            for name, value in (query or {}).items()
-            if value is not None
-            for item in (value if isinstance(value, list) else [value])
-        ]
+        params = (
+            [
+                (name, query_value(item))
+                for name, value in query.items()
+                if value is not None
+                for item in (value if isinstance(value, list) else [value])
+            ]
+            if query
+            else None
+        )
         payload = None if body is _NO_BODY else self._encode_body(op, body)
-        url = self.base_url + expand_path(op.path, path_values(path_params))
         request = Request(
             op,
-            url,
+            self._url(op, path_params),
             params or None,
             self._headers(headers, options),
             payload,

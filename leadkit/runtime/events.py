@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from .api import Window
+from .ratelimit import WaitKind
 
 __all__ = [
     "Event",
@@ -67,11 +68,19 @@ class RetryScheduled:
 
 @attrs.frozen(kw_only=True)
 class RateLimitWait:
-    """A request waits `delay` seconds for the client's shared rate limiter."""
+    """A request waits `delay` seconds for the client's shared rate limiter.
+
+    `kind` says why: ``window``, a window in force (`window`) sets its time; ``budget``,
+    the server's remaining budget is spent until its reset (`window`: the window the
+    server's rate-limit headers describe, when one does); ``pause``, the server asked the
+    client to wait (a 429). `reason` says the same in words.
+    """
 
     operation: str
     delay: float
+    kind: WaitKind
     reason: str
+    window: Window | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -1,5 +1,14 @@
-"""JSON as the wire carries it: compact UTF-8 encoding, and every value JSON cannot carry
-(NaN, a key that is not a string, a lone surrogate, UNSET out of place) named by its path."""
+"""JSON as the wire carries it: compact UTF-8 encoding and decoding, and every value JSON
+cannot carry (NaN, a key that is not a string, a lone surrogate, UNSET out of place) named
+by its path.
+
+Both steps use orjson when it is installed (the ``fast`` extra) and the standard library's
+json otherwise, with the same outcome: orjson is given only what it handles exactly as
+json does (plain JSON values; bodies with no run of 19 digits, which it would read as a
+float beyond 64 bits), and json decides whatever orjson refuses. What is accepted, what
+is refused and every error text are json's; the bytes sent differ only in how a float is
+written (``1e-7`` for ``1e-07``), which is the same number.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +19,16 @@ from typing import Any
 
 from .unset import UNSET
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the `fast` extra is not installed
+    orjson = None  # type: ignore[assignment]
+
 __all__ = [
     "JSON_ARRAYS",
     "MISPLACED_UNSET",
+    "codec",
+    "decode_json",
     "encode_json",
     "json_problems",
     "key_problem",
@@ -23,6 +39,8 @@ MISPLACED_UNSET = "UNSET can only leave out a whole field"
 JSON_ARRAYS = (list, tuple)
 """What the encoder writes as a JSON array."""
 _LEAVES = frozenset((str, int, float, bool, type(None)))
+_PLAIN_LEAVES = frozenset((str, int, bool, type(None)))
+"""The leaves `_plain` takes without a look (a float must be finite)."""
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -35,13 +53,54 @@ _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=
 """Compact JSON without NaN; text other than ASCII is kept as it is (sent as UTF-8)."""
 
 
+_decode = json.loads
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    if orjson is not None
+    else 0
+)
+"""Subclasses, dates and dataclasses refused by orjson, so that json decides them."""
+_DIGITS = bytes(b"0"[0] if chr(i).isdigit() and i < 128 else b" "[0] for i in range(256))
+"""A translation table: every ASCII digit to 0, every other byte to a space."""
+_LONG_NUMBER = b"0" * 19
+"""19 digits in a row (after `_DIGITS`): maybe an integer beyond 64 bits, which orjson
+would read as a float. (A regular expression takes five times as long to find it.)"""
+
+
+def codec() -> str:
+    """The JSON library in use: ``orjson`` when it is installed, else ``json``."""
+    return "json" if orjson is None else "orjson"
+
+
+def decode_json(raw: bytes) -> Any:
+    """The JSON value in `raw` (UTF-8, or UTF-16/32 as json detects it).
+
+    Raises ValueError (json's JSONDecodeError or UnicodeDecodeError) when it is not JSON,
+    RecursionError when it is nested too deep to decode: json's outcome in every case.
+    """
+    if orjson is not None and _LONG_NUMBER not in raw.translate(_DIGITS):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # json decides: it reads NaN, a BOM, UTF-16, a lone surrogate's escape
+    return _decode(raw)
+
+
 def encode_json(data: Any, *, keys_checked: bool) -> bytes | None:
     """`data` as JSON in UTF-8, or None when JSON cannot carry it (`json_problems` says why).
 
-    The wire form is walked only when it has nested values, where an object key might not
-    be a string (the encoder would turn 1, True or None into one); `keys_checked` says the
-    keys are known to be strings (a flat mapping a model's fields were checked against).
+    With json, the wire form is walked only when it has nested values, where an object key
+    might not be a string (the encoder would turn 1, True or None into one); `keys_checked`
+    says the keys are known to be strings (a flat mapping a model's fields were checked
+    against). orjson is given only plain JSON (`_plain`), which it writes as json does.
     """
+    if orjson is not None and _plain(data):
+        try:
+            return orjson.dumps(data, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass  # an integer beyond 64 bits, a lone surrogate: json decides
     try:
         payload = _encode(data).encode()
     except (TypeError, ValueError):  # UnicodeEncodeError (a lone surrogate) is a ValueError
@@ -65,6 +124,23 @@ def _string_keys(value: Any) -> bool:
             if type(item) not in _LEAVES and not _string_keys(item):
                 return False
     return True
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is made of exactly dict (str keys), list, tuple, str, int, bool,
+    None and finite float, no subclass: what orjson writes as json does (it would write
+    NaN as null, a UUID or an enum member as its value, where json refuses them)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _PLAIN_LEAVES and not _plain(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _PLAIN_LEAVES or _plain(item) for item in value)
+    if kind is float:
+        return math.isfinite(value)
+    return kind in _PLAIN_LEAVES
 
 
 def key_problem(key: Any, path: str) -> str | None:

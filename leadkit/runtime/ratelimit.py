@@ -10,6 +10,10 @@ before the reset (``Remaining: 0`` sends the next request after the reset); when
 slots already reserved before the reset outnumber what the server has left, those beyond
 it wait for the reset; when the server answers 429, the whole limiter pauses until the
 delay it asked for, so every task of the client waits, not only the refused one.
+
+A slot that must wait says why (`Wait`): a window in force (the one that sets its time),
+the server's remaining budget (with the window the server's headers describe, when one
+does), or a pause the server asked for (a 429).
 """
 
 from __future__ import annotations
@@ -20,13 +24,37 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal, TypeAlias
+
+import attrs
+from multidict import CIMultiDictProxy
 
 from .api import RateLimitPolicy, Window
-from .learning import LearnedWindow, ServerReport, WindowLearner
+from .learning import LearnedWindow, ServerReport, WindowLearner, described
 
-__all__ = ["RateLimiter", "RateLimiterView", "next_slot"]
+__all__ = ["RateLimiter", "RateLimiterView", "Wait", "WaitKind", "next_slot"]
 
 logger = logging.getLogger("leadkit")
+
+WaitKind: TypeAlias = Literal["window", "budget", "pause"]
+"""Why a slot waits: a window in force, the server's remaining budget, a server's pause."""
+
+
+@attrs.frozen
+class Wait:
+    """How long a reserved slot still waits, and why."""
+
+    delay: float
+    """Seconds from now (0 or less: it may go)."""
+    kind: WaitKind
+    """``window``: a window in force sets the slot's time; ``budget``: the server's
+    remaining budget (its Remaining header) is spent until its reset; ``pause``: the
+    server asked the client to wait (a 429)."""
+    window: Window | None
+    """The window that sets the slot's time (``window``), or the one the server's headers
+    describe (``budget``, when one does); None for a pause."""
+    reason: str
+    """The same in words, e.g. ``429 on POST /lead``."""
 
 
 def next_slot(log: Sequence[float], windows: Iterable[Window], not_before: float) -> float:
@@ -64,9 +92,12 @@ class RateLimiter:
         """Slots reserved and not settled yet (waiting or in flight), ascending."""
         self._budget: int | None = None
         self._budget_reset = 0.0
+        self._budget_window: Window | None = None
+        """The window the server's last budget report describes, if one does."""
         self._paused_from = -math.inf
         self._paused_until = 0.0
-        self._pause_reason = ""
+        self._pause = Wait(0.0, "pause", None, "")
+        """Why the limiter is paused (its delay unused)."""
 
     def __repr__(self) -> str:
         return f"RateLimiter(windows={self.windows!r}, outstanding={len(self._outstanding)})"
@@ -119,15 +150,50 @@ class RateLimiter:
             for window in self.windows
         )
 
-    def delay_until(self, slot: float) -> tuple[float, str]:
-        """Seconds still to wait before a reserved `slot` may send, and why."""
-        now = self._clock()
-        if self._paused_from <= slot <= self._paused_until and self._paused_until > now:
-            return self._paused_until - now, self._pause_reason
-        return slot - now, "pacing to the windows in force and the server's remaining budget"
+    def _holds(self, slot: float, now: float) -> bool:
+        """Whether a pause running at `now` holds `slot`."""
+        return self._paused_from <= slot <= self._paused_until and self._paused_until > now
 
-    def pause(self, delay: float, reason: str, first: float = -math.inf) -> None:
-        """Hold every slot from `first` on (all by default) until `delay` seconds from now.
+    def delay_until(self, slot: float) -> float:
+        """Seconds still to wait before a reserved `slot` may send (0 or less: none)."""
+        now = self._clock()
+        return self._paused_until - now if self._holds(slot, now) else slot - now
+
+    def wait(self, slot: float) -> Wait:
+        """How long a reserved `slot` still waits, and why."""
+        now = self._clock()
+        if self._holds(slot, now):
+            return attrs.evolve(self._pause, delay=self._paused_until - now)
+        window = self._binding(slot)
+        if window is not None:
+            text = f"pacing to the window of {window.limit} per {window.seconds:g}s"
+            return Wait(slot - now, "window", window, text)
+        header = self.policy.remaining_header if self.policy else "Remaining"
+        text = f"the server's budget ({header}) is spent until its reset"
+        return Wait(slot - now, "budget", self._budget_window, text)
+
+    def _binding(self, slot: float) -> Window | None:
+        """The window that sets `slot`'s time: one more send before it would overfill it
+        (the longest of those that do); None when no window does."""
+        log, before = self._log, bisect.bisect_left(self._log, slot)
+        binding = [
+            window
+            for window in self.windows
+            if 0 < window.limit <= before and log[before - window.limit] + window.seconds >= slot
+        ]
+        return max(binding, key=lambda window: window.seconds, default=None)
+
+    def pause(
+        self,
+        delay: float,
+        reason: str,
+        first: float = -math.inf,
+        *,
+        kind: WaitKind = "pause",
+        window: Window | None = None,
+    ) -> None:
+        """Hold every slot from `first` on (all by default) until `delay` seconds from now;
+        `kind`, `window` and `reason` say why (`Wait`).
 
         A pause still running is widened, never cut: the earlier `first` and the later end
         win. Slots held go out at the end of the pause at the earliest, so the log moves
@@ -139,7 +205,8 @@ class RateLimiter:
             first, until = min(first, self._paused_from), max(until, self._paused_until)
         if (first, until) == (self._paused_from, self._paused_until):
             return
-        self._paused_from, self._paused_until, self._pause_reason = first, until, reason
+        self._paused_from, self._paused_until = first, until
+        self._pause = Wait(0.0, kind, window, reason)
         moved = (max(t, until) if t > now and t >= first else t for t in self._log)
         self._log = deque(moved)
         logger.debug("rate limiter paused for %.3fs: %s", delay, reason)
@@ -169,11 +236,20 @@ class RateLimiter:
         self._answered.append(now)
         while len(self._answered) > self._kept:
             self._answered.popleft()
-        report = ServerReport.read(headers, self._learner.policy, self._wall())
+        policy = self._learner.policy
+        if isinstance(headers, CIMultiDictProxy) and not (  # aiohttp's: lookups ignore case
+            policy.limit_header in headers
+            or policy.remaining_header in headers
+            or policy.reset_header in headers
+        ):
+            return None  # most answers: nothing to learn, no budget to cap
+        report = ServerReport.read(headers, policy, self._wall())
         learned = self._learner.learn(report, self._answered, len(self._outstanding), now)
         if learned is not None:
             self._kept = self._longest_limit()
         if report.remaining is not None and report.reset is not None:
+            index = described(self.windows, report.limit, report.reset)
+            self._budget_window = None if index is None else self.windows[index]
             self._budget_from(report.remaining, min(report.reset, self.horizon), now)
         return learned
 
@@ -185,7 +261,8 @@ class RateLimiter:
         if reserved > remaining and self._learner is not None:
             header = self._learner.policy.remaining_header
             first = self._outstanding[remaining]  # the first the server has no room for
-            self.pause(delay, f"{header}={remaining}, reset in {delay:.3g}s", first)
+            reason = f"{header}={remaining}, reset in {delay:.3g}s"
+            self.pause(delay, reason, first, kind="budget", window=self._budget_window)
         self._budget, self._budget_reset = max(remaining - reserved, 0), reset_at
 
 

@@ -80,9 +80,14 @@ def _wire_form(converter: cattrs.Converter, body: Any, model: Any) -> tuple[Any,
     flag says so (it holds no object but itself).
     """
     if isinstance(body, Mapping):
-        body = {key: value for key, value in body.items() if value is not UNSET}
-        if all(type(value) in _JSON_SCALARS for value in body.values()):
-            return body, True
+        wire, flat = {}, True
+        for key, value in body.items():  # one pass: this runs for every row of a bulk load
+            if value is not UNSET:
+                wire[key] = value
+                flat = flat and type(value) in _JSON_SCALARS
+        if flat:
+            return wire, True
+        body = wire
     try:
         return converter.unstructure(body), False
     except Exception as exc:  # a tuple as a key, a model field holding the wrong type, a cycle

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from .errors import (
     error_class_for_status,
 )
 from .field_errors import field_errors_of, summary_of
+from .json_values import decode_json
 
 __all__ = ["parse_response"]
 
@@ -54,7 +54,7 @@ def parse_response(
         message = f"the server answered {status}, a success the spec does not declare here"
         raise _invalid(message, label, status, headers, raw)
     try:
-        data = json.loads(raw) if raw.strip() else None
+        data = decode_json(raw) if raw.strip() else None
     except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         data = None
         if status in op.success and op.success[status] is not None:

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 import attrs
+import cattrs
 
 from .api import ApiDescription, OperationSpec
 from .errors import (
@@ -37,6 +38,7 @@ from .events import (
     RetryScheduled,
     emit,
 )
+from .json_values import decode_json
 from .learning import LearnedWindow
 from .multipart import MultipartBody
 from .options import CallOptions
@@ -58,6 +60,8 @@ __all__ = ["ApiResponse", "Request", "Sender"]
 
 T = TypeVar("T")
 logger = logging.getLogger("leadkit")
+StructureHook = Callable[[Any, Any], Any]
+_UNPARSED: Any = object()
 
 
 @attrs.frozen
@@ -111,23 +115,25 @@ class Sender:
         self._shared = shared
         self.limiter = limiter
         self._event_hooks = event_hooks
+        self._hooks: dict[Any, StructureHook] = {}
 
     async def send(self, request: Request[T]) -> ApiResponse[T]:
         """Attempt `request` until it succeeds or `leadkit.runtime.retry` says to stop."""
-        op, label, policy = request.op, request.label, request.options.retry
-        safe = retries_ambiguous(op, policy)
+        op, policy = request.op, request.options.retry
         ambiguous_seen = False
         first_sent: float | None = None
         attempt = 0
         while True:
             attempt += 1
             slot = self.limiter.reserve()
-            if self.limiter.delay_until(slot)[0] > 0:
-                await self._wait_for_slot(label, slot)
+            if self.limiter.delay_until(slot) > 0:
+                await self._wait_for_slot(request.label, slot)
             first_sent = time.monotonic() if first_sent is None else first_sent
+            send_once = self._lean_attempt if self.lean else self._attempt
             try:
-                response = await self._attempt(request, attempt, slot)
+                response = await send_once(request, attempt, slot)
             except APIError as error:
+                label = request.label
                 error.attempts = attempt
                 if isinstance(error, ResponseValidationError):  # a 2xx: the record exists
                     raise
@@ -140,7 +146,7 @@ class Sender:
                 decision = decide(
                     policy,
                     kind=kind,
-                    safe_to_repeat=safe,
+                    safe_to_repeat=retries_ambiguous(op, policy),
                     attempt=attempt,
                     elapsed=time.monotonic() - first_sent,
                     requested=requested,
@@ -195,57 +201,114 @@ class Sender:
     async def _wait_for_slot(self, label: str, slot: float) -> None:
         """Sleep until the reserved `slot` starts; give it back if the wait is cancelled."""
         try:
-            while (wait := self.limiter.delay_until(slot))[0] > 0:
-                delay, reason = wait
-                logger.debug("%s waits %.3fs for the rate limiter: %s", label, delay, reason)
-                self.emit(RateLimitWait, operation=label, delay=delay, reason=reason)
-                await asyncio.sleep(delay)
+            while (wait := self.limiter.wait(slot)).delay > 0:
+                logger.debug(
+                    "%s waits %.3fs for the rate limiter: %s", label, wait.delay, wait.reason
+                )
+                self.emit(
+                    RateLimitWait,
+                    operation=label,
+                    delay=wait.delay,
+                    kind=wait.kind,
+                    window=wait.window,
+                    reason=wait.reason,
+                )
+                await asyncio.sleep(wait.delay)
         except BaseException:
             self.limiter.cancel(slot)
             raise
 
+    @property
+    def lean(self) -> bool:
+        """Whether attempts take the lean path: nothing listens to their events or logs."""
+        return not self._event_hooks and not logger.isEnabledFor(logging.DEBUG)
+
     async def _attempt(self, request: Request[T], attempt: int, slot: float) -> ApiResponse[T]:
-        """Send `request` once in `slot`; parse the response or raise a typed error."""
+        """Send `request` once in `slot`; parse the response or raise a typed error. (With
+        no event hook and no debug logging, `_lean_attempt` does it instead.)"""
         label = request.label
-        response_headers: Mapping[str, str] | None = None
-        try:
-            session = self._shared.open()  # RuntimeError once the client is closed
-            connections = self._shared.connections
-            assert connections is not None
-            await connections.acquire()
-        except BaseException:  # closed, or cancelled waiting for a connection: nothing sent
-            self.limiter.cancel(slot)
-            raise
-        started = time.monotonic()
-        try:
-            if request.before_send is not None:
-                request.before_send()
+
+        def announce() -> None:
             self.emit(RequestSent, operation=label, attempt=attempt, url=request.url)
-            status, response_headers, raw, whole = await self._exchange(session, request)
+
+        try:
+            status, headers, raw, whole, elapsed = await self._exchanged(request, slot, announce)
         except APIConnectionError as error:
             logger.debug("%s attempt %d failed: %s", label, attempt, error)
             self.emit(
                 RequestFailed, operation=label, attempt=attempt, error=str(error), sent=error.sent
             )
             raise
-        finally:
-            connections.release()
-            if (learned := self.limiter.settle(slot, response_headers)) is not None:
-                self._learned(request, learned)
-        elapsed = time.monotonic() - started
         logger.debug("%s attempt %d -> %s in %.3fs", label, attempt, status, elapsed)
         self.emit(
             ResponseReceived, operation=label, attempt=attempt, status=status, elapsed=elapsed
         )
-        parsed = parse_response(self.api, request.op, label, status, response_headers, raw, whole)
-        return ApiResponse(
-            status=status,
-            headers=response_headers,
-            parsed=parsed,
-            elapsed=elapsed,
-            attempts=attempt,
-            learned=tuple(request.learned),
-        )
+        parsed = parse_response(self.api, request.op, label, status, headers, raw, whole)
+        return ApiResponse(status, headers, parsed, elapsed, attempt, tuple(request.learned))
+
+    async def _lean_attempt(self, request: Request[T], attempt: int, slot: float) -> ApiResponse[T]:
+        """`_attempt` with no events or logs to make, and a declared success body read
+        whole decoded and structured here; any other answer, or a body that fails either
+        step, goes to `parse_response`, so the outcome is always the full path's."""
+        status, headers, raw, whole, elapsed = await self._exchanged(request, slot)
+        op = request.op
+        kind = op.success.get(status) if whole else None
+        parsed = _UNPARSED if kind is None else self._success(kind, raw)
+        if parsed is _UNPARSED:
+            parsed = parse_response(self.api, op, request.label, status, headers, raw, whole)
+        return ApiResponse(status, headers, parsed, elapsed, attempt, tuple(request.learned))
+
+    def _success(self, kind: Any, raw: bytes) -> Any:
+        """The success body `raw` structured as `kind` by the response converter's function
+        for it (the generated one); _UNPARSED when either step fails."""
+        hook = self._hooks.get(kind)
+        if hook is None:
+            hook = self._hooks[kind] = self.api.response_converter.get_structure_hook(kind)
+        try:
+            return hook(decode_json(raw), kind)
+        except (ValueError, TypeError, RecursionError, cattrs.BaseValidationError):
+            return _UNPARSED  # parse_response words the error
+
+    async def _exchanged(
+        self, request: Request[Any], slot: float, announce: Callable[[], None] | None = None
+    ) -> tuple[int, Mapping[str, str], bytes, bool, float]:
+        """Send `request` once in `slot` on a connection of the pool: the status, headers
+        and body (`_exchange`) and the seconds it took. `before_send`, then `announce`, are
+        called just before it goes; the connection is freed and the limiter told after,
+        whatever happens (the slot goes back when no connection can be had: the client
+        closed, the wait cancelled)."""
+        try:
+            session = self._shared.open()  # RuntimeError once the client is closed
+            connections = self._shared.connections
+            assert connections is not None
+            await connections.acquire()
+        except BaseException:  # nothing was sent
+            self.limiter.cancel(slot)
+            raise
+        headers: Mapping[str, str] | None = None
+        started = time.monotonic()
+        try:
+            if request.before_send is not None:
+                request.before_send()
+            if announce is not None:
+                announce()
+            status, headers, raw, whole = await self._exchange(session, request)
+        finally:
+            self._settle(request, slot, connections, headers)
+        return status, headers, raw, whole, time.monotonic() - started
+
+    def _settle(
+        self,
+        request: Request[Any],
+        slot: float,
+        connections: asyncio.Semaphore,
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        """The attempt in `slot` ended, answered with `headers` or not: free its connection
+        and tell the limiter, which may learn from the headers."""
+        connections.release()
+        if (learned := self.limiter.settle(slot, headers)) is not None:
+            self._learned(request, learned)
 
     def _learned(self, request: Request[Any], learned: LearnedWindow) -> None:
         """A response to `request` corrected a rate-limit window: say so everywhere."""
