@@ -1,4 +1,4 @@
-"""Stage 2b: the parser's models read into the IR: classes, enums and aliases.
+"""Stage 3: the parser's models read into the IR: classes, enums and aliases.
 
 Field names the generated models use themselves get a `_` (the parser renames them, asked by
 wire name); a model that could not be imported (a name it would hide, two attrs bases) is

@@ -1,4 +1,4 @@
-"""Stage 4: IR -> {relative path: text}, through one Jinja environment. Pure: no I/O."""
+"""Stage 5: IR -> {relative path: text}, through one Jinja environment. Pure: no I/O."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 2a: datamodel-code-generator's OpenAPI parser, run in-process on a loaded spec.
+"""Stage 2: datamodel-code-generator's OpenAPI parser, run in-process on a loaded spec.
 
 The one module that imports datamodel-code-generator. Its parser reads every schema the
 spec's components and operations hold into model objects (class name, fields with their

@@ -1,8 +1,9 @@
 """The keyword arguments generated methods take besides an operation's own.
 
-Each method takes the call options of `BaseClient.with_options` (``timeout=``, ``retry=``,
-``extra_headers=``); each ``<op>_bulk`` the options of `leadkit.bulk.bulk_create`. They are
-read from those signatures, so a generated method cannot drift from what it passes on.
+Each method that sends a request takes the call options of `BaseClient.with_options`
+(``timeout=``, ``retry=``, ``extra_headers=``); each ``<op>_bulk`` the options of
+`leadkit.bulk.bulk_create`. They are read from those signatures, so a generated method
+cannot drift from what it passes on.
 """
 
 from __future__ import annotations

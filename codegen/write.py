@@ -1,4 +1,4 @@
-"""Stage 5: format with the pinned ruff, then write the tree or compare it (`--check`)."""
+"""Stage 6: format with the pinned ruff, then write the tree or compare it (`--check`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The IR's operations: parameters, bodies, responses and x-dedupe of each client method."""
+"""The IR's operations: parameters, bodies and their parts, responses, x-dedupe and x-poll."""
 
 from __future__ import annotations
 
