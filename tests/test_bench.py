@@ -42,7 +42,7 @@ def test_quick_bench_prints_every_scenario_with_numbers() -> None:
         ("models", "pydantic v2 (datamodel-code-generator)"),
         ("generator", "full regeneration"),
         ("generator", "--check"),
-        ("import", "python -c 'import generated.coldsend'"),
+        ("import", "python -c 'import leadkit.apis.coldsend'"),
         ("memory", "bulk run, 1,000 leads"),
         ("memory", "bulk run, 1,000 leads, journal file"),
         ("rate limit", "429 responses"),

@@ -15,9 +15,9 @@ import attrs
 import pytest
 from aiohttp import web
 
-from generated.breakcold.client import CREATE_LEAD, BreakcoldClient
-from generated.coldsend.client import ADD_LEAD, ColdsendClient
-from generated.coldsend.models import LeadResponse, ManualLeadRequest
+from leadkit.apis.breakcold.client import CREATE_LEAD, BreakcoldClient
+from leadkit.apis.coldsend.client import ADD_LEAD, ColdsendClient
+from leadkit.apis.coldsend.models import LeadResponse, ManualLeadRequest
 from leadkit.bulk import (
     IN_FLIGHT_REASON,
     IN_FLIGHT_RESENT_REASON,

@@ -13,7 +13,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-from generated.coldsend.client import ADD_LEAD, ColdsendClient
+from leadkit.apis.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.bulk import (
     IN_FLIGHT_RESENT_REASON,
     BulkRun,

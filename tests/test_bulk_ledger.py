@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from generated.coldsend.client import ADD_LEAD, ColdsendClient
+from leadkit.apis.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.bulk import IN_FLIGHT_REASON, NOT_SENT_REASON, InputRow, Outcome, RowResult
 from leadkit.bulk.journal import Journal, State
 from leadkit.bulk.ledger import Job, RowLedger

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from generated.coldsend.client import ADD_LEAD, ColdsendClient
+from leadkit.apis.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.bulk import Outcome, bulk_create
 from tests.processes import running
 

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
-from generated.breakcold.client import BreakcoldClient
-from generated.coldsend.client import ColdsendClient
+from leadkit.apis.breakcold.client import BreakcoldClient
+from leadkit.apis.coldsend.client import ColdsendClient
 from leadkit.bulk import Outcome, bulk_create
 from leadkit.runtime import BaseClient, RateLimitPolicy, RetryPolicy, Window
 from leadkit.runtime.errors import (

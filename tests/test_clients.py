@@ -19,12 +19,12 @@ import pytest
 from scripted_server import Reply, ScriptedServer, scripted_server
 from spec_examples import example
 
-from generated.breakcold import BreakcoldClient
-from generated.breakcold import models as bc
-from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
-from generated.coldsend import UNSET, ColdsendClient
-from generated.coldsend import models as cs
-from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.apis.breakcold import BreakcoldClient
+from leadkit.apis.breakcold import models as bc
+from leadkit.apis.breakcold.spec import SPEC as BREAKCOLD_SPEC
+from leadkit.apis.coldsend import UNSET, ColdsendClient
+from leadkit.apis.coldsend import models as cs
+from leadkit.apis.coldsend.spec import SPEC as COLDSEND_SPEC
 from leadkit.runtime import RequestValidationError, RetryPolicy, errors
 
 KEY = "cs_live_s3cr3t-key-for-tests"

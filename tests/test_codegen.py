@@ -16,14 +16,14 @@ import attrs
 import pytest
 import yaml
 
-from codegen.__main__ import main as codegen_main
-from codegen.build import build_api
-from codegen.errors import Problems, SpecError
-from codegen.ir import ClassModel
-from codegen.load import load_spec
-from codegen.pipeline import generate_tree
-from codegen.typeref import SchemaTypes
-from codegen.write import format_sources
+from leadkit.codegen.__main__ import main as codegen_main
+from leadkit.codegen.build import build_api
+from leadkit.codegen.errors import Problems, SpecError
+from leadkit.codegen.ir import ClassModel
+from leadkit.codegen.load import load_spec
+from leadkit.codegen.pipeline import generate_tree
+from leadkit.codegen.typeref import SchemaTypes
+from leadkit.codegen.write import format_sources
 from tests.processes import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,7 +278,8 @@ def test_python_m_codegen_on_a_broken_spec_prints_the_one_paragraph_alone(tmp_pa
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "broken.yaml").write_text(text)
     done = run(
-        sys.executable, "-m", "codegen", "--specs", tmp_path / "specs", "--out", tmp_path / "out",
+        sys.executable, "-m", "leadkit.codegen",
+        "--specs", tmp_path / "specs", "--out", tmp_path / "out",
         cwd=ROOT,
     )  # fmt: skip
     assert (done.returncode, done.stderr) == (2, f"error: {expected}\n")
@@ -287,7 +288,7 @@ def test_python_m_codegen_on_a_broken_spec_prints_the_one_paragraph_alone(tmp_pa
 
 def test_importing_a_generated_client_does_not_import_the_generator() -> None:
     code = (
-        "import sys, generated.coldsend, generated.breakcold\n"
+        "import sys, leadkit.apis.coldsend, leadkit.apis.breakcold\n"
         "heavy = [m for m in ('datamodel_code_generator', 'jinja2', 'codegen', 'yaml') "
         "if m in sys.modules]\n"
         "print(','.join(heavy))"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import leadkit.apis
 from tests.test_codegen import MINIMAL, assert_spec_error, run_codegen
 
 LEAD = "#/components/schemas/Lead"
@@ -36,16 +37,15 @@ def test_aliases_and_the_extra_columns_object_reach_the_operation(
     spec = COLUMNS_SPEC % ("x-extra-columns: extra", "['E-mail Address', Work Email]")
     (tmp_path / "specs" / "probe.yaml").write_text(spec)
     assert run_codegen(tmp_path) == 0
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "generated", raising=False)
-    client = importlib.import_module("generated.probe.client")
+    monkeypatch.setattr(leadkit.apis, "__path__", [str(tmp_path / "generated")])
+    client = importlib.import_module("leadkit.apis.probe.client")
     assert client.ADD_LEAD.column_aliases == {
         "email": ("E-mail Address", "Work Email"),
         "company": ("Company Name", "Organization"),
     }
     assert client.ADD_LEAD.extra_columns == "extra"
-    for name in [n for n in sys.modules if n.startswith("generated.probe")]:
-        del sys.modules[name]  # the project's own `generated` comes back with monkeypatch
+    for name in [n for n in sys.modules if n.startswith("leadkit.apis.probe")]:
+        del sys.modules[name]
 
 
 PROPERTY = f"{LEAD}/properties/email/x-aliases"

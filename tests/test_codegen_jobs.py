@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from codegen.build import build_api
-from codegen.errors import SpecError
-from codegen.load import load_spec
+from leadkit.codegen.build import build_api
+from leadkit.codegen.errors import SpecError
+from leadkit.codegen.load import load_spec
 from tests.test_diff import Edit, _write, add, drop, edits, move, put
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from codegen.pipeline import generate_tree
+from leadkit.codegen.pipeline import generate_tree
 from tests.processes import run
 from tests.test_codegen import MINIMAL, ROOT, assert_spec_error
 from tests.transport_support import serve

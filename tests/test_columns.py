@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from generated.breakcold.client import API as BREAKCOLD
-from generated.breakcold.client import CREATE_LEAD
-from generated.coldsend.client import ADD_LEAD
-from generated.coldsend.client import API as COLDSEND
+from leadkit.apis.breakcold.client import API as BREAKCOLD
+from leadkit.apis.breakcold.client import CREATE_LEAD
+from leadkit.apis.coldsend.client import ADD_LEAD
+from leadkit.apis.coldsend.client import API as COLDSEND
 from leadkit.bulk.cells import BadValue
 from leadkit.bulk.columns import ColumnOptions, ColumnPlan, KeyPlan, Kind, MappingError, Target
 from leadkit.bulk.inputs import input_fields

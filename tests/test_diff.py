@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
-from codegen.__main__ import main as codegen_main
-from codegen.build import build_api
-from codegen.diff import committed_spec, diff_specs, render_json, render_text, tree_report
-from codegen.diff.spec_diff import read_leniently
-from codegen.errors import SpecError
-from codegen.load import LoadedSpec, load_spec
-from codegen.pipeline import generate_tree
-from codegen.regen import regenerate
 from leadkit.cli import main as leadkit_main
+from leadkit.codegen.__main__ import main as codegen_main
+from leadkit.codegen.build import build_api
+from leadkit.codegen.diff import committed_spec, diff_specs, render_json, render_text, tree_report
+from leadkit.codegen.diff.spec_diff import read_leniently
+from leadkit.codegen.errors import SpecError
+from leadkit.codegen.load import LoadedSpec, load_spec
+from leadkit.codegen.pipeline import generate_tree
+from leadkit.codegen.regen import regenerate
 from tests.processes import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,8 +399,8 @@ def test_identical_specs_give_an_empty_report(api: str) -> None:
 
 ORDER_PROBE = """
 from pathlib import Path
-from codegen.diff import diff_specs
-from codegen.load import load_spec
+from leadkit.codegen.diff import diff_specs
+from leadkit.codegen.load import load_spec
 old = load_spec(Path("specs/breakcold.yaml")).document
 new = load_spec(Path("specs/breakcold.yaml")).document
 new["components"]["schemas"]["ContractCurrency"]["enum"] += ["SEK", "NOK", "DKK", "HUF"]

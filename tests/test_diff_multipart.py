@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from codegen.diff import diff_specs
-from codegen.load import load_spec
+from leadkit.codegen.diff import diff_specs
+from leadkit.codegen.load import load_spec
 from tests.test_diff import BASE, Edit, _write, add, drop, edits, move, prop, put
 
 ROOT = Path(__file__).resolve().parent.parent

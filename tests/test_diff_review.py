@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from codegen.diff import diff_specs
-from codegen.load import load_spec
-from codegen.pipeline import generate_tree
 from leadkit.cli import main as leadkit_main
+from leadkit.codegen.diff import diff_specs
+from leadkit.codegen.load import load_spec
+from leadkit.codegen.pipeline import generate_tree
 from tests.test_diff import (
     BASE,
     BC_OP,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generated.breakcold.client import CREATE_LEAD
-from generated.coldsend.client import ADD_LEAD
+from leadkit.apis.breakcold.client import CREATE_LEAD
+from leadkit.apis.coldsend.client import ADD_LEAD
 from leadkit.runtime import OperationSpec
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "column-mapping.md"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generated.breakcold.client import API, CREATE_LEAD
+from leadkit.apis.breakcold.client import API, CREATE_LEAD
 from leadkit.bulk.encodings import EncodingError, scan
 from leadkit.bulk.inputs import InputFileError, input_fields, open_input
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from transport_support import CAMPAIGN, KEY, coldsend, serve
 
-from generated.coldsend import models
+from leadkit.apis.coldsend import models
 from leadkit.runtime import RetryPolicy, errors
 
 HEADERS = {"X-RateLimit-Remaining": "0", "Retry-After": "7"}

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generated.breakcold.client import API as BREAKCOLD
-from generated.breakcold.client import CREATE_LEAD
-from generated.coldsend.client import ADD_LEAD
-from generated.coldsend.client import API as COLDSEND
+from leadkit.apis.breakcold.client import API as BREAKCOLD
+from leadkit.apis.breakcold.client import CREATE_LEAD
+from leadkit.apis.coldsend.client import ADD_LEAD
+from leadkit.apis.coldsend.client import API as COLDSEND
 from leadkit.bulk.columns import ColumnOptions, header_key
 from leadkit.bulk.inputs import (
     MAX_RECORD_LINES,

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from generated.breakcold.client import CREATE_LEAD, BreakcoldClient
-from generated.coldsend.client import ADD_LEAD, ColdsendClient
+from leadkit.apis.breakcold.client import CREATE_LEAD, BreakcoldClient
+from leadkit.apis.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.bulk import IN_FLIGHT_REASON, Outcome, RowResult, bulk_create
 from leadkit.runtime.client import BaseClient
 from leadkit.runtime.events import Event

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generated.coldsend import models
-from generated.coldsend.converter import request_converter
+from leadkit.apis.coldsend import models
+from leadkit.apis.coldsend.converter import request_converter
 from leadkit.runtime import json_values
 from leadkit.runtime.errors import RequestValidationError
 from leadkit.runtime.request_bodies import check_request

@@ -23,8 +23,8 @@ import pytest
 from aiohttp import web
 from transport_support import CAMPAIGN, KEY, Recorder, breakcold, coldsend, lead_json, serve
 
-from generated.breakcold.client import CREATE_LEAD
-from generated.coldsend.client import ADD_LEAD
+from leadkit.apis.breakcold.client import CREATE_LEAD
+from leadkit.apis.coldsend.client import ADD_LEAD
 from leadkit.runtime import APIError, ApiResponse, RetryPolicy
 from leadkit.runtime.api import OperationSpec
 from leadkit.runtime.client import BaseClient

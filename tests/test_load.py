@@ -24,7 +24,7 @@ import attrs
 import pytest
 from aiohttp import web
 
-from generated.coldsend.client import ADD_LEAD
+from leadkit.apis.coldsend.client import ADD_LEAD
 from leadkit.bulk.journal import Journal, State
 from leadkit.cli import main
 from leadkit.commands.load import register

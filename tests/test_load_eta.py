@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generated.breakcold.client import API as BREAKCOLD
-from generated.coldsend.client import API as COLDSEND
+from leadkit.apis.breakcold.client import API as BREAKCOLD
+from leadkit.apis.coldsend.client import API as COLDSEND
 from leadkit.cli import main
 from leadkit.commands.load_eta import Schedule, duration_text, estimate, window_text
 from leadkit.commands.load_progress import Pace

@@ -22,9 +22,9 @@ from typing import Any
 import attrs
 import pytest
 
-from generated.breakcold import models as breakcold_models
-from generated.breakcold.client import API as BREAKCOLD
-from generated.breakcold.client import CREATE_LEAD
+from leadkit.apis.breakcold import models as breakcold_models
+from leadkit.apis.breakcold.client import API as BREAKCOLD
+from leadkit.apis.breakcold.client import CREATE_LEAD
 from leadkit.bulk.cells import members
 from leadkit.bulk.inputs import input_fields, open_input, request_fields
 from leadkit.cli import main

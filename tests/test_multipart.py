@@ -28,8 +28,8 @@ from openapi_core.contrib.aiohttp import AIOHTTPOpenAPIWebRequest
 from transport_support import CAMPAIGN, KEY, Recorder, coldsend, serve
 from waiting import eventually
 
-from generated.coldsend import models
-from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.apis.coldsend import models
+from leadkit.apis.coldsend.spec import SPEC as COLDSEND_SPEC
 from leadkit.runtime import (
     BodyNotReplayableError,
     FilePart,

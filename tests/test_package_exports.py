@@ -11,7 +11,7 @@ import pytest
 from leadkit.runtime import errors
 from leadkit.sandbox import Sandbox
 
-PACKAGES = ("generated.coldsend", "generated.breakcold")
+PACKAGES = ("leadkit.apis.coldsend", "leadkit.apis.breakcold")
 
 
 def defined_exceptions(module: ModuleType) -> dict[str, type[BaseException]]:
@@ -45,7 +45,7 @@ def test_each_error_class_is_the_runtimes_own_from_the_package(package: str, nam
 
 
 def test_the_import_a_caller_writes() -> None:
-    from generated.coldsend import (
+    from leadkit.apis.coldsend import (
         AlreadyExistsError,
         APIError,
         OutcomeUnknownError,
@@ -62,8 +62,8 @@ def test_the_import_a_caller_writes() -> None:
 
 
 async def test_a_failed_call_is_caught_with_the_packages_class(sandbox: Sandbox) -> None:
-    import generated.breakcold as breakcold
-    import generated.coldsend as coldsend
+    import leadkit.apis.breakcold as breakcold
+    import leadkit.apis.coldsend as coldsend
 
     url = sandbox.base_url("coldsend")
     async with coldsend.ColdsendClient(api_key="not-a-coldsend-key", base_url=url) as client:

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from transport_support import CAMPAIGN, Recorder, coldsend, serve
 
-from generated.coldsend import models
+from leadkit.apis.coldsend import models
 from leadkit.runtime import (
     JobFailedError,
     JobPolled,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from generated.breakcold.client import BreakcoldClient
-from generated.coldsend.client import ColdsendClient
+from leadkit.apis.breakcold.client import BreakcoldClient
+from leadkit.apis.coldsend.client import ColdsendClient
 from leadkit.runtime.api import RateLimitPolicy, Window, rate_limit_from_spec
 from leadkit.runtime.retry import pointed_delay, server_delay
 

@@ -20,8 +20,8 @@ from typing import Any
 import attrs
 import pytest
 
-from generated.breakcold import BreakcoldClient
-from generated.coldsend import ColdsendClient
+from leadkit.apis.breakcold import BreakcoldClient
+from leadkit.apis.coldsend import ColdsendClient
 from leadkit.bulk import Outcome
 from leadkit.sandbox import Sandbox
 
@@ -281,7 +281,7 @@ async def test_a_failing_example_names_its_file_and_line(tmp_path: Path) -> None
 
 
 def test_the_spec_written_in_the_docs_generates_the_client_it_describes(tmp_path: Path) -> None:
-    from codegen.pipeline import generate_tree
+    from leadkit.codegen.pipeline import generate_tree
 
     page = ROOT / "docs" / "writing-a-spec.md"
     [spec] = [b.source for b in fenced_blocks(page.read_text(encoding="utf-8")) if b.info == "yaml"]

@@ -19,11 +19,11 @@ from typing import Any
 import cattrs
 import pytest
 
-from generated.breakcold import converter as bc_converter
-from generated.breakcold import models as bc
-from generated.coldsend import converter as cs_converter
-from generated.coldsend import models as cs
-from generated.coldsend.client import ColdsendClient
+from leadkit.apis.breakcold import converter as bc_converter
+from leadkit.apis.breakcold import models as bc
+from leadkit.apis.coldsend import converter as cs_converter
+from leadkit.apis.coldsend import models as cs
+from leadkit.apis.coldsend.client import ColdsendClient
 from leadkit.bulk import Outcome
 from leadkit.runtime import (
     UNSET,
@@ -265,7 +265,7 @@ def _cycle() -> dict[str, Any]:
             bc.CreateLeadRequest(email="a@x.io", attributes=NOT_A_LIST),
             [
                 "expected dict[str, str | float | bool | list[str] | "
-                "generated.breakcold.models.Location | None], got int @ $.attributes"
+                "leadkit.apis.breakcold.models.Location | None], got int @ $.attributes"
             ],
         ),
     ],

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from generated.breakcold.client import API as BREAKCOLD
-from generated.breakcold.client import CREATE_LEAD
-from generated.coldsend.client import ADD_LEAD
-from generated.coldsend.client import API as COLDSEND
+from leadkit.apis.breakcold.client import API as BREAKCOLD
+from leadkit.apis.breakcold.client import CREATE_LEAD
+from leadkit.apis.coldsend.client import ADD_LEAD
+from leadkit.apis.coldsend.client import API as COLDSEND
 from leadkit.runtime.api import OperationSpec
 from leadkit.runtime.errors import (
     APIConnectionError,

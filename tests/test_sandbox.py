@@ -20,13 +20,13 @@ import aiohttp
 import pytest
 from jsonschema import Draft202012Validator
 
-from codegen.build import build_api
-from codegen.contract import contract
-from codegen.load import LoadedSpec
-from generated.breakcold import BreakcoldClient
-from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
-from generated.coldsend import ColdsendClient, models
-from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.apis.breakcold import BreakcoldClient
+from leadkit.apis.breakcold.spec import SPEC as BREAKCOLD_SPEC
+from leadkit.apis.coldsend import ColdsendClient, models
+from leadkit.apis.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.codegen.build import build_api
+from leadkit.codegen.contract import contract
+from leadkit.codegen.load import LoadedSpec
 from leadkit.runtime.api import Window
 from leadkit.runtime.errors import (
     APIConnectionError,

@@ -16,10 +16,10 @@ import attrs
 import pytest
 from jsonschema import Draft202012Validator
 
-from codegen.build import build_api
-from codegen.contract import contract
-from codegen.load import LoadedSpec
-from generated.coldsend import ColdsendClient
+from leadkit.apis.coldsend import ColdsendClient
+from leadkit.codegen.build import build_api
+from leadkit.codegen.contract import contract
+from leadkit.codegen.load import LoadedSpec
 from leadkit.runtime.errors import (
     AuthenticationError,
     PermissionDeniedError,

@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
-from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.apis.breakcold.spec import SPEC as BREAKCOLD_SPEC
+from leadkit.apis.coldsend.spec import SPEC as COLDSEND_SPEC
 from leadkit.sandbox import Sandbox, SandboxConfig, running_in_thread
 
 MAX_EXAMPLES = 30

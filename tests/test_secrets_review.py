@@ -20,7 +20,7 @@ from aiohttp import web
 from rich.console import Console
 from rich.traceback import Traceback
 
-from generated.coldsend.client import ColdsendClient
+from leadkit.apis.coldsend.client import ColdsendClient
 from leadkit.runtime import APIError, RetryPolicy
 from leadkit.runtime.events import RequestFailed
 from tests.processes import running_async

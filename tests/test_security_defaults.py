@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from generated.breakcold.client import BreakcoldClient
-from generated.coldsend.client import ColdsendClient
+from leadkit.apis.breakcold.client import BreakcoldClient
+from leadkit.apis.coldsend.client import ColdsendClient
 from leadkit.runtime import APIError
 from leadkit.runtime.errors import APITLSError
 from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig

@@ -24,12 +24,12 @@ from hypothesis_jsonschema import from_schema
 from spec_examples import example
 from test_models import FORMATS, closed
 
-from generated.breakcold import converter as bc_converter
-from generated.breakcold import models as bc
-from generated.breakcold.spec import SPEC as BREAKCOLD_SPEC
-from generated.coldsend import converter as cs_converter
-from generated.coldsend import models as cs
-from generated.coldsend.spec import SPEC as COLDSEND_SPEC
+from leadkit.apis.breakcold import converter as bc_converter
+from leadkit.apis.breakcold import models as bc
+from leadkit.apis.breakcold.spec import SPEC as BREAKCOLD_SPEC
+from leadkit.apis.coldsend import converter as cs_converter
+from leadkit.apis.coldsend import models as cs
+from leadkit.apis.coldsend.spec import SPEC as COLDSEND_SPEC
 from leadkit.runtime import UNSET, build_converters, validate_request
 from leadkit.runtime.converters import describe_error, wire_names
 from leadkit.runtime.request_bodies import check_request

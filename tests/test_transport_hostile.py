@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from transport_support import CAMPAIGN, KEY, coldsend, lead_json, serve
 
-from generated.coldsend.client import ADD_LEAD, ColdsendClient
+from leadkit.apis.coldsend.client import ADD_LEAD, ColdsendClient
 from leadkit.runtime import RetryPolicy, errors
 from leadkit.runtime.api import RateLimitPolicy, Window
 from leadkit.runtime.retry import server_delay

@@ -11,8 +11,8 @@ from typing import Any
 import attrs
 import pytest
 
-from generated.breakcold.client import API as BREAKCOLD
-from generated.coldsend.client import API as COLDSEND
+from leadkit.apis.breakcold.client import API as BREAKCOLD
+from leadkit.apis.coldsend.client import API as COLDSEND
 from leadkit.runtime import (
     AlreadyExistsError,
     APIError,
