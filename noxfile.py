@@ -47,7 +47,7 @@ def typecheck(session: nox.Session) -> None:
 def regen_check(session: nox.Session) -> None:
     """Fail when generated/ is not exactly what the generator makes from specs/."""
     install_project(session, "codegen")
-    session.run("python", "-m", "codegen", "--check", *session.posargs)
+    session.run("python", "-m", "leadkit.codegen", "--check", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -64,7 +64,7 @@ def docs(session: nox.Session) -> None:
 def regen(session: nox.Session) -> None:
     """After an API change: print the semantic report, regenerate, refresh golden snapshots."""
     install_project(session, "codegen")
-    session.run("python", "-m", "codegen.regen", *session.posargs)
+    session.run("python", "-m", "leadkit.codegen.regen", *session.posargs)
 
 
 @nox.session(python=PYTHON)

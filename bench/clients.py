@@ -23,7 +23,7 @@ from uuid import UUID
 
 import aiohttp
 
-from generated.coldsend import ColdsendClient
+from leadkit.apis.coldsend import ColdsendClient
 from leadkit.bulk import Outcome
 from leadkit.runtime import DEFAULT_RETRY, RetryPolicy
 

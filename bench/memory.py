@@ -16,7 +16,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from generated.coldsend import ColdsendClient
+from leadkit.apis.coldsend import ColdsendClient
 
 from .data import API_KEY, CAMPAIGN_ID, lead_rows
 from .harness import ROOT, Contender, Row, Target, interleave, rows_of

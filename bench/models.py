@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
-from generated.coldsend import models, serde
-from generated.coldsend.converter import response_converter
+from leadkit.apis.coldsend import models, serde
+from leadkit.apis.coldsend.converter import response_converter
 
 from .data import LEAD_RESPONSE
 from .harness import Contender, Row, Target, interleave, rows_of

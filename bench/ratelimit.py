@@ -21,8 +21,8 @@ from typing import Any
 
 import attrs
 
-from generated.breakcold import BreakcoldClient
-from generated.coldsend import ColdsendClient
+from leadkit.apis.breakcold import BreakcoldClient
+from leadkit.apis.coldsend import ColdsendClient
 from leadkit.runtime import RateLimitLearned, RateLimitPolicy, RequestSent, Window
 from leadkit.sandbox import Sandbox, SandboxConfig
 from leadkit.sandbox.ratelimit import Clock, RateLimiter

@@ -1,7 +1,7 @@
 """Generator and import: wall time of child processes, each run from the repository root.
 
 A full regeneration writes every file into an empty folder; ``--check`` compares that
-folder with what the generator makes. The import rows compare ``import generated.coldsend``
+folder with what the generator makes. The import rows compare ``import leadkit.apis.coldsend``
 with a bare ``import aiohttp, attrs, cattrs`` in the same run.
 """
 
@@ -19,7 +19,7 @@ from .harness import ROOT, Contender, Row, Target, interleave, rows_of
 __all__ = ["run"]
 
 BARE = "import aiohttp, attrs, cattrs"
-OURS = "import generated.coldsend"
+OURS = "import leadkit.apis.coldsend"
 
 
 def _wall(args: list[str]) -> float:
@@ -36,13 +36,13 @@ def _generator(folder: Path) -> list[Contender[float]]:
     counter = iter(range(1_000_000))
 
     def full() -> float:
-        return _wall(["-m", "codegen", "--out", str(folder / f"full-{next(counter)}")])
+        return _wall(["-m", "leadkit.codegen", "--out", str(folder / f"full-{next(counter)}")])
 
     checked = folder / "checked"
-    _wall(["-m", "codegen", "--out", str(checked)])
+    _wall(["-m", "leadkit.codegen", "--out", str(checked)])
 
     def check() -> float:
-        return _wall(["-m", "codegen", "--check", "--out", str(checked)])
+        return _wall(["-m", "leadkit.codegen", "--check", "--out", str(checked)])
 
     return [Contender("full regeneration", full), Contender("--check", check)]
 
@@ -59,6 +59,6 @@ def run(rounds: int) -> tuple[list[Row], list[Target]]:
     targets = [
         Target("generator: full regeneration (s)", rows[0].median, 2.0, at_least=False),
         Target("generator: --check (s)", rows[1].median, 2.0, at_least=False),
-        Target("import: generated.coldsend / bare", rows[3].ratio, 1.15, at_least=False),
+        Target("import: leadkit.apis.coldsend / bare", rows[3].ratio, 1.15, at_least=False),
     ]
     return rows, targets

@@ -1,4 +1,5 @@
-"""`python -m codegen [--check]`: regenerate generated/ from specs/, or check it is current."""
+"""`python -m leadkit.codegen [--check]`: regenerate generated/ from specs/, or check it is
+current."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     """Run the generator; exit 0 when done or current, 1 on drift, 2 on a bad spec."""
-    parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m leadkit.codegen", description=__doc__)
     parser.add_argument("--specs", type=Path, default=ROOT / "specs", help="folder of *.yaml specs")
     parser.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 on drift")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\nwhat changes for client users:", file=sys.stderr)
             print(tree_report_text(args.specs, args.out), file=sys.stderr)
-            print("\nrun `python -m codegen` to regenerate.", file=sys.stderr)
+            print("\nrun `python -m leadkit.codegen` to regenerate.", file=sys.stderr)
             return 1
         print(f"{args.out} is up to date ({len(files)} files).")
         return 0

@@ -1,4 +1,5 @@
-"""`python -m codegen.regen`: report what specs/ changes, regenerate, refresh golden snapshots."""
+"""`python -m leadkit.codegen.regen`: report what specs/ changes, regenerate, refresh the golden
+snapshots."""
 
 from __future__ import annotations
 

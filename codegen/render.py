@@ -89,6 +89,9 @@ def render_api(api: Api) -> dict[str, str]:
 def render_root() -> dict[str, str]:
     """Files of the output root itself."""
     return {
-        "__init__.py": '"""Generated API packages. Do not edit: run `python -m codegen`."""\n',
+        "__init__.py": (
+            '"""Generated API packages, `leadkit.apis.<api>`. Do not edit: run'
+            ' `python -m leadkit.codegen`."""\n'
+        ),
         "py.typed": "",
     }

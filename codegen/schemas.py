@@ -2,7 +2,7 @@
 
 The one module that imports datamodel-code-generator. Its parser reads every schema the
 spec's components and operations hold into model objects (class name, fields with their
-Python and wire names, types, requiredness, defaults, enum members); `codegen.models` reads
+Python and wire names, types, requiredness, defaults, enum members); `leadkit.codegen.models` reads
 those into the IR. The text the parser also renders is never used.
 """
 

@@ -1,6 +1,6 @@
 """How a schema becomes a `TypeRef`: read by the parser for models, by `SchemaTypes` for the rest.
 
-The parser (`codegen.schemas`) types every model field and alias; `from_parsed` turns its
+The parser (`leadkit.codegen.schemas`) types every model field and alias; `from_parsed` turns its
 type objects into the IR's. A parameter's schema, or a body with no model of its own (a
 `$ref` outside `#/components/schemas`), is read by `SchemaTypes` with the same rules: the
 formats of `CARRIED_FORMATS`, a free-form object as ``dict[str, Any]``.

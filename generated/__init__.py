@@ -1,1 +1,1 @@
-"""Generated API packages. Do not edit: run `python -m codegen`."""
+"""Generated API packages, `leadkit.apis.<api>`. Do not edit: run `python -m leadkit.codegen`."""

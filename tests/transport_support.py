@@ -10,8 +10,8 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from generated.breakcold.client import BreakcoldClient
-from generated.coldsend.client import ColdsendClient
+from leadkit.apis.breakcold.client import BreakcoldClient
+from leadkit.apis.coldsend.client import ColdsendClient
 from leadkit.runtime import Event, RetryPolicy
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The intermediate representation of one spec: what every reader of the spec reads.
 
-`codegen.build.build_api` makes one `Api` per spec. The templates render it, `leadkit diff`
+`leadkit.codegen.build.build_api` makes one `Api` per spec. The templates render it, `leadkit diff`
 compares two of them, and the data the sandbox reads is derived from it. Everything here is
 frozen and computed: templates do not work anything out for themselves.
 """

@@ -78,8 +78,8 @@ class ClassModel:
     fields: tuple[Field, ...]
     """Its own fields; a subclass inherits its base's first."""
     in_responses: bool
-    """Whether a response can contain it (`codegen.reach`): then it keeps the fields a server
-    sends beyond the spec, in `additional_properties`."""
+    """Whether a response can contain it (`leadkit.codegen.reach`): then it keeps the fields
+    a server sends beyond the spec, in `additional_properties`."""
 
     @property
     def docstring(self) -> str:

@@ -12,9 +12,9 @@ __all__ = ["register"]
 
 def _run(args: argparse.Namespace, _argv: Sequence[str]) -> int:
     try:
-        from codegen.diff import diff_specs, has_breaking, render_json, render_text
-        from codegen.errors import SpecError
-        from codegen.load import load_spec
+        from leadkit.codegen.diff import diff_specs, has_breaking, render_json, render_text
+        from leadkit.codegen.errors import SpecError
+        from leadkit.codegen.load import load_spec
     except ImportError as exc:  # PyYAML and the validator come with the codegen extra
         print(
             f"leadkit diff: needs the generator's dependencies ({exc}); "

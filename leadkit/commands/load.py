@@ -59,9 +59,9 @@ _EXAMPLE_ID = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
 
 def _generated_apis() -> list[str]:
     """Names of the generated packages, found without importing them."""
-    import generated
+    import leadkit.apis
 
-    return sorted(m.name for m in pkgutil.iter_modules(generated.__path__) if m.ispkg)
+    return sorted(m.name for m in pkgutil.iter_modules(leadkit.apis.__path__) if m.ispkg)
 
 
 def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
@@ -70,7 +70,7 @@ def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
 
     from leadkit.runtime import BaseClient, OperationSpec
 
-    module = importlib.import_module(f"generated.{api}.client")
+    module = importlib.import_module(f"leadkit.apis.{api}.client")
     values = list(vars(module).values())
     client = next(
         v

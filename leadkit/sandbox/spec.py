@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-import generated
+import leadkit.apis
 from leadkit.runtime.api import RateLimitPolicy, rate_limit_from_spec
 
 from .declaration import SandboxDeclaration, read_declaration
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 API_NAMES: tuple[str, ...] = tuple(
-    sorted(module.name for module in pkgutil.iter_modules(generated.__path__) if module.ispkg)
+    sorted(module.name for module in pkgutil.iter_modules(leadkit.apis.__path__) if module.ispkg)
 )
 """The generated packages (found without importing them): `Sandbox()` serves each one's
 `contract.CONTRACT`."""
@@ -131,6 +131,6 @@ def read_api(name: str, contract: Mapping[str, Any]) -> ApiModel:
 
 def load_api(name: str) -> ApiModel:
     """The ApiModel of the generated package `generated.<name>` (its embedded CONTRACT)."""
-    module = importlib.import_module(f"generated.{name}.contract")
+    module = importlib.import_module(f"leadkit.apis.{name}.contract")
     contract: dict[str, Any] = module.CONTRACT
     return read_api(name, contract)

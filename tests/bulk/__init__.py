@@ -1,0 +1,1 @@
+"""The bulk loader (leadkit/bulk)."""

@@ -1,0 +1,1 @@
+"""The generator (codegen/): reading specs, rendering, diff."""

@@ -1,0 +1,1 @@
+"""The leadkit commands (leadkit/commands): load, sandbox."""

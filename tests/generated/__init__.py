@@ -1,0 +1,1 @@
+"""The generated packages (generated/): clients, models, serde, exports."""

@@ -1,0 +1,1 @@
+"""The run time of the generated clients (leadkit/runtime)."""

@@ -1,0 +1,1 @@
+"""The hand-written specs (specs/) against the vendors' reference pages."""
