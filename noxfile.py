@@ -21,10 +21,19 @@ def install_project(session: nox.Session, extras: str) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite (unit, golden, functional, property, contract);
-    `nox -s tests -- -m "not slow"` runs the quick selection."""
+    """Run the whole test suite (unit, golden, functional, property, contract): the quick
+    selection on every core, then the slow tests one at a time (they measure time and memory,
+    or kill processes on a clock). `nox -s tests -- -m "not slow"` runs the quick selection
+    alone; other arguments go to pytest as they are, on one core."""
     install_project(session, "test")
-    session.run("pytest", *session.posargs)
+    quick = ["-m", "not slow", "-n", "auto"]
+    if not session.posargs:
+        session.run("pytest", *quick)
+        session.run("pytest", "-m", "slow")
+    elif session.posargs == ["-m", "not slow"]:
+        session.run("pytest", *quick)
+    else:
+        session.run("pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)
