@@ -17,8 +17,8 @@ _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 BOOLEAN_WORDS = "true/false, yes/no or 1/0"
 """What a boolean cell may say (in any case)."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = "[\ud800-\udfff]"
+_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"
 
 
 class BadValue(Exception):
@@ -71,10 +71,10 @@ def loads(text: str) -> Any:
     """JSON text -> value; ValueError if it is not JSON, BadValue if no request can carry it."""
     try:
         value = json.loads(text)
-        shown = json.dumps(value, ensure_ascii=False) if _SURROGATE_ESCAPE.search(text) else ""
+        shown = json.dumps(value, ensure_ascii=False) if re.search(_SURROGATE_ESCAPE, text) else ""
     except RecursionError:
         raise BadValue("nested too deeply to read") from None
-    if (lone := _SURROGATE.search(shown)) is not None:
+    if (lone := re.search(_SURROGATE, shown)) is not None:
         code = f"\\u{ord(lone.group()):04x}"
         raise BadValue(f"the escape {code} is half a surrogate pair, not a character")
     return value

@@ -50,9 +50,9 @@ FIELD_CHARS = 16 * 1024 * 1024
 """The longest CSV field read (csv's own default is 128 KiB)."""
 _DELIMITERS = ";\t|"
 """Besides the comma, what a header may be separated by (European Excel writes ';')."""
-_EXCEL_SEP = re.compile(r"sep=(.)\s*")
+_EXCEL_SEP = r"sep=(.)\s*"
 """Excel's first line naming the delimiter: ``sep=;``."""
-_NOT_DECODED = re.compile("[\udc80-\udcff]")
+_NOT_DECODED = "[\udc80-\udcff]"
 
 
 class InputFileError(ValueError):
@@ -149,7 +149,7 @@ class _Record:
 
 
 def _not_decoded(text: str) -> str | None:
-    bad = _NOT_DECODED.search(text)
+    bad = re.search(_NOT_DECODED, text)
     if bad is None:
         return None
     return f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02X})"
@@ -207,7 +207,7 @@ def _read_csv(
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_CHARS))
     records = _Records(iter(handle.readline, ""))
     header = _next_nonblank(records)
-    sep = _EXCEL_SEP.fullmatch(header.text) if header is not None else None
+    sep = re.fullmatch(_EXCEL_SEP, header.text) if header is not None else None
     if sep is not None:
         records.delimiter = sep.group(1)
         header = _next_nonblank(records)

@@ -108,11 +108,14 @@ def _body_pattern(pattern: Any) -> str | None:
     if not isinstance(pattern, str):
         raise ValueError("retry-after-body-pattern must be a string")
     try:
-        groups = re.compile(pattern).groups
+        re.search(pattern, "")
     except re.error as exc:
         raise ValueError(f"retry-after-body-pattern is not a regular expression ({exc})") from None
-    if not groups:
-        raise ValueError("retry-after-body-pattern needs a group around the delay's number")
+    try:
+        re.sub(pattern, r"\1", "")  # refuses a template naming a group the pattern lacks
+    except re.error:
+        problem = "retry-after-body-pattern needs a group around the delay's number"
+        raise ValueError(problem) from None
     return pattern
 
 

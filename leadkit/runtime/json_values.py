@@ -41,12 +41,12 @@ JSON_ARRAYS = (list, tuple)
 _LEAVES = frozenset((str, int, float, bool, type(None)))
 _PLAIN_LEAVES = frozenset((str, int, bool, type(None)))
 """The leaves `_plain` takes without a look (a float must be finite)."""
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_PLAIN_KEY = r"[A-Za-z0-9_-]+"
 
 
 def path_step(key: str) -> str:
     """The path step to the value of `key`: `.key`, or `['key']` when it is not plain."""
-    return f".{key}" if _PLAIN_KEY.fullmatch(key) else f"[{key!r}]"
+    return f".{key}" if re.fullmatch(_PLAIN_KEY, key) else f"[{key!r}]"
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode

@@ -33,9 +33,9 @@ TimeoutOption: TypeAlias = aiohttp.ClientTimeout | float
 RetryOption: TypeAlias = RetryPolicy | Literal[False]
 """A RetryPolicy, or False for one attempt only (the policy in force otherwise)."""
 
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 """A header name (RFC 9110's token)."""
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL = r"[\x00-\x08\x0a-\x1f\x7f]"
 """What a header value may not hold: a line break would start another header."""
 
 
@@ -68,7 +68,7 @@ def _checked_headers(extra: Mapping[str, str], auth_header: str) -> dict[str, st
         raise TypeError(f"extra_headers takes a mapping, not {type(extra).__name__}")
     checked: dict[str, str] = {}
     for name, value in extra.items():
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        if not isinstance(name, str) or not re.fullmatch(_TOKEN, name):
             raise ValueError(
                 "extra_headers: a header name must be a non-empty string of letters, digits "
                 "and !#$%&'*+.^_`|~- (one is not)"
@@ -78,7 +78,7 @@ def _checked_headers(extra: Mapping[str, str], auth_header: str) -> dict[str, st
                 f"extra_headers cannot set {name}: the client sends its API key in it; "
                 "make another client with api_key=... to use another key"
             )
-        if not isinstance(value, str) or _CONTROL.search(value):
+        if not isinstance(value, str) or re.search(_CONTROL, value):
             raise ValueError(
                 f"extra_headers[{name!r}]: the value must be a string without line breaks "
                 "or control characters"

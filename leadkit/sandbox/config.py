@@ -28,7 +28,7 @@ def _latency(_: Any, attribute: attrs.Attribute[tuple[int, int]], value: tuple[i
         raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high, got {value}")
 
 
-_WINDOW = re.compile(r"(\d+)/(\d+(?:\.\d+)?)(s|m|h)")
+_WINDOW = r"(\d+)/(\d+(?:\.\d+)?)(s|m|h)"
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -38,7 +38,7 @@ def parse_window(text: str) -> Window:
     The unit is required: "60/60" is exactly the ambiguity (seconds or minutes?) that makes
     documented limits wrong. Raises ValueError saying how to write one.
     """
-    match = _WINDOW.fullmatch(text.strip())
+    match = re.fullmatch(_WINDOW, text.strip())
     window = None
     if match is not None:
         limit, length, unit = match.groups()

@@ -15,7 +15,7 @@ from .spec import ApiModel, Operation, resolve
 
 __all__ = ["MISSING", "OperationValidator", "Problem"]
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = r"[+-]?[0-9]+"
 MISSING: Any = object()
 """The `received` value of a missing field."""
 
@@ -76,7 +76,7 @@ def _path_value(text: str | None, schema: Mapping[str, Any]) -> Any:
     """A path parameter as its schema's type reads it: "7" is 7 for an integer (else text)."""
     declared = schema.get("type", [])
     types = {declared} if isinstance(declared, str) else set(declared)
-    if text is not None and "integer" in types and _INTEGER.fullmatch(text):
+    if text is not None and "integer" in types and re.fullmatch(_INTEGER, text):
         return int(text)
     if text is not None and "number" in types:
         try:
