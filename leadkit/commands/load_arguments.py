@@ -166,7 +166,8 @@ def add_arguments(parser: argparse.ArgumentParser, apis: list[str]) -> None:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="load into an in-process sandbox of the API: no key, no network, no journal",
+        help="load into an in-process sandbox of the API: no key, no network, no journal unless "
+        "--journal is given",
     )
     parser.add_argument(
         "--sandbox-time-scale",
