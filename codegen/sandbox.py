@@ -49,6 +49,21 @@ def _check_assigned(api: Api, declared: SandboxDeclaration, problems: Problems) 
             problems.refuse(where, f"{value!r} does not fit the property: {errors[0].message}")
 
 
+def _check_reads(api: Api, declared: SandboxDeclaration, problems: Problems) -> None:
+    """Each read is a GET whose path parameter is a property of its success response."""
+    by_key = {op.key: op for op in api.operations}
+    properties = _response_properties(api)
+    for name, param in declared.reads.items():
+        where = ("x-sandbox", "reads", name)
+        op = by_key.get(name)
+        if op is None or op.method != "GET":
+            problems.refuse(where, f"no GET operation {name!r} in this spec")
+        elif param not in {p.wire_name for p in op.path_params}:
+            problems.refuse(where, f"{name} has no path parameter {param!r}")
+        elif param not in properties:
+            problems.refuse(where, f"no success response has a property {param!r} to find it by")
+
+
 def read_sandbox(api: Api, problems: Problems) -> SandboxDeclaration:
     """The spec's x-sandbox, defaults filled in; refusals (with their pointer) go to `problems`."""
     try:
@@ -57,4 +72,5 @@ def read_sandbox(api: Api, problems: Problems) -> SandboxDeclaration:
         problems.refuse(("x-sandbox", *exc.where), exc.message)
         return SandboxDeclaration()
     _check_assigned(api, declared, problems)
+    _check_reads(api, declared, problems)
     return declared
