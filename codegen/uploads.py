@@ -136,7 +136,11 @@ class _UploadReader:
         return target
 
     def parts(
-        self, op: Operation, creates: Operation | None, raw: Mapping[str, Any], where: tuple[Any, ...]
+        self,
+        op: Operation,
+        creates: Operation | None,
+        raw: Mapping[str, Any],
+        where: tuple[Any, ...],
     ) -> tuple[str | None, str | None]:
         """The file part and the mapping part, each a part of `op`'s multipart body."""
         parts = {part.wire_name: part for part in op.parts}
@@ -171,8 +175,10 @@ class _UploadReader:
     ) -> tuple[tuple[str, str], ...]:
         """The status of each phase; the x-poll's `done` ends exactly the last two."""
         assert op.poll is not None
-        if not isinstance(raw, Mapping) or sorted(raw) != sorted(UPLOAD_STATUSES) or not all(
-            isinstance(value, str) for value in raw.values()
+        if (
+            not isinstance(raw, Mapping)
+            or sorted(raw) != sorted(UPLOAD_STATUSES)
+            or not all(isinstance(value, str) for value in raw.values())
         ):
             self.problems.refuse(
                 where, f"must give the status of each of {', '.join(UPLOAD_STATUSES)}"
@@ -202,12 +208,16 @@ class _UploadReader:
             kinds, words = _KINDS.get(role, ({"int"}, "an integer"))
             held = {t.kind for t in field.type.members} - {"null"} if field else set()
             if field is None or not held or not held <= kinds:
-                self.problems.refuse((*where, role), f"the status has no {words} field {raw[role]!r}")
+                self.problems.refuse(
+                    (*where, role), f"the status has no {words} field {raw[role]!r}"
+                )
                 continue
             found.append((role, field.wire_name, field.python_name))
         for key in raw:
             if key not in UPLOAD_COUNTS:
-                self.problems.refuse((*where, key), f"unknown count; name {', '.join(UPLOAD_COUNTS)}")
+                self.problems.refuse(
+                    (*where, key), f"unknown count; name {', '.join(UPLOAD_COUNTS)}"
+                )
         return tuple(found)
 
     def errors(
@@ -220,10 +230,14 @@ class _UploadReader:
             return None
         for key in raw:
             if key not in ERRORS_KEYS:
-                self.problems.refuse((*where, key), f"unknown key; errors takes {', '.join(ERRORS_KEYS)}")
+                self.problems.refuse(
+                    (*where, key), f"unknown key; errors takes {', '.join(ERRORS_KEYS)}"
+                )
         field = fields.get(str(raw.get("field")))
         if field is None or field.type.kind != "list":
-            self.problems.refuse((*where, "field"), f"the status has no list field {raw.get('field')!r}")
+            self.problems.refuse(
+                (*where, "field"), f"the status has no list field {raw.get('field')!r}"
+            )
             return None
         row, message = _words(raw.get("row", ["row"])), _words(raw.get("message", ["message"]))
         for key, words in (("row", row), ("message", message)):

@@ -2,9 +2,10 @@
 
 The key format, the keys that authenticate but may not write, the values the server assigns,
 the shape of its error bodies, what it does with a duplicate the spec declares no status
-for, and which reads answer a stored record. The generator reads the extension with `read_declaration` (refusing a wrong one with its
-JSON pointer) and embeds it, defaults filled in, in ``generated/<api>/contract.py``; the
-sandbox reads it back from there with the same function.
+for, and which reads answer a stored record. The generator reads the extension with
+`read_declaration` (refusing a wrong one with its JSON pointer) and embeds it, defaults
+filled in, in ``generated/<api>/contract.py``; the sandbox reads it back from there with the
+same function.
 """
 
 from __future__ import annotations
