@@ -201,6 +201,7 @@ ADD_LEAD_UPLOAD: Upload[models.LeadUploadProgress] = Upload(
     operation=UPLOAD_LEADS,
     creates=ADD_LEAD,
     poll=UPLOAD_LEADS_POLL,
+    job_id="job_id",
     file="file",
     mapping="mapping",
     max_rows=10000,

@@ -105,6 +105,8 @@ class Upload(Generic[S]):
     creates: OperationSpec[Any]
     """The create operation each row is a request of (its body's fields are the columns)."""
     poll: Poll[S]
+    job_id: str
+    """The attribute of the operation's answer holding the job's id."""
     file: str
     """The part holding the file."""
     mapping: str | None
