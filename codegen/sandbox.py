@@ -17,10 +17,13 @@ from .ir import Api, ClassModel
 __all__ = ["read_sandbox"]
 
 
-def _response_properties(api: Api) -> dict[str, list[Mapping[str, Any]]]:
-    """Wire name -> the schemas of the top-level properties of every success response."""
+def _response_properties(api: Api, *, stored: bool = False) -> dict[str, list[Mapping[str, Any]]]:
+    """Wire name -> the schemas of the top-level properties of every success response (with
+    `stored`, of the operations whose answers the sandbox stores: POSTs but uploads)."""
     found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for op in api.operations:
+        if stored and (op.method != "POST" or op.upload is not None):
+            continue
         for response in op.responses:
             if response.body is None or not 200 <= (response.code or 0) < 300:
                 continue
@@ -50,9 +53,9 @@ def _check_assigned(api: Api, declared: SandboxDeclaration, problems: Problems) 
 
 
 def _check_reads(api: Api, declared: SandboxDeclaration, problems: Problems) -> None:
-    """Each read is a GET whose path parameter is a property of its success response."""
+    """Each read is a GET whose path parameter is a property of the records creates store."""
     by_key = {op.key: op for op in api.operations}
-    properties = _response_properties(api)
+    properties = _response_properties(api, stored=True)
     for name, param in declared.reads.items():
         where = ("x-sandbox", "reads", name)
         op = by_key.get(name)
@@ -61,7 +64,7 @@ def _check_reads(api: Api, declared: SandboxDeclaration, problems: Problems) -> 
         elif param not in {p.wire_name for p in op.path_params}:
             problems.refuse(where, f"{name} has no path parameter {param!r}")
         elif param not in properties:
-            problems.refuse(where, f"no success response has a property {param!r} to find it by")
+            problems.refuse(where, f"no record a create stores has a property {param!r}")
 
 
 def read_sandbox(api: Api, problems: Problems) -> SandboxDeclaration:
