@@ -66,7 +66,7 @@ async def read_form(
             if part.name == upload.file:
                 data = await _file(part, upload.max_bytes)
             elif upload.mapping is not None and part.name == upload.mapping:
-                text = await part.read()
+                text = bytes(await part.read()).decode("utf-8", "replace")
                 try:
                     mapping = json.loads(text)
                 except ValueError as exc:

@@ -199,12 +199,9 @@ class JobRunner:
 
     def _check(self, reader: RowReader, cells: list[str]) -> _Row:
         """A row's body, and why it is refused if it is."""
-        try:
-            body = reader.body(cells)
-        except ValueError as exc:
-            return _Row({}, str(exc))
+        body, wrong = reader.read(cells)
         problems = self._validator.check_body(body)
-        return _Row(body, describe(problems) if problems else None)
+        return _Row(body, wrong or (describe(problems) if problems else None))
 
     async def _process(self, job: UploadJob, rows: list[_Row]) -> None:
         """Process the rows at the sandbox's pace: refused, duplicate or created."""

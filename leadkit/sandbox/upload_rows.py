@@ -113,20 +113,19 @@ class RowReader:
                 columns[field] = index
         return columns
 
-    def body(self, cells: Sequence[str]) -> dict[str, Any]:
-        """The request body of one row's cells (ValueError when their number is wrong)."""
+    def read(self, cells: Sequence[str]) -> tuple[dict[str, Any], str | None]:
+        """The request body of one row's cells, and what is wrong with their number."""
+        wrong = None
         if len(cells) > self._width and any(cell.strip() for cell in cells[self._width :]):
-            raise ValueError(f"{len(cells)} cells, the header has {self._width} columns")
+            wrong = f"{len(cells)} cells, the header has {self._width} columns"
         body: dict[str, Any] = {}
         for field, index in self._fields.items():
             cell = cells[index].strip() if index < len(cells) else ""
             if cell:
                 body[field] = _cell_value(cell, self._properties[field])
         extras = {
-            name: cells[i].strip()
-            for i, name in self._extras
-            if i < len(cells) and cells[i].strip()
+            name: cells[i].strip() for i, name in self._extras if i < len(cells) and cells[i].strip()
         }
         if extras and self._extra is not None:
             body[self._extra] = extras
-        return body
+        return body, wrong
