@@ -191,27 +191,29 @@ class UploadRun:
             self._queue.put_nowait(_Crash(exc))
 
     async def _produce(self) -> None:
-        """Read every row, fill chunks and launch their uploads."""
+        """Read every row into chunks, and launch each chunk's upload once it is full."""
         if not await self._resume_earlier():
             return
-        chunk: Chunk | None = None
+        pending: list[Chunk] = []
+        """Chunks not launched: full ones, then the one filling."""
         try:
             while (job := await self._next_job()) is not None:
-                if chunk is not None and not chunk.fits(job):
-                    await self._launch(chunk)
-                    chunk = None
-                chunk = chunk or self._new_chunk()
-                if not chunk.fits(job):  # alone, over the byte limit
+                if not pending or (pending[-1].rows and not pending[-1].fits(job)):
+                    pending.append(self._new_chunk())
+                if pending[-1].fits(job):
+                    pending[-1].add(job)
+                else:  # alone, over the byte limit
                     limit = self.upload.max_bytes
                     reason = f"the row alone is over the upload's limit of {limit:,} bytes"
                     self._settle(job.journal_key, self._invalid(job, reason))
-                    continue
-                chunk.add(job)
-            if chunk is not None and chunk.rows and not self._stopping:
-                await self._launch(chunk)
-                chunk = None
+                while len(pending) > 1:
+                    await self._launch(pending[0])
+                    pending.pop(0)
+            if pending and pending[-1].rows and not self._stopping:
+                await self._launch(pending[-1])
+                pending.pop()
         finally:
-            if chunk is not None:  # stopped while it was filling: none of it was sent
+            for chunk in pending:  # the run stopped before they went: none of it was sent
                 for row, result in ChunkUpload.not_sent(chunk):
                     self._settle(row.journal_key, result)
                 chunk.discard()

@@ -124,7 +124,9 @@ class RowReader:
             if cell:
                 body[field] = _cell_value(cell, self._properties[field])
         extras = {
-            name: cells[i].strip() for i, name in self._extras if i < len(cells) and cells[i].strip()
+            name: cells[i].strip()
+            for i, name in self._extras
+            if i < len(cells) and cells[i].strip()
         }
         if extras and self._extra is not None:
             body[self._extra] = extras
