@@ -38,9 +38,9 @@ REQUIRED_COUNTS = ("total", "created", "duplicates", "errors")
 """The counts the bulk loader needs to account for every row of a job."""
 ERRORS_KEYS = ("field", "row", "message", "first-row")
 _KINDS = {
-    "percentage": ({"int", "float"}, "a number"),
-    "started": ({"datetime", "str"}, "a date-time or string"),
-    "completed": ({"datetime", "str"}, "a date-time or string"),
+    "percentage": ({"int", "float"}, "number"),
+    "started": ({"datetime", "str"}, "date-time or string"),
+    "completed": ({"datetime", "str"}, "date-time or string"),
 }
 """What each count field must hold; the others are integers."""
 
@@ -205,7 +205,7 @@ class _UploadReader:
             if role not in raw:
                 continue
             field = fields.get(str(raw[role]))
-            kinds, words = _KINDS.get(role, ({"int"}, "an integer"))
+            kinds, words = _KINDS.get(role, ({"int"}, "integer"))
             held = {t.kind for t in field.type.members} - {"null"} if field else set()
             if field is None or not held or not held <= kinds:
                 self.problems.refuse(

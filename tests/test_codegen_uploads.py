@@ -77,7 +77,7 @@ REFUSED = [
     case("counts-missing-duplicates", drop(*DECLARED, "counts", "duplicates"), f"{AT}/counts",
          "must name the status fields of total, created, duplicates, errors at least"),
     case("counts-not-an-integer", put(*DECLARED, "counts", "created", value="status"),
-         f"{AT}/counts/created", "the status has no an integer field 'status'"),
+         f"{AT}/counts/created", "the status has no integer field 'status'"),
     case("counts-unknown", put(*DECLARED, "counts", "skipped", value="error_count"),
          f"{AT}/counts/skipped",
          "unknown count; name total, processed, created, duplicates, errors, percentage, "

@@ -166,7 +166,10 @@ def check_bulk_loading(ran: Ran) -> None:
     assert (counts[Outcome.VALID], counts[Outcome.SKIPPED_DUPLICATE]) == (20, 1)
     assert counts[Outcome.INVALID] == 1
     assert len(ran.sandbox.leads("coldsend")) == 20  # the first run's; the dry run sent none
-    assert ran.printed[-1] == "20"
+    uploaded = ran.namespace["upload"].summary.counts  # bulk_upload's, of the same rows again
+    assert (uploaded[Outcome.CREATED_OR_EXISTS], uploaded[Outcome.INVALID]) == (20, 1)
+    assert (uploaded[Outcome.SKIPPED_DUPLICATE], ran.sandbox.stats["uploads"]) == (1, 1)
+    assert ran.printed[-2:] == ["21 invalid required field missing @ $.email", "20"]
 
 
 def check_sandbox(ran: Ran) -> None:
