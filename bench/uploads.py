@@ -1,12 +1,12 @@
 """Uploads: leads through Coldsend's CSV upload (x-upload) into a sandbox at real rate limits.
 
-A `leadkit sandbox` process at time scale 1 (Coldsend's 100 per minute and 1,000 per hour,
-its jobs at the sandbox's default 500 rows per second) takes the load; a client process
-(``python -m bench.uploads URL N``) streams N generated leads through `bulk_upload`, keeps
-no results, and prints its wall time, how many rows got exactly one result, how many
-failed, and its peak RSS. The baseline is the single-lead path's least time under the same
-windows (20 h for 20,000 rows). Memory: the same client for N and 10 N rows against a
-sandbox 1,000 times faster, without rate limits.
+A sandbox at time scale 1 (Coldsend's 100 per minute and 1,000 per hour, its jobs at the
+sandbox's default 500 rows per second), in a thread of the bench's own process, takes the
+load; a client process (``python -m bench.uploads URL N``) streams N generated leads
+through `bulk_upload`, keeps no results, and prints its wall time, how many rows got
+exactly one result, how many failed, and its peak RSS. The baseline is the single-lead
+path's least time under the same windows (20 h for 20,000 rows). Memory: the same client
+for N and 10 N rows against a sandbox 1,000 times faster, without rate limits.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from generated.coldsend import ColdsendClient
 from generated.coldsend.client import ADD_LEAD_UPLOAD
 from leadkit.bulk import Outcome, bulk_upload
 from leadkit.commands.load_eta import least_seconds
+from leadkit.sandbox import SandboxConfig, running_in_thread
 
 from .data import API_KEY, lead_rows
 from .harness import ROOT, Contender, Row, Target, rows_of
@@ -33,25 +32,6 @@ from .harness import ROOT, Contender, Row, Target, rows_of
 __all__ = ["run"]
 
 SCENARIO = "uploads"
-
-
-@contextmanager
-def _sandbox(*options: str) -> Iterator[str]:
-    """A `leadkit sandbox` process with `options`; yields its root URL."""
-    command = [sys.executable, "-m", "leadkit.cli", "sandbox", "--port", "0", *options]
-    child = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert child.stdout is not None
-        yield child.stdout.readline().split()[-1]
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def _stats(url: str) -> dict[str, int]:
@@ -99,11 +79,12 @@ def run(n: int, scale: float, single_peak: float | None) -> tuple[list[Row], lis
     least = (
         least_seconds(n, declared.windows) / scale
     )  # the sandbox's windows pass `scale` x faster
-    with _sandbox("--time-scale", str(scale)) as url:
+    with running_in_thread(SandboxConfig(time_scale=scale)) as sandbox:
+        url = sandbox.base_url("coldsend")
         timed = _client(url, n)
         stats = _stats(url)
-    with _sandbox("--time-scale", "1000", "--no-rate-limits") as url:
-        large = _client(url, 10 * n)
+    with running_in_thread(SandboxConfig(time_scale=1000, rate_limits=False)) as sandbox:
+        large = _client(sandbox.base_url("coldsend"), 10 * n)
     scenario = f"{SCENARIO}: {n:,} leads, Coldsend's limits, sandbox x{scale:g}"
     contenders = [
         Contender("single-lead path, least time the windows allow", lambda: least),
