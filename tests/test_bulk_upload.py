@@ -4,6 +4,7 @@ job's final status, the journal's chunks and jobs, a stop, and the faults of the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 from generated.coldsend.client import ADD_LEAD_UPLOAD, ColdsendClient
 from generated.coldsend.contract import CONTRACT
@@ -23,6 +25,7 @@ from leadkit.bulk import (
     input_fields,
     open_input,
 )
+from leadkit.bulk import uploads as uploads_module
 from leadkit.runtime import PollPolicy
 from leadkit.sandbox import FaultConfig, Sandbox, SandboxConfig
 from leadkit.sandbox.spec import read_api
@@ -315,3 +318,50 @@ async def test_a_dry_run_checks_every_row_and_uploads_none() -> None:
         )
         assert sandbox.stats["uploads"] == 0
     assert (summary.counts[Outcome.VALID], summary.counts[Outcome.INVALID]) == (5, 1)
+
+
+async def test_a_jobs_rows_are_reported_as_the_consumer_takes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most `_QUEUED_RESULTS` (here 8) results wait for the consumer: a chunk of 200
+    rows is not reported all at once when its job ends."""
+    monkeypatch.setattr(uploads_module, "_QUEUED_RESULTS", 8)
+    async with Sandbox(config()) as sandbox, coldsend(sandbox) as client:
+        campaign = {"campaign_id": str(uuid.uuid4())}
+        run = bulk_upload(client, ADD_LEAD_UPLOAD, leads(200), path_params=campaign, polling=FAST)
+        waiting, outcomes = [], Counter[Outcome]()
+        async for result in run:
+            waiting.append(run._queue.qsize())
+            outcomes[result.outcome] += 1
+            await asyncio.sleep(0)  # the chunk's report runs on meanwhile
+    assert outcomes == {Outcome.CREATED: 200}
+    assert max(waiting) <= 8
+
+
+async def test_a_consumer_that_leaves_mid_report_still_has_each_row_counted_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The rows of an ended job not reported when the consumer leaves fail, saying so."""
+    monkeypatch.setattr(uploads_module, "_QUEUED_RESULTS", 8)
+    async with Sandbox(config()) as sandbox, coldsend(sandbox) as client:
+        campaign = {"campaign_id": str(uuid.uuid4())}
+        failures = tmp_path / "failed.jsonl"
+        run = bulk_upload(
+            client,
+            ADD_LEAD_UPLOAD,
+            leads(200),
+            path_params=campaign,
+            polling=FAST,
+            failures_out=failures,
+        )
+        async with contextlib.aclosing(aiter(run)) as results:  # leaves at once
+            async for result in results:
+                if result.index == 49:
+                    break
+    counts = run.summary.counts
+    assert run.summary.total == 200
+    assert counts[Outcome.CREATED] >= 50 and counts[Outcome.FAILED] > 0
+    assert counts[Outcome.CREATED] + counts[Outcome.FAILED] == 200
+    reasons = {json.loads(line)["_leadkit"]["reason"] for line in failures.open()}
+    [reason] = reasons
+    assert reason.startswith("its upload job ") and "had ended, its rows not all reported" in reason

@@ -5,14 +5,17 @@ the job's id as soon as the upload is answered. An upload whose answer was lost 
 connection dropped after the file was sent, a 500) is sent again, up to `UPLOAD_ATTEMPTS`
 times: the API counts a repeated row as a duplicate instead of storing it twice. Each row
 then gets one result: the job's verdict on it (`JobReport`), the upload's error, or, when
-the run stops first, what a rerun will do with it.
+the run stops first, what a rerun will do with it. The results go out as the run's consumer
+takes them (`RowSink.room`), so a chunk of 10,000 rows is never 10,000 results in memory.
+`settle_earlier` does the end of the same for a chunk an earlier run left to its job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +39,9 @@ from .journal import Journal, State
 from .ledger import NOT_SENT_REASON
 from .results import Outcome, RowResult
 from .seen import SeenKeys
-from .upload_journal import UploadJournal
+from .upload_journal import EarlierChunk, UploadJournal
 
-__all__ = ["IN_FLIGHT_UPLOAD_REASON", "UPLOAD_ATTEMPTS", "ChunkUpload", "RowSink"]
+__all__ = ["IN_FLIGHT_UPLOAD_REASON", "UPLOAD_ATTEMPTS", "ChunkUpload", "RowSink", "settle_earlier"]
 
 logger = logging.getLogger("leadkit")
 
@@ -59,6 +62,13 @@ class RowSink:
     settle: Callable[[str, RowResult], None]
     """Report a row (by its journal key) and the rows that waited for it."""
     journal: Journal | SeenKeys
+    room: Callable[[], Awaitable[None]]
+    """Wait until the consumer has taken enough results: a chunk's rows are reported as
+    they are taken, not all at once (memory stays flat however large the chunk)."""
+
+
+_Verdict = Callable[[Spooled], tuple[Outcome, State | None, str | None]]
+"""A row's outcome, the journal state it leaves (None: as it is) and the reason."""
 
 
 def _result(row: Spooled, outcome: Outcome, reason: str | None, job: str | None) -> RowResult:
@@ -98,6 +108,10 @@ class ChunkUpload:
         self._sink = sink
         self._sent = False
         """An attempt of the upload went out: the file may have reached the server."""
+        self._ended = False
+        """The job's final status was read."""
+        self._reported = 0
+        """The chunk's first rows whose results went out."""
 
     @staticmethod
     def not_sent(chunk: Chunk) -> Iterator[tuple[Spooled, RowResult]]:
@@ -123,7 +137,7 @@ class ChunkUpload:
             try:
                 self.job_id = await self._start(path)
             except APIError as error:
-                self._report_all(error, State.UNKNOWN if self._sent else State.FAILED)
+                await self._report_all(error, State.UNKNOWN if self._sent else State.FAILED)
                 return error
             if journal is not None:
                 journal.accepted(entry, self.job_id)
@@ -134,9 +148,10 @@ class ChunkUpload:
             try:
                 status, failed = await self.wait(job)
             except APIError as error:
-                self._unknown(error)  # the journal keeps the job: a rerun polls it again
+                await self._unknown(error)  # the journal keeps the job: a rerun polls it again
                 return error if isinstance(error, _KEY_REFUSED) else None
-            self._report(status, failed)
+            self._ended = True
+            await self._report(status, failed)
             if journal is not None:
                 journal.done(entry)
             return None
@@ -181,49 +196,84 @@ class ChunkUpload:
             row.journal_key, state, position=row.index, line=row.line, reason=reason
         )
 
-    def _report(self, status: Any, failed: bool) -> None:
+    async def _settle_rows(self, verdict: _Verdict, job: str | None) -> None:
+        """Report each row not reported yet as `verdict` says, journaling the state it
+        gives, as fast as the consumer takes the results."""
+        for row in itertools.islice(self.chunk.spooled(), self._reported, None):
+            await self._sink.room()
+            outcome, state, reason = verdict(row)
+            if state is not None:
+                self._write(row, state, reason)
+            self._sink.settle(row.journal_key, _result(row, outcome, reason, job))
+            self._reported += 1
+
+    async def _report(self, status: Any, failed: bool) -> None:
         """Each row as the job's final status says."""
         rows = [(row.position, row.key) for row in self.chunk.spooled()]
         assert self.job_id is not None
         report = JobReport(self.upload, status, rows, job=self.job_id, failed=failed)
-        for row in self.chunk.spooled():
-            verdict = report.verdict(row.position)
-            self._write(row, verdict.state, verdict.reason)
-            self._sink.settle(
-                row.journal_key, _result(row, verdict.outcome, verdict.reason, self.job_id)
-            )
 
-    def _report_all(self, error: APIError, state: State) -> None:
+        def verdict(row: Spooled) -> tuple[Outcome, State | None, str | None]:
+            said = report.verdict(row.position)
+            return said.outcome, said.state, said.reason
+
+        await self._settle_rows(verdict, self.job_id)
+
+    async def _report_all(self, error: APIError, state: State) -> None:
         """Every row failed with the upload's error."""
-        for row in self.chunk.spooled():
-            self._write(row, state, str(error))
-            self._sink.settle(row.journal_key, _result(row, Outcome.FAILED, str(error), None))
+        await self._settle_rows(lambda row: (Outcome.FAILED, state, str(error)), None)
 
-    def _unknown(self, error: APIError) -> None:
-        """The job's end could not be read: every row fails, its outcome unknown."""
+    async def _unknown(self, error: APIError) -> None:
+        """The job's end could not be read: every row fails, its outcome unknown (the
+        journal keeps the row sent, with the job)."""
         rerun = (
             "a rerun with the journal waits for the job again"
             if self._journal is not None
             else "loading it again is safe (a repeat counts as a duplicate)"
         )
         reason = f"could not learn the outcome of upload job {self.job_id} ({error}); {rerun}"
-        for row in self.chunk.spooled():
-            self._sink.settle(row.journal_key, _result(row, Outcome.FAILED, reason, self.job_id))
+        await self._settle_rows(lambda row: (Outcome.FAILED, None, reason), self.job_id)
 
     def _interrupted(self) -> None:
-        """The run stopped the chunk: each row fails, saying what a rerun does with it."""
+        """The run stopped the chunk: each row not reported yet fails, saying what a rerun
+        does with it."""
         if self.job_id is not None:
             rerun = (
                 "a rerun with the journal waits for it"
                 if self._journal is not None
                 else "loading it again is safe (a repeat counts as a duplicate)"
             )
-            reason = (
-                f"its upload job {self.job_id} was still running when the load stopped; {rerun}"
-            )
+            where = "had ended, its rows not all reported," if self._ended else "was still running"
+            reason = f"its upload job {self.job_id} {where} when the load stopped; {rerun}"
         else:
             reason = IN_FLIGHT_UPLOAD_REASON if self._sent else NOT_SENT_REASON
-        for row in self.chunk.spooled():
+        for row in itertools.islice(self.chunk.spooled(), self._reported, None):
             if not self._sent:
                 self._write(row, State.QUEUED, None)
             self._sink.settle(row.journal_key, _result(row, Outcome.FAILED, reason, self.job_id))
+
+
+async def settle_earlier(
+    client: BaseClient,
+    upload: Upload[Any],
+    path_params: Mapping[str, Any],
+    journal: UploadJournal,
+    chunk: EarlierChunk,
+    polling: PollPolicy,
+) -> None:
+    """Poll the job of a chunk an earlier run sent to its end, and journal each of its rows'
+    outcome (the run then resumes them from the journal)."""
+    assert chunk.job is not None
+    params = {**path_params, upload.poll.id_param: chunk.job}
+    job: PolledJob[Any] = PolledJob(client, upload.poll, params, polling=polling)
+    status, failed = await ChunkUpload.wait(job)
+    rows = journal.rows_of(chunk.id)
+    keyed = [
+        (place, key.removeprefix("key:") if key.startswith("key:") else None) for key, place in rows
+    ]
+    report = JobReport(upload, status, keyed, job=chunk.job, failed=failed)
+    for key, place in rows:
+        verdict = report.verdict(place)
+        journal.resolve(key, verdict.state, verdict.reason)
+    journal.done(chunk.id)
+    journal.commit()

@@ -22,18 +22,16 @@ from typing import Any
 
 from ..runtime.client import BaseClient, expand_path, path_values
 from ..runtime.errors import APIError, AuthenticationError, NotFoundError, PermissionDeniedError
-from ..runtime.polling import Job as PolledJob
 from ..runtime.polling import PollPolicy, Upload
-from .chunk_upload import ChunkUpload, RowSink
+from .chunk_upload import ChunkUpload, RowSink, settle_earlier
 from .chunks import Chunk, unsendable
 from .failures import FailuresSink, open_failures
 from .inputs import request_fields
-from .job_report import JobReport
 from .journal import State
 from .ledger import Job, Row, RowLedger
 from .results import Outcome, RowResult, SummaryBuilder
 from .seen import SeenKeys
-from .upload_journal import EarlierChunk, UploadJournal
+from .upload_journal import UploadJournal
 
 __all__ = ["UPLOAD_POLLING", "UploadRun", "bulk_upload"]
 
@@ -41,6 +39,8 @@ logger = logging.getLogger("leadkit")
 
 UPLOAD_POLLING = PollPolicy(first=1.0, factor=1.5, cap=5.0)
 """How a load polls its jobs: soon after each starts, then every 5 s at most."""
+_QUEUED_RESULTS = 1024
+"""Results waiting for the consumer before a chunk's report waits for it to take them."""
 _FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError)
 """Errors of an upload that every later chunk would meet too: the run stops reading."""
 
@@ -92,6 +92,9 @@ class UploadRun:
         self._window = asyncio.Semaphore((uploads + 1) * upload.max_rows + 16)
         """Rows read and not yet reported: a chunk filling, those in flight, their copies."""
         self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
+        self._room = asyncio.Event()
+        """Set while fewer than `_QUEUED_RESULTS` results wait for the consumer."""
+        self._room.set()
         self._chunks: set[asyncio.Task[None]] = set()
         self._producer: asyncio.Task[None] | None = None
         self._input: Iterator[Row] | AsyncIterator[Row] = (
@@ -138,6 +141,12 @@ class UploadRun:
         """Hand `result` to the consumer, with the results of the rows that waited for it."""
         self._queue.put_nowait(result)
 
+    async def _room_for_results(self) -> None:
+        """Wait until fewer than `_QUEUED_RESULTS` results wait for the consumer."""
+        while self._queue.qsize() >= _QUEUED_RESULTS:
+            self._room.clear()
+            await self._room.wait()
+
     def _settle(self, journal_key: str, result: RowResult) -> None:
         self._emit(result)
         for waited in self._ledger.settle(journal_key, result):
@@ -150,6 +159,8 @@ class UploadRun:
         finished = False
         try:
             while (item := await self._queue.get()) is not None:
+                if self._queue.qsize() < _QUEUED_RESULTS:
+                    self._room.set()
                 if isinstance(item, _Crash):
                     raise item.error
                 builder.add(item)
@@ -286,7 +297,7 @@ class UploadRun:
             self._params,
             journal=self._journal,
             polling=self._polling,
-            sink=RowSink(self._settle, self._ledger.journal),
+            sink=RowSink(self._settle, self._ledger.journal, self._room_for_results),
         )
         task = asyncio.create_task(self._guarded(self._upload(upload)))
         self._chunks.add(task)
@@ -311,7 +322,9 @@ class UploadRun:
                 journal.lost(chunk.id)
                 continue
             try:
-                await self._settle_earlier(chunk)
+                await settle_earlier(
+                    self.client, self.upload, self._params, journal, chunk, self._polling
+                )
             except NotFoundError:  # the server forgot it: its rows are uploaded again
                 logger.info(
                     "upload job %s of an earlier run is unknown: uploading again", chunk.job
@@ -325,26 +338,6 @@ class UploadRun:
                 )
                 return False
         return True
-
-    async def _settle_earlier(self, chunk: EarlierChunk) -> None:
-        """Poll an earlier run's job to its end and journal each of its rows' outcome."""
-        assert self._journal is not None and chunk.job is not None
-        params = {**self._params, self.upload.poll.id_param: chunk.job}
-        job: PolledJob[Any] = PolledJob(
-            self.client, self.upload.poll, params, polling=self._polling
-        )
-        status, failed = await ChunkUpload.wait(job)
-        rows = self._journal.rows_of(chunk.id)
-        keyed = [
-            (place, key.removeprefix("key:") if key.startswith("key:") else None)
-            for key, place in rows
-        ]
-        report = JobReport(self.upload, status, keyed, job=chunk.job, failed=failed)
-        for key, place in rows:
-            verdict = report.verdict(place)
-            self._journal.resolve(key, verdict.state, verdict.reason)
-        self._journal.done(chunk.id)
-        self._journal.commit()
 
 
 def bulk_upload(
