@@ -23,8 +23,6 @@ from typing import Any
 from generated.coldsend import ColdsendClient
 from generated.coldsend.client import ADD_LEAD_UPLOAD
 from leadkit.bulk import Outcome, bulk_upload
-from leadkit.commands.load_eta import least_seconds
-from leadkit.sandbox import SandboxConfig, running_in_thread
 
 from .data import API_KEY, lead_rows
 from .harness import ROOT, Contender, Row, Target, rows_of
@@ -74,6 +72,9 @@ def _client(url: str, n: int) -> dict[str, Any]:
 def run(n: int, scale: float, single_peak: float | None) -> tuple[list[Row], list[Target]]:
     """`n` leads at time scale `scale` (1: real time) against the single path's least time;
     peak RSS for `n` and `10 n` leads, and against `single_peak` (MB), the single path's."""
+    from leadkit.commands.load_eta import least_seconds  # not in the client process
+    from leadkit.sandbox import SandboxConfig, running_in_thread
+
     declared = ColdsendClient.api.rate_limit
     assert declared is not None
     least = (
