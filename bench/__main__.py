@@ -53,12 +53,13 @@ def run_all(
         add(models.run(peers, 3 if quick else 7, with_opc=not quick))
     if "startup" in only:
         add(startup.run(2 if quick else 5))
-    with serving() as url:
-        if "throughput" in only:
-            creates, rounds = (300, 2) if quick else (20_000, 5)
-            add(throughput.run(url, creates, rounds, None if quick else peers))
-        if "memory" in only:
-            add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
+    if "throughput" in only or "memory" in only:
+        with serving() as url:
+            if "throughput" in only:
+                creates, rounds = (300, 2) if quick else (20_000, 5)
+                add(throughput.run(url, creates, rounds, None if quick else peers))
+            if "memory" in only:
+                add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
     if "uploads" in only:
         single = [r.median for r in rows if r.scenario == "memory: peak RSS" and r.median]
         n, scale = (2_000, 20.0) if quick else (20_000, 1.0)
