@@ -53,6 +53,7 @@ def test_quick_bench_prints_every_scenario_with_numbers() -> None:
         ("uploads", "upload path: rows with exactly one result"),
         ("uploads", "upload path: upload requests"),
         ("uploads", "upload path, 20,000 leads"),
+        ("uploads", "single-lead path (add_lead_bulk), 2,000 leads"),
     } <= contenders
     units = {row[4] for row in results if row[0].startswith("throughput (asyncio)")}
     assert units == {"req/s", "µs user CPU/req", "µs sys CPU/req"}
