@@ -11,7 +11,7 @@ import pytest
 from tests.processes import run
 
 ROOT = Path(__file__).resolve().parent.parent
-NUMBER = re.compile(r"^[\d,]+(\.\d+)?(e[-+]?\d+)?$")
+NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?(e[-+]?\d+)?$")
 
 
 def _table(text: str, header: str) -> list[list[str]]:
