@@ -231,6 +231,22 @@ async def test_a_request_that_is_not_an_upload_form_is_a_422_in_the_apis_words(
     assert fast.stats["uploads"] == 0
 
 
+async def test_a_form_part_with_a_broken_header_is_a_422_not_a_500(fast: Sandbox) -> None:
+    """A part header with a control character, as schemathesis sends: refused as the body."""
+    body = b'--b\r\nContent-Disposition: form-data; name="\xf1\x03"\r\n\r\nnull\r\n--b--\r\n'
+    url = fast.base_url("coldsend") + UPLOAD_PATH.format(campaign())
+    headers = {"X-API-Key": KEY, "Content-Type": "multipart/form-data; boundary=b"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as response,
+    ):
+        status, answer = response.status, await response.json()
+    assert status == 422, answer
+    [item] = answer["detail"]
+    assert (item["loc"], item["type"]) == (["body"], "model_attributes_type")
+    assert fast.stats["uploads"] == 0
+
+
 async def test_the_status_of_a_job_it_does_not_have_is_a_404(fast: Sandbox) -> None:
     here = campaign()
     async with client(fast) as coldsend:

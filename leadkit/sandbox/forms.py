@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .problems import MISSING, Problem, schema_problems
 from .spec import UploadSpec
@@ -73,8 +74,9 @@ async def read_form(
                     return [_problem(("body", upload.mapping), "json", str(exc), text)]
             else:
                 await part.release()
-    except ValueError as exc:  # aiohttp's: not a multipart body
-        return [_problem(("body",), "media_type", f"not a multipart body ({exc})", MISSING)]
+    except (ValueError, HttpProcessingError) as exc:  # aiohttp's: not a multipart body
+        said = f"not a multipart body ({str(exc).strip()})"
+        return [_problem(("body",), "media_type", said, MISSING)]
     problems = [] if data is not None else [_problem(("body", upload.file), "missing", "", MISSING)]
     if mapping is not None:
         problems += schema_problems(spec, mapping_schema, mapping, ("body", str(upload.mapping)))
