@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--write-docs]``: run every scenario, print the tables."""
+"""``python -m bench [--quick] [--only SCENARIO] [--write-docs]``: run the scenarios, print
+the tables."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
-from . import memory, models, ratelimit, startup, throughput
+from . import memory, models, ratelimit, startup, throughput, uploads
 from .harness import ROOT, Row, Target, machine, markdown
 from .peers import Peers
 from .server import serving
@@ -31,8 +33,14 @@ def _header(quick: bool) -> str:
     )
 
 
-def run_all(quick: bool, folder: Path) -> tuple[list[Row], list[Target]]:
-    """Every scenario, small in quick mode; quick mode generates no openapi-python-client."""
+SCENARIOS = ("models", "startup", "throughput", "memory", "uploads", "ratelimit")
+
+
+def run_all(
+    quick: bool, folder: Path, only: Collection[str] = SCENARIOS
+) -> tuple[list[Row], list[Target]]:
+    """The scenarios named in `only` (every one by default), small in quick mode; quick mode
+    generates no openapi-python-client."""
     peers = Peers(folder)
     rows: list[Row] = []
     targets: list[Target] = []
@@ -41,14 +49,22 @@ def run_all(quick: bool, folder: Path) -> tuple[list[Row], list[Target]]:
         rows.extend(result[0])
         targets.extend(result[1])
 
-    add(models.run(peers, 3 if quick else 7, with_opc=not quick))
-    add(startup.run(2 if quick else 5))
-    with serving() as url:
-        creates, rounds = (300, 2) if quick else (20_000, 5)
-        add(throughput.run(url, creates, rounds, None if quick else peers))
-        add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
-    add(ratelimit.run(60.0, 200 if quick else ratelimit.five_windows(), 1))
-    add(ratelimit.run_learning(480.0 if quick else 240.0, 3 if quick else 5, 1))
+    if "models" in only:
+        add(models.run(peers, 3 if quick else 7, with_opc=not quick))
+    if "startup" in only:
+        add(startup.run(2 if quick else 5))
+    if "throughput" in only or "memory" in only:
+        with serving() as url:
+            if "throughput" in only:
+                creates, rounds = (300, 2) if quick else (20_000, 5)
+                add(throughput.run(url, creates, rounds, None if quick else peers))
+            if "memory" in only:
+                add(memory.run(url, (300, 1_000) if quick else (10_000, 1_000_000), 1))
+    if "uploads" in only:
+        add(uploads.run(*((2_000, 20.0) if quick else (20_000, 1.0))))
+    if "ratelimit" in only:
+        add(ratelimit.run(60.0, 200 if quick else ratelimit.five_windows(), 1))
+        add(ratelimit.run_learning(480.0 if quick else 240.0, 3 if quick else 5, 1))
     return rows, targets
 
 
@@ -67,9 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write-docs", action="store_true", help="rewrite the tables of docs/benchmarks.md"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        metavar="SCENARIO",
+        help=f"run only this scenario (repeatable; one of {', '.join(SCENARIOS)})",
+    )
     args = parser.parse_args(argv)
+    if args.only and args.write_docs:
+        parser.error("--write-docs rewrites every table: run every scenario (no --only)")
     with tempfile.TemporaryDirectory(prefix="leadkit-peers-") as folder:
-        rows, targets = run_all(args.quick, Path(folder))
+        rows, targets = run_all(args.quick, Path(folder), args.only or SCENARIOS)
     table = markdown(rows, targets, _header(args.quick))
     print(table)
     if args.write_docs:

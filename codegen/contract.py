@@ -2,6 +2,7 @@
 
 The sandbox serves from it: routes, path-parameter and body schemas for request validation,
 the statuses each operation declares and the schema of each one's body, dedupe, scopes, the
+object field taking a file's other columns (x-extra-columns) and an upload's x-upload, the
 auth header, the x-rate-limit declaration and the x-sandbox one (defaults filled in). Its
 schemas are as the spec writes them; the `$ref`s inside them resolve against `refs`, which
 holds every node they reach.
@@ -27,7 +28,7 @@ def _schema(body: Body | None) -> Any:
 
 
 def _operation(op: Operation) -> dict[str, Any]:
-    return {
+    found = {
         "name": op.key,
         "method": op.method,
         "path": op.path,
@@ -40,6 +41,11 @@ def _operation(op: Operation) -> dict[str, Any]:
         else {"field": op.dedupe.field, "conflict_status": op.dedupe.conflict_status},
         "scopes": list(op.scopes),
     }
+    if op.extra_columns is not None:
+        found["extra_columns"] = op.extra_columns
+    if op.upload is not None and op.poll is not None:  # with the job's x-poll facts
+        found["upload"] = op.upload.to_contract(op.poll, str(op.poll_declared["status"]))
+    return found
 
 
 def _reached(document: Mapping[str, Any], roots: list[Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from .load import resolve
 from .names import argument_name, snake_case
 from .polls import read_polls
 from .typeref import SchemaTypes
+from .uploads import read_uploads
 
 __all__ = ["read_operations"]
 
@@ -246,6 +247,7 @@ class _Reader:
             column_aliases=columns[0],
             extra_columns=columns[1],
             poll_declared=op.get("x-poll"),
+            upload_declared=op.get("x-upload"),
         )
 
     def _check_part_names(self, body: Body | None, params: tuple[Param, ...]) -> None:
@@ -268,7 +270,8 @@ def _defined_names(op: Operation) -> tuple[str, ...]:
     """The client methods and the module constants an operation's code defines."""
     methods = (op.name, f"{op.name}_with_response", *([f"{op.name}_bulk"] if op.bulk else []))
     polls = (f"{op.name}_and_wait", f"{op.name}_job", f"{op.const_name}_POLL") if op.poll else ()
-    return (*methods, op.const_name, *polls)
+    uploads = (op.upload.const_name,) if op.upload else ()
+    return (*methods, op.const_name, *polls, *uploads)
 
 
 def read_operations(
@@ -286,7 +289,7 @@ def read_operations(
                 found.append(
                     reader.operation(route, method, item[method], item.get("parameters", []))
                 )
-    operations = read_polls(tuple(found), models, problems)
+    operations = read_uploads(read_polls(tuple(found), models, problems), models, problems)
     owners = dict.fromkeys(CLIENT_NAMES | MODULE_NAMES, "the generated client")
     for op in operations:
         for name in _defined_names(op):

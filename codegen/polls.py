@@ -19,7 +19,7 @@ import attrs
 from .errors import Problems
 from .ir import WAIT_ARGUMENTS, ClassModel, Field, Model, Operation, Poll
 
-__all__ = ["POLL_KEYS", "read_polls"]
+__all__ = ["POLL_KEYS", "class_fields", "read_polls"]
 
 POLL_KEYS = ("operation", "id", "status", "done", "failed", "progress")
 """What an x-poll mapping may hold (operation, id, status and done are required)."""
@@ -29,22 +29,30 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+def class_fields(models: tuple[Model, ...], type_expr: str | None) -> dict[str, Field] | None:
+    """The fields (inherited ones too) by wire name of a class type; None for another."""
+    classes = {m.name: m for m in models if isinstance(m, ClassModel)}
+    cls = classes.get((type_expr or "").removeprefix("models."))
+    if not type_expr or cls is None:
+        return None
+    found: dict[str, Field] = {}
+    while cls is not None:
+        found = {f.wire_name: f for f in cls.fields} | found
+        cls = classes.get(cls.base or "")
+    return found
+
+
 class _PollReader:
     def __init__(
         self, operations: tuple[Operation, ...], models: tuple[Model, ...], problems: Problems
     ) -> None:
         self.by_key = {op.key: op for op in operations}
-        self.classes = {m.name: m for m in models if isinstance(m, ClassModel)}
+        self.models = models
         self.problems = problems
 
     def fields(self, type_expr: str | None) -> dict[str, Field] | None:
         """The fields (inherited ones too) by wire name of a class type; None for another."""
-        cls = self.classes.get((type_expr or "").removeprefix("models."))
-        found: dict[str, Field] = {}
-        while cls is not None:
-            found = {f.wire_name: f for f in cls.fields} | found
-            cls = self.classes.get(cls.base or "")
-        return found if type_expr and type_expr.removeprefix("models.") in self.classes else None
+        return class_fields(self.models, type_expr)
 
     def read(self, op: Operation) -> Poll | None:
         raw, where = op.poll_declared, ("paths", op.path, op.method.lower(), "x-poll")

@@ -17,10 +17,13 @@ from .ir import Api, ClassModel
 __all__ = ["read_sandbox"]
 
 
-def _response_properties(api: Api) -> dict[str, list[Mapping[str, Any]]]:
-    """Wire name -> the schemas of the top-level properties of every success response."""
+def _response_properties(api: Api, *, stored: bool = False) -> dict[str, list[Mapping[str, Any]]]:
+    """Wire name -> the schemas of the top-level properties of every success response (with
+    `stored`, of the operations whose answers the sandbox stores: POSTs but uploads)."""
     found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for op in api.operations:
+        if stored and (op.method != "POST" or op.upload is not None):
+            continue
         for response in op.responses:
             if response.body is None or not 200 <= (response.code or 0) < 300:
                 continue
@@ -49,6 +52,21 @@ def _check_assigned(api: Api, declared: SandboxDeclaration, problems: Problems) 
             problems.refuse(where, f"{value!r} does not fit the property: {errors[0].message}")
 
 
+def _check_reads(api: Api, declared: SandboxDeclaration, problems: Problems) -> None:
+    """Each read is a GET whose path parameter is a property of the records creates store."""
+    by_key = {op.key: op for op in api.operations}
+    properties = _response_properties(api, stored=True)
+    for name, param in declared.reads.items():
+        where = ("x-sandbox", "reads", name)
+        op = by_key.get(name)
+        if op is None or op.method != "GET":
+            problems.refuse(where, f"no GET operation {name!r} in this spec")
+        elif param not in {p.wire_name for p in op.path_params}:
+            problems.refuse(where, f"{name} has no path parameter {param!r}")
+        elif param not in properties:
+            problems.refuse(where, f"no record a create stores has a property {param!r}")
+
+
 def read_sandbox(api: Api, problems: Problems) -> SandboxDeclaration:
     """The spec's x-sandbox, defaults filled in; refusals (with their pointer) go to `problems`."""
     try:
@@ -57,4 +75,5 @@ def read_sandbox(api: Api, problems: Problems) -> SandboxDeclaration:
         problems.refuse(("x-sandbox", *exc.where), exc.message)
         return SandboxDeclaration()
     _check_assigned(api, declared, problems)
+    _check_reads(api, declared, problems)
     return declared

@@ -7,13 +7,27 @@ frozen and computed: templates do not work anything out for themselves.
 
 from .api import Api, Auth
 from .models import NO_DEFAULT, AliasModel, ClassModel, EnumMember, EnumModel, Field, Model
-from .operations import WAIT_ARGUMENTS, Body, Dedupe, Operation, Param, Part, Poll, Response
+from .operations import (
+    UPLOAD_COUNTS,
+    UPLOAD_STATUSES,
+    WAIT_ARGUMENTS,
+    Body,
+    Dedupe,
+    Operation,
+    Param,
+    Part,
+    Poll,
+    Response,
+    Upload,
+)
 from .type_ref import SCALAR_HINTS, STDLIB_IMPORTS, TypeKind, TypeRef, union
 
 __all__ = [
     "NO_DEFAULT",
     "SCALAR_HINTS",
     "STDLIB_IMPORTS",
+    "UPLOAD_COUNTS",
+    "UPLOAD_STATUSES",
     "WAIT_ARGUMENTS",
     "AliasModel",
     "Api",
@@ -32,5 +46,6 @@ __all__ = [
     "Response",
     "TypeKind",
     "TypeRef",
+    "Upload",
     "union",
 ]

@@ -57,6 +57,11 @@ class Api:
         object.__setattr__(self, "_by_name", {m.name: m for m in self.models})
 
     @property
+    def uploads(self) -> tuple[Operation, ...]:
+        """The operations declaring x-upload."""
+        return tuple(op for op in self.operations if op.upload is not None)
+
+    @property
     def has_bulk(self) -> bool:
         return any(op.bulk for op in self.operations)
 

@@ -11,7 +11,19 @@ from leadkit.runtime.api import PartKind
 
 from .type_ref import TypeRef
 
-__all__ = ["WAIT_ARGUMENTS", "Body", "Dedupe", "Operation", "Param", "Part", "Poll", "Response"]
+__all__ = [
+    "UPLOAD_COUNTS",
+    "UPLOAD_STATUSES",
+    "WAIT_ARGUMENTS",
+    "Body",
+    "Dedupe",
+    "Operation",
+    "Param",
+    "Part",
+    "Poll",
+    "Response",
+    "Upload",
+]
 
 WAIT_ARGUMENTS = ("on_progress", "max_wait", "polling")
 """The arguments `<op>_and_wait` takes besides the operation's own."""
@@ -155,6 +167,79 @@ class Poll:
     failed: tuple[str, ...]
 
 
+UPLOAD_STATUSES = ("queued", "validating", "running", "completed", "failed")
+"""The phases of an upload job, each named by the status value the API gives it."""
+UPLOAD_COUNTS = (
+    "total",
+    "processed",
+    "created",
+    "duplicates",
+    "errors",
+    "percentage",
+    "started",
+    "completed",
+)
+"""The status model's fields an upload names: its counts, percentage and timestamps."""
+
+
+@attrs.frozen
+class Upload:
+    """``x-upload``: an operation that creates, from a file of rows, what `creates` creates."""
+
+    creates: str
+    """The operationId of the create operation each row is a request of."""
+    creates_const: str
+    """Its OperationSpec constant in client.py."""
+    const_name: str
+    """The constant of the declaration in client.py, e.g. ``ADD_LEAD_UPLOAD``."""
+    file: str
+    """The multipart part holding the file (wire name)."""
+    mapping: str | None
+    """The JSON part holding the mapping, request field -> file column (None: none)."""
+    format: str
+    max_rows: int
+    max_bytes: int
+    statuses: tuple[tuple[str, str], ...]
+    """(phase, status value) of each of UPLOAD_STATUSES."""
+    counts: tuple[tuple[str, str, str], ...]
+    """(role, wire name, attribute) of each status field of UPLOAD_COUNTS the spec names."""
+    errors: tuple[str, str]
+    """The (wire name, attribute) of the status model's list of per-row errors."""
+    error_row: tuple[str, ...]
+    """Keys an error item may give its row number under, in the order they are read."""
+    error_message: tuple[str, ...]
+    first_row: int
+    """The number the first row after the header has in the errors."""
+
+    def count(self, role: str) -> str | None:
+        """The attribute of the status model holding the count of `role`, if named."""
+        return next((attr for name, _, attr in self.counts if name == role), None)
+
+    def to_contract(self, poll: Poll, status_field: str) -> dict[str, Any]:
+        """The declaration as the sandbox reads it from contract.py (wire names)."""
+        return {
+            "creates": self.creates,
+            "file": self.file,
+            "mapping": self.mapping,
+            "format": self.format,
+            "max_rows": self.max_rows,
+            "max_bytes": self.max_bytes,
+            "statuses": dict(self.statuses),
+            "counts": {role: wire for role, wire, _ in self.counts},
+            "errors": {
+                "field": self.errors[0],
+                "row": list(self.error_row),
+                "message": list(self.error_message),
+                "first_row": self.first_row,
+            },
+            "poll": {
+                "operation": poll.operation,
+                "id": poll.id_param.wire_name,
+                "status": status_field,
+            },
+        }
+
+
 @attrs.frozen
 class Operation:
     """One operation: a client method."""
@@ -183,6 +268,9 @@ class Operation:
     poll: Poll | None = None
     poll_declared: Any = None
     """The x-poll value as written (None: not declared), which `leadkit diff` compares."""
+    upload: Upload | None = None
+    upload_declared: Any = None
+    """The x-upload value as written (None: not declared)."""
 
     @property
     def const_name(self) -> str:

@@ -479,6 +479,7 @@ CONTRACT: dict[str, Any] = {
         "error-dialect": "trpc",
         "key-prefix": "",
         "readonly-keys": [],
+        "reads": {},
         "validation-status": 400,
     },
 }

@@ -6,11 +6,13 @@ from .journal import JournalError
 from .ledger import IN_FLIGHT_REASON, IN_FLIGHT_RESENT_REASON, NOT_SENT_REASON
 from .results import Outcome, RowResult, Summary
 from .runner import BulkRun, bulk_create
+from .uploads import UPLOAD_POLLING, UploadRun, bulk_upload
 
 __all__ = [
     "IN_FLIGHT_REASON",
     "IN_FLIGHT_RESENT_REASON",
     "NOT_SENT_REASON",
+    "UPLOAD_POLLING",
     "BulkRun",
     "ColumnOptions",
     "ColumnPlan",
@@ -22,7 +24,9 @@ __all__ = [
     "RequestFields",
     "RowResult",
     "Summary",
+    "UploadRun",
     "bulk_create",
+    "bulk_upload",
     "header_key",
     "input_fields",
     "open_input",

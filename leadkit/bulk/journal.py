@@ -76,6 +76,8 @@ class State(enum.StrEnum):
     """The request may have reached the server; no answer was recorded."""
     CREATED = "created"
     ALREADY_EXISTS = "already_exists"
+    CREATED_OR_EXISTS = "created_or_exists"
+    """Uploaded by a job that counted duplicates without saying which rows they were."""
     FAILED = "failed"
     """Failed for sure: the record was not created."""
     UNKNOWN = "unknown"

@@ -57,7 +57,11 @@ IN_FLIGHT_RESENT_REASON = (
 )
 """The same, for an operation whose repeats the conflict status makes safe (Coldsend's 409)."""
 NOT_SENT_REASON = "stopped before it was sent"
-_OUTCOME_OF_STATE = {State.CREATED: Outcome.CREATED, State.ALREADY_EXISTS: Outcome.ALREADY_EXISTS}
+_OUTCOME_OF_STATE = {
+    State.CREATED: Outcome.CREATED,
+    State.ALREADY_EXISTS: Outcome.ALREADY_EXISTS,
+    State.CREATED_OR_EXISTS: Outcome.CREATED_OR_EXISTS,
+}
 
 
 @attrs.frozen
@@ -243,10 +247,11 @@ class RowLedger:
         in_flight = IN_FLIGHT_RESENT_REASON if self.resend_in_flight else IN_FLIGHT_REASON
         return _result(job, Outcome.FAILED, error=in_flight)
 
-    def settle(self, job: Job, result: RowResult) -> list[RowResult]:
-        """`job` ended with `result`: the results of the later rows that waited for it."""
-        copies = self._flying.pop(job.journal_key)
-        failed, where = not result.outcome.succeeded, _where(job.line, job.index)
+    def settle(self, journal_key: str, result: RowResult) -> list[RowResult]:
+        """The row with `journal_key` ended with `result`: the results of the later rows
+        that waited for it."""
+        copies = self._flying.pop(journal_key)
+        failed, where = not result.outcome.succeeded, _where(result.line, result.index)
         return [self._copy(copy, where, failed, result.error) for copy in copies]
 
     def _classify(self, error: APIError) -> tuple[Outcome, State]:

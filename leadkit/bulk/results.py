@@ -16,6 +16,9 @@ class Outcome(enum.StrEnum):
 
     CREATED = "created"
     ALREADY_EXISTS = "already_exists"
+    CREATED_OR_EXISTS = "created_or_exists"
+    """Uploaded by a job that counted duplicates without saying which rows they were: the
+    record exists, created by this row or before it."""
     SKIPPED_DUPLICATE = "skipped_duplicate"
     INVALID = "invalid"
     FAILED = "failed"
@@ -54,6 +57,7 @@ class RowResult:
     """The source text of a row that could not be used."""
     cells: tuple[str, ...] | None = attrs.field(default=None, repr=False)
     """A CSV row's cells as read (for a failures file in the input's shape)."""
+    job: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of this result without the created model and the body."""
@@ -67,6 +71,7 @@ class RowResult:
             "attempts": self.attempts,
             "latency": round(self.latency, 6),
             "resumed": self.resumed,
+            "job": self.job,
         }
 
 

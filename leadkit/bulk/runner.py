@@ -323,7 +323,7 @@ class BulkRun:
             self._marked -= marked  # still marked: it never went
             self.limiter.release(ticket, congested=congested)
         self._queue.put_nowait(result)
-        for waited in ledger.settle(job, result):
+        for waited in ledger.settle(job.journal_key, result):
             self._queue.put_nowait(waited)
 
     async def _mark_sent(self, job: Job) -> bool:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 from .failure_list import FailureList
-from .load_arguments import PATH_OPTIONS, add_arguments
+from .load_arguments import AUTO_UPLOAD_ROWS, PATH_OPTIONS, add_arguments
 from .load_options import (
     LoadOptions,
     UsageError,
@@ -49,8 +49,8 @@ from .load_signals import WATCHED, Interrupted, Signals, interrupted
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from leadkit.bulk import InputFile, Summary
-    from leadkit.runtime import BaseClient, OperationSpec
+    from leadkit.bulk import BulkRun, InputFile, Summary, UploadRun
+    from leadkit.runtime import BaseClient, OperationSpec, Upload
 
 __all__ = ["register"]
 
@@ -64,11 +64,12 @@ def _generated_apis() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(leadkit.apis.__path__) if m.ispkg)
 
 
-def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
-    """The API's client class and its create operation (the one with a dedupe key)."""
+def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any], Upload[Any] | None]:
+    """The API's client class, its create operation (the one with a dedupe key) and the
+    upload that creates its rows from a file, if the spec declares one (x-upload)."""
     import importlib
 
-    from leadkit.runtime import BaseClient, OperationSpec
+    from leadkit.runtime import BaseClient, OperationSpec, Upload
 
     module = importlib.import_module(f"leadkit.apis.{api}.client")
     values = list(vars(module).values())
@@ -81,7 +82,26 @@ def _target(api: str) -> tuple[type[BaseClient], OperationSpec[Any]]:
     if len(creates) != 1:
         names = ", ".join(op.name for op in creates) or "none"
         raise UsageError(f"{api} has no single create operation with a dedupe key ({names})")
-    return client, creates[0]
+    upload = next((v for v in values if isinstance(v, Upload) and v.creates is creates[0]), None)
+    return client, creates[0], upload
+
+
+def _via(options: LoadOptions, upload: Upload[Any] | None, rows: int) -> Upload[Any] | None:
+    """The upload the load goes through (--via), or None for one request per row."""
+    if options.via == "upload":
+        if upload is None:
+            raise UsageError(
+                f"--via upload: {options.api} declares no upload of its rows (x-upload); "
+                "use --via single"
+            )
+        if options.ordered:
+            raise UsageError(
+                "--ordered: the upload path reports a chunk's rows when its job ends; "
+                "use --via single for input order"
+            )
+        return upload
+    auto = options.via == "auto" and not options.ordered and rows > AUTO_UPLOAD_ROWS
+    return upload if auto else None
 
 
 @attrs.frozen
@@ -90,6 +110,8 @@ class _Load:
 
     client_class: type[BaseClient]
     op: OperationSpec[Any]
+    upload: Upload[Any] | None
+    """The upload the rows go through; None: one request per row."""
     params: dict[str, str]
     source: InputFile
     journal: Path | None
@@ -140,12 +162,12 @@ async def _send_all(
     options: LoadOptions, load: _Load, signals: Signals, err: Console
 ) -> tuple[Summary, FailureList]:
     """Run the load: its summary and the rows that did not succeed."""
-    from leadkit.bulk import Outcome, bulk_create
+    from leadkit.bulk import Outcome
     from leadkit.bulk.failures import JSON_SAFE
     from leadkit.runtime import RetryPolicy
     from leadkit.runtime.errors import MissingApiKeyError
 
-    from .load_eta import estimate
+    from .load_eta import estimate, upload_estimate
     from .load_progress import Pace, Progress
     from .load_report import announce, first_valid_body
 
@@ -174,7 +196,8 @@ async def _send_all(
         windows = pacing.windows if pacing is not None else ()
         total = load.source.estimated_rows
         label = f"{'checking' if options.dry_run else 'loading'} {options.file.name}"
-        progress = Progress(err, total, label, None if options.dry_run else Pace(windows))
+        pace = None if options.dry_run else Pace(windows if load.upload is None else ())
+        progress = Progress(err, total, label, pace)
         try:
             retry = RetryPolicy(trust_conflict_status=not options.never_resend)
             client = load.client_class(
@@ -188,19 +211,13 @@ async def _send_all(
         except (ValueError, MissingApiKeyError) as exc:
             raise UsageError(str(exc)) from None
         await stack.enter_async_context(client)
-        announce(err, load.source, load.journal, estimate(total, windows), full=options.dry_run)
+        if load.upload is None:
+            planned = estimate(total, windows)
+        else:
+            planned = upload_estimate(total, load.upload.max_rows, load.upload.max_bytes)
+        announce(err, load.source, load.journal, planned, full=options.dry_run)
         try:
-            run = bulk_create(
-                client,
-                load.op,
-                load.source,
-                path_params=load.params,
-                concurrency=options.concurrency,
-                ordered=options.ordered,
-                journal=load.journal,
-                failures_out=options.failures_out,
-                dry_run=options.dry_run,
-            )
+            run = _start(client, options, load)
         except OSError as exc:
             raise UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
         stack.callback(run.close)  # if anything fails before the run is iterated
@@ -219,6 +236,33 @@ async def _send_all(
     return run.summary, failures
 
 
+def _start(client: BaseClient, options: LoadOptions, load: _Load) -> BulkRun | UploadRun:
+    """The run of the load: through its upload, or one request per row."""
+    from leadkit.bulk import bulk_create, bulk_upload
+
+    if load.upload is not None:
+        return bulk_upload(
+            client,
+            load.upload,
+            load.source,
+            path_params=load.params,
+            journal=load.journal,
+            failures_out=options.failures_out,
+            dry_run=options.dry_run,
+        )
+    return bulk_create(
+        client,
+        load.op,
+        load.source,
+        path_params=load.params,
+        concurrency=options.concurrency,
+        ordered=options.ordered,
+        journal=load.journal,
+        failures_out=options.failures_out,
+        dry_run=options.dry_run,
+    )
+
+
 def _tell(text: str) -> None:
     """`leadkit load: TEXT` on stderr; a reader that went away leaves the exit code as it is."""
     from .output import console
@@ -235,7 +279,7 @@ def _prepare(options: LoadOptions) -> _Load:
     refuse_unwritable(options)
     if options.dry_run and options.journal:
         _tell(f"--dry-run neither reads nor writes the journal {options.journal}")
-    client_class, op = _target(options.api)
+    client_class, op, declared = _target(options.api)
     params = path_params(op, options)
     journal = journal_place(options, op.name, params)
     source = open_input(
@@ -244,14 +288,18 @@ def _prepare(options: LoadOptions) -> _Load:
         options=column_options(options),
         encoding=options.encoding,
     )
-    failures = options.failures_out
-    if failures is not None and failures.suffix.lower() == ".csv" and source.layout is None:
+    try:
+        upload = _via(options, declared, source.estimated_rows)
+        failures = options.failures_out
+        if failures is not None and failures.suffix.lower() == ".csv" and source.layout is None:
+            raise UsageError(
+                f"--failures-out {failures}: a CSV failures file copies a CSV input's columns; "
+                "for this input name it .jsonl"
+            )
+    except UsageError:
         source.close()
-        raise UsageError(
-            f"--failures-out {failures}: a CSV failures file copies a CSV input's columns; "
-            "for this input name it .jsonl"
-        )
-    return _Load(client_class, op, params, source, journal, os.stat(options.file))
+        raise
+    return _Load(client_class, op, upload, params, source, journal, os.stat(options.file))
 
 
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -279,7 +327,7 @@ def _epilog() -> str:
     lines = ["API keys are read from the environment (never a flag, which `ps` would show):"]
     example: list[str] = []
     for api in _generated_apis():
-        client, op = _target(api)
+        client, op, _ = _target(api)
         needs = [path_option(name, "ID")[0] for name in re.findall(r"{(\w+)}", op.path)]
         need = f"; needs {', '.join(needs)}" if needs else ""
         lines.append(f"  {api:<10} {client.api.auth.env_var}{need}")

@@ -10,7 +10,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PATH_OPTIONS", "add_arguments"]
+__all__ = ["AUTO_UPLOAD_ROWS", "PATH_OPTIONS", "add_arguments"]
+
+AUTO_UPLOAD_ROWS = 20
+"""--via auto uploads a file of more rows than this (when the API declares an upload)."""
 
 PATH_OPTIONS = {"campaign_id": "--campaign-id"}
 """Path parameters with an option of their own, whose dest is the parameter's name."""
@@ -106,11 +109,21 @@ def add_arguments(parser: argparse.ArgumentParser, apis: list[str]) -> None:
         help="print the mapping and the first valid row's body, validate every row, send none",
     )
     parser.add_argument(
+        "--via",
+        choices=("auto", "upload", "single"),
+        default="auto",
+        help="upload: in files of many rows, through the API's upload operation (x-upload), "
+        "each a job polled to its end; single: one request per row; auto (default): upload "
+        f"when the API declares one and the file has more than {AUTO_UPLOAD_ROWS} rows "
+        "(and --ordered is not given)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=_positive(int),
         default=8,
         metavar="N",
-        help="most requests in flight (AIMD below it; default 8)",
+        help="most requests in flight, one row each (AIMD below it; default 8); the upload "
+        "path keeps two uploads in flight",
     )
     parser.add_argument(
         "--rate",
@@ -145,7 +158,9 @@ def add_arguments(parser: argparse.ArgumentParser, apis: list[str]) -> None:
         "(for a CSV input), or .jsonl",
     )
     parser.add_argument("--report", type=Path, metavar="FILE", help="JSONL of every row's result")
-    parser.add_argument("--ordered", action="store_true", help="report results in input order")
+    parser.add_argument(
+        "--ordered", action="store_true", help="report results in input order (--via single)"
+    )
     parser.add_argument(
         "--never-resend",
         action="store_true",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from leadkit.runtime import Window
 
-__all__ = ["Schedule", "duration_text", "estimate", "window_text"]
+__all__ = ["Schedule", "duration_text", "estimate", "upload_estimate", "window_text"]
 
 _UNITS = ((86_400.0, "day"), (3_600.0, "h"), (60.0, "min"), (1.0, "s"))
 
@@ -61,6 +61,18 @@ def estimate(rows: int, windows: Sequence[Window]) -> str:
         return f"{counted}, no rate limit declared"
     limits = " and ".join(window_text(w) for w in windows)
     return f"{counted}, {limits}: at least {duration_text(least_seconds(rows, windows))}"
+
+
+def upload_estimate(rows: int, max_rows: int, max_bytes: int) -> str:
+    """``20,000 rows in uploads of at most 10,000 rows and 50 MiB: 2 or more, each a job
+    polled to its end`` (more when rows are large, or a rerun uploads some again)."""
+    counted = f"{rows:,} row{'s' if rows != 1 else ''}"
+    uploads = max(1, -(-rows // max_rows))
+    size = f"{max_bytes / 2**20:,.4g} MiB"
+    return (
+        f"{counted} in uploads of at most {max_rows:,} rows and {size}: {uploads:,} or more, "
+        "each a job polled to its end"
+    )
 
 
 class Schedule:

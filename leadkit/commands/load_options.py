@@ -72,6 +72,7 @@ class LoadOptions:
     list_separator: str = ";"
     encoding: str | None = None
     dry_run: bool = False
+    via: str = "auto"
     concurrency: int = 8
     rate: float | None = None
     timeout: float | None = None
@@ -106,6 +107,7 @@ class LoadOptions:
             list_separator=args.list_separator,
             encoding=args.encoding,
             dry_run=args.dry_run,
+            via=args.via,
             concurrency=args.concurrency,
             rate=args.rate,
             timeout=args.timeout,

@@ -2,7 +2,8 @@
 
 Both say how long is left: from the rate-limit windows and the client's own sends when the
 API declares windows (`load_eta.Schedule`), else from the rate so far; a wait of the rate
-limiter for a window says so: ``waiting for the 1,000/h window, resumes 14:05``.
+limiter for a window says so: ``waiting for the 1,000/h window, resumes 14:05``. A load by
+upload also says where its latest job stands: ``job 3c90a1b2 IN_PROGRESS 45%``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextCol
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from leadkit.runtime import Event, RateLimitWait, RequestSent, Window
+from leadkit.runtime import Event, JobPolled, RateLimitWait, RequestSent, Window
 
 from .load_eta import Schedule, duration_text, window_text
 
@@ -56,12 +57,17 @@ class Pace:
         self._wall = wall
         self._resumes_at: float | None = None
         self._waiting_for = ""
+        self._job = ""
+        """Where the latest upload job polled stands."""
         self.new_wait = False
         """A wait began since the last `status`: a log prints a line for it at once."""
 
     def hook(self, event: Event) -> None:
-        """Note a send, or a wait long enough to show."""
-        if isinstance(event, RequestSent):
+        """Note a send, a job's status, or a wait long enough to show."""
+        if isinstance(event, JobPolled):
+            done = "" if event.progress is None else f" {event.progress:.0f}%"
+            self._job = f"job {event.job_id[:8]} {event.status}{done}"
+        elif isinstance(event, RequestSent):
             self.schedule.sent()
             self._resumes_at = None
         elif isinstance(event, RateLimitWait) and event.delay >= WAIT_SHOWN:
@@ -86,7 +92,8 @@ class Pace:
             left: float | None = self.schedule.seconds_left(rows_left)
         else:
             left = rate_estimate
-        return "" if left is None else f"ETA {duration_text(left)}"
+        eta = None if left is None else f"ETA {duration_text(left)}"
+        return ", ".join(filter(None, (eta, self._job)))
 
 
 class _Status(ProgressColumn):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from leadkit.bulk import BulkRun
+    from leadkit.bulk import BulkRun, UploadRun
 
 __all__ = ["WATCHED", "Interrupted", "Signals", "interrupted"]
 
@@ -33,7 +33,7 @@ class Signals:
     def __init__(self, grace: float, console: Console) -> None:
         self._grace = grace
         self._console = console
-        self._run: BulkRun | None = None
+        self._run: BulkRun | UploadRun | None = None
         self._received: list[str] = []
 
     def __enter__(self) -> Signals:
@@ -48,7 +48,7 @@ class Signals:
             loop.remove_signal_handler(signum)
             signal.signal(signum, signal.SIG_IGN)
 
-    def attach(self, run: BulkRun) -> None:
+    def attach(self, run: BulkRun | UploadRun) -> None:
         """Stop or abort `run` as the signals so far ask; later ones act on it at once."""
         self._run = run
         for count, name in enumerate(self._received[:2], 1):

@@ -32,6 +32,16 @@ def _probability(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number greater than 0")
+    return value
+
+
 def _latency(text: str) -> tuple[int, int]:
     low, _, high = text.partition(":")
     try:
@@ -98,6 +108,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         storage=args.storage,
         duplicates=dict(args.duplicates),
         readonly_keys=readonly,
+        upload_rate=args.upload_rate,
     )
 
 
@@ -165,6 +176,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="API=KEY",
         help="a key of API without the write scope (403 on writes), besides those of its "
         "spec's x-sandbox; repeatable",
+    )
+    parser.add_argument(
+        "--upload-rate",
+        type=_positive,
+        default=500.0,
+        metavar="ROWS",
+        help="rows an upload job processes per second of sandbox time (default 500)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
     for name, (flag, text) in _FAULT_FLAGS.items():

@@ -35,7 +35,7 @@ from .events import (
 from .learning import LearnedWindow
 from .multipart import FileContent, FilePart
 from .options import RetryOption, TimeoutOption
-from .polling import DEFAULT_POLLING, Job, Poll, PollPolicy, ProgressHook
+from .polling import DEFAULT_POLLING, Job, Poll, PollPolicy, ProgressHook, Upload, UploadCounts
 from .ratelimit import RateLimiter, RateLimiterView, Wait, WaitKind
 from .request_bodies import validate_request
 from .retry import DEFAULT_RETRY, RetryPolicy
@@ -84,6 +84,8 @@ __all__ = [
     "RetryScheduled",
     "TimeoutOption",
     "Unset",
+    "Upload",
+    "UploadCounts",
     "Wait",
     "WaitKind",
     "Window",

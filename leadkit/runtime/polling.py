@@ -37,7 +37,7 @@ from .retry import header_value, retry_after_delay
 if TYPE_CHECKING:
     from .client import BaseClient
 
-__all__ = ["DEFAULT_POLLING", "Job", "Poll", "PollPolicy", "ProgressHook"]
+__all__ = ["DEFAULT_POLLING", "Job", "Poll", "PollPolicy", "ProgressHook", "Upload", "UploadCounts"]
 
 S = TypeVar("S")
 logger = logging.getLogger("leadkit")
@@ -81,6 +81,46 @@ class Poll(Generic[S]):
     """The status model's attribute holding a percentage done, if the spec names one."""
     resume: str
     """The client method that makes a `Job` of a job id, e.g. ``upload_leads_job``."""
+
+
+@attrs.frozen(kw_only=True)
+class UploadCounts:
+    """The attributes of an upload job's status model holding its counts (x-upload's)."""
+
+    total: str
+    created: str
+    duplicates: str
+    errors: str
+    processed: str | None = None
+
+
+@attrs.frozen(kw_only=True, eq=False)  # identity: it holds OperationSpecs
+class Upload(Generic[S]):
+    """An operation's ``x-upload``: a file of rows, each created as `creates` would create
+    it, by a job that `poll` follows; what the bulk loader needs to upload rows and account
+    for each one."""
+
+    operation: OperationSpec[Any]
+    """The operation that takes the file and starts the job."""
+    creates: OperationSpec[Any]
+    """The create operation each row is a request of (its body's fields are the columns)."""
+    poll: Poll[S]
+    job_id: str
+    """The attribute of the operation's answer holding the job's id."""
+    file: str
+    """The part holding the file."""
+    mapping: str | None
+    """The JSON part holding the mapping, request field -> file column (None: none)."""
+    max_rows: int
+    max_bytes: int
+    counts: UploadCounts
+    errors: str
+    """The status model's attribute listing the refused rows."""
+    error_row: tuple[str, ...]
+    """Keys an error item may give its row's number under, in the order they are read."""
+    error_message: tuple[str, ...]
+    first_row: int
+    """The number the first row after the header has in the errors."""
 
 
 def _text(value: Any) -> str:

@@ -1,11 +1,17 @@
-"""The aiohttp application: one route per spec operation, plus the /_sandbox inspection routes."""
+"""The aiohttp application: one route per spec operation, plus the /_sandbox inspection routes.
+
+Every operation passes the same gate (faults, key, scope, rate limit); then a create (POST)
+validates, answers and stores, an upload (x-upload) starts a job, the status operation of
+an upload's job says where the job stands, a read of x-sandbox `reads` answers a stored
+record, and any other operation is validated and answered from its schema.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -16,10 +22,13 @@ from leadkit.runtime.api import RateLimitPolicy, Window
 from .config import SandboxConfig
 from .dialects import DIALECTS, Dialect, retry_after_text
 from .faults import Draw, FaultPlan
-from .problems import OperationValidator
+from .forms import TooLarge, read_form
+from .jobs import JobBoard, JobRunner
+from .problems import OperationValidator, Problem
 from .ratelimit import Clock, Decision, RateLimiter
+from .records import Records, dedupe_key
 from .responses import ResponseBuilder
-from .spec import ApiModel, Operation
+from .spec import ApiModel, Operation, resolve
 from .storage import LeadStore
 
 __all__ = ["BAD_GATEWAY_HTML", "WRITE_SCOPE", "ApiService", "SandboxState", "build_app"]
@@ -46,9 +55,11 @@ class SandboxState:
         self.faults = FaultPlan(config.faults)
         self.clock = Clock(config.time_scale)
         self.limiters: list[RateLimiter] = []
+        self.jobs = JobBoard()
 
     def reset(self) -> None:
-        """Forget the leads, the counters and the rate-limit windows."""
+        """Forget the leads, the upload jobs, the counters and the rate-limit windows."""
+        self.jobs.clear()
         self.store.clear()
         self.stats.clear()
         self.faults = FaultPlan(self.config.faults)  # the seeded sequence starts again
@@ -57,10 +68,21 @@ class SandboxState:
 
 
 @attrs.frozen
+class Answer:
+    """What an operation answers once the request passed the gate: a status and its body."""
+
+    status: int
+    body: Any
+    """The JSON body; `NO_BODY` for none."""
+
+
+Serve = Callable[[web.Request, dict[str, str]], Awaitable[Answer]]
+
+
+@attrs.frozen
 class _Route:
     op: Operation
-    validator: OperationValidator
-    builder: ResponseBuilder
+    serve: Serve
 
 
 def _drop(request: web.Request) -> web.StreamResponse:
@@ -84,11 +106,38 @@ class ApiService:
         self.limiter = RateLimiter(self.policy, state.clock) if self.policy else None
         if self.limiter is not None:
             state.limiters.append(self.limiter)
-        assigned = self.declaration.assigned
-        self.routes = [
-            _Route(op, OperationValidator(api, op), ResponseBuilder(api.spec, assigned))
+        self.records = Records(api.name, state.store, state.stats)
+        self.builder = ResponseBuilder(api.spec, self.declaration.assigned)
+        turn = asyncio.Lock()  # one upload job of the API runs at a time
+        self.jobs = {
+            op.upload.status_operation: JobRunner(
+                api,
+                op.upload,
+                self.records,
+                self.builder,
+                board=state.jobs,
+                clock=state.clock,
+                rate=state.config.upload_rate,
+                turn=turn,
+            )
             for op in api.operations
-        ]
+            if op.upload is not None
+        }
+        """The status operation of each upload -> the runner of its jobs."""
+        self.routes = [_Route(op, self._serve(op)) for op in api.operations]
+
+    def _serve(self, op: Operation) -> Serve:
+        """What answers `op` once a request passed the gate."""
+        validator = OperationValidator(self.api, op)
+        if op.upload is not None:
+            return functools.partial(
+                self._upload, op, validator, self.jobs[op.upload.status_operation]
+            )
+        if op.name in self.jobs:
+            return functools.partial(self._job_status, op, validator, self.jobs[op.name])
+        if op.name in self.declaration.reads:
+            return functools.partial(self._read, op, validator, self.declaration.reads[op.name])
+        return functools.partial(self._validated, op, validator)
 
     def add_routes(self, app: web.Application) -> None:
         """Register a handler for every operation under the spec's server prefix."""
@@ -165,39 +214,112 @@ class ApiService:
         decision = enforced.hit(key) if enforced is not None else None
         if decision is not None and not decision.allowed:
             return self._rate_limited(op, decision)
-        params = dict(request.match_info)
-        raw, content_type = await request.read(), request.headers.get("Content-Type")
-        body, problems = route.validator.check(params, raw, content_type)
-        if problems:
-            status = self.declaration.validation_status
-            return self._json(status, self.dialect.invalid(op, problems, status), decision)
-        schema = op.response_schema
-        response = NO_BODY if schema is None else route.builder.build(schema, body)
-        if op.creates and not self._store(op, params, body, response):
-            status = op.conflict_status or 409
-            return self._json(status, self.dialect.conflict(op, status), decision)
-        if draw.fault == "drop_after":
+        answer = await route.serve(request, dict(request.match_info))
+        if draw.fault == "drop_after" and 200 <= answer.status < 300:
             stats["fault:drop_after"] += 1
             return _drop(request)
-        return self._json(op.success_status, response, decision)
+        return self._json(answer.status, answer.body, decision)
+
+    def _invalid(self, op: Operation, problems: list[Problem]) -> Answer:
+        status = self.declaration.validation_status
+        return Answer(status, self.dialect.invalid(op, problems, status))
+
+    def _refused(self, op: Operation, status: int, message: str) -> Answer:
+        return Answer(status, self.dialect.refused(op, status, message))
+
+    async def _validated(
+        self,
+        op: Operation,
+        validator: OperationValidator,
+        request: web.Request,
+        params: dict[str, str],
+    ) -> Answer:
+        """Validate the request and answer from the schema; a create stores what it answers."""
+        raw, content_type = await request.read(), request.headers.get("Content-Type")
+        body, problems = validator.check(params, raw, content_type)
+        if problems:
+            return self._invalid(op, problems)
+        schema = op.response_schema
+        response = NO_BODY if schema is None else self.builder.build(schema, body)
+        if op.creates and not self._store(op, params, body, response):
+            status = op.conflict_status or 409
+            return Answer(status, self.dialect.conflict(op, status))
+        return Answer(op.success_status, response)
 
     def _store(self, op: Operation, params: dict[str, str], body: Any, response: Any) -> bool:
         """Store each object a create answered, with the path parameters; False for a refused
         duplicate."""
         value = body.get(op.dedupe_field) if op.dedupe_field and isinstance(body, dict) else None
-        key = value.strip().lower() if isinstance(value, str) else None
         unique = op.conflict_status is not None or self.declaration.duplicates == "reject"
-        scope = "/".join(_canonical(params[name]) for name in sorted(params))
         for record in response if isinstance(response, list) else [response]:  # a list: no key
-            if not isinstance(record, dict):
-                continue
-            stored = self.state.store.insert(
-                self.api.name, scope, key, {**record, **params}, unique=unique
-            )
-            if not stored:
+            if isinstance(record, dict) and not self.records.create(
+                params, dedupe_key(value), record, unique=unique
+            ):
                 return False
-            self.state.stats["created"] += 1
         return True
+
+    async def _upload(
+        self,
+        op: Operation,
+        validator: OperationValidator,
+        jobs: JobRunner,
+        request: web.Request,
+        params: dict[str, str],
+    ) -> Answer:
+        """Start a job for the uploaded file; 413 for one over the limits."""
+        assert op.upload is not None
+        if problems := validator.check_path(params):
+            return self._invalid(op, problems)
+        form_schema = resolve(self.api.spec, op.request_schema or {})
+        mapping = form_schema.get("properties", {}).get(op.upload.mapping or "", {})
+        try:
+            form = await read_form(request, op.upload, self.api.spec, mapping)
+            if isinstance(form, list):
+                return self._invalid(op, form)
+            job = jobs.start(params, form)
+        except TooLarge as exc:
+            return self._refused(op, 413, str(exc))
+        started = {op.upload.job_id: job.id}
+        schema = op.response_schema
+        return Answer(
+            op.success_status, NO_BODY if schema is None else self.builder.build(schema, started)
+        )
+
+    async def _job_status(
+        self,
+        op: Operation,
+        validator: OperationValidator,
+        jobs: JobRunner,
+        request: web.Request,
+        params: dict[str, str],
+    ) -> Answer:
+        """Where the upload job of the path stands; 404 for a job the sandbox does not have."""
+        if problems := validator.check_path(params):
+            return self._invalid(op, problems)
+        job = jobs.find(params)
+        if job is None:
+            return self._refused(op, 404, "Upload job not found")
+        self.state.stats["polls"] += 1
+        return Answer(op.success_status, jobs.status(job))
+
+    async def _read(
+        self,
+        op: Operation,
+        validator: OperationValidator,
+        field: str,
+        request: web.Request,
+        params: dict[str, str],
+    ) -> Answer:
+        """The stored record whose `field` is the path's; 404 for none."""
+        if problems := validator.check_path(params):
+            return self._invalid(op, problems)
+        record = self.records.find(params, field)
+        if record is None:
+            return self._refused(op, 404, f"No record with this {field}")
+        schema = op.response_schema
+        return Answer(
+            op.success_status, NO_BODY if schema is None else self.builder.build(schema, record)
+        )
 
 
 def _enforced(
@@ -213,14 +335,6 @@ def _read_scope(scope: str) -> str:
     """What a read-only key has instead of `scope`: leads:create -> leads:read, write -> read."""
     resource, _, _ = scope.rpartition(":")
     return f"{resource}:read" if resource else "read"
-
-
-def _canonical(value: str) -> str:
-    """A UUID in one spelling (the server reads 9B1D… and 9b1d… as one campaign)."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return value
 
 
 def _inspection_routes(state: SandboxState, apis: list[str]) -> web.RouteTableDef:

@@ -134,6 +134,9 @@ class SandboxConfig:
     assigned: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     """Per API, values the server assigns to response properties, over its x-sandbox
     `assigned`."""
+    upload_rate: float = attrs.field(default=500.0, validator=attrs.validators.gt(0))
+    """Rows an upload job (x-upload) processes per sandbox second (`time_scale` speeds it up
+    with the rest); it validates them ten times as fast first."""
 
     def apis_named(self) -> frozenset[str]:
         """Every API the per-API settings name."""

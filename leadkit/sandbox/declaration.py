@@ -1,10 +1,11 @@
 """A spec's ``x-sandbox`` extension: how a server of the API behaves where OpenAPI is silent.
 
 The key format, the keys that authenticate but may not write, the values the server assigns,
-the shape of its error bodies and what it does with a duplicate the spec declares no status
-for. The generator reads the extension with `read_declaration` (refusing a wrong one with its
-JSON pointer) and embeds it, defaults filled in, in ``generated/<api>/contract.py``; the
-sandbox reads it back from there with the same function.
+the shape of its error bodies, what it does with a duplicate the spec declares no status
+for, and which reads answer a stored record. The generator reads the extension with
+`read_declaration` (refusing a wrong one with its JSON pointer) and embeds it, defaults
+filled in, in ``generated/<api>/contract.py``; the sandbox reads it back from there with the
+same function.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ KEYS = (
     "readonly-keys",
     "assigned",
     "duplicates",
+    "reads",
 )
 """What an ``x-sandbox`` mapping may hold."""
 
@@ -67,6 +69,9 @@ class SandboxDeclaration:
     """Response property -> the value the server gives it (the spec gives no default)."""
     duplicates: DuplicatePolicy = "allow"
     """A second record with the same x-dedupe key, where no conflict-status is declared."""
+    reads: Mapping[str, str] = attrs.field(factory=dict)
+    """Operation -> its path parameter naming the stored record it answers (by the record's
+    property of that name)."""
 
     def to_contract(self) -> dict[str, Any]:
         """The declaration as ``x-sandbox`` data, every key written (for contract.py)."""
@@ -77,6 +82,7 @@ class SandboxDeclaration:
             "readonly-keys": sorted(self.readonly_keys),
             "assigned": dict(self.assigned),
             "duplicates": self.duplicates,
+            "reads": dict(self.reads),
         }
 
     def new_key(self) -> str:
@@ -125,6 +131,11 @@ def read_declaration(raw: Any) -> SandboxDeclaration:
     if not isinstance(assigned, Mapping) or not all(isinstance(k, str) for k in assigned):
         raise DeclarationError(("assigned",), "must map response property names to values")
     duplicates: Any = _choice(raw, "duplicates", get_args(DuplicatePolicy), "allow")
+    reads = raw.get("reads", {})
+    if not isinstance(reads, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in reads.items()
+    ):
+        raise DeclarationError(("reads",), "must map operations to a path parameter each")
     return SandboxDeclaration(
         error_dialect=dialect,
         validation_status=status,
@@ -132,4 +143,5 @@ def read_declaration(raw: Any) -> SandboxDeclaration:
         readonly_keys=_readonly_keys(raw.get("readonly-keys", []), prefix),
         assigned=dict(assigned),
         duplicates=duplicates,
+        reads=dict(reads),
     )

@@ -44,6 +44,10 @@ class Dialect(Protocol):
 
     def server_error(self, op: Operation, status: int) -> Body: ...
 
+    def refused(self, op: Operation, status: int, message: str) -> Body:
+        """Any other refusal (a 404, a 413), with its message."""
+        ...
+
 
 def retry_after_text(pattern: str | None, seconds: int) -> str:
     """The spec's retry-after body pattern with its number filled in ('' without a pattern)."""
@@ -128,6 +132,9 @@ class FastApiDialect:
     def server_error(self, op: Operation, status: int) -> Body:
         return {"detail": _SERVER_ERRORS.get(status, _SERVER_ERRORS[500])[1]}
 
+    def refused(self, op: Operation, status: int, message: str) -> Body:
+        return {"detail": message}
+
 
 def _zod_type(value: Any) -> str:
     if value is MISSING:
@@ -203,6 +210,10 @@ class TrpcDialect:
         code, message = _SERVER_ERRORS.get(status, _SERVER_ERRORS[500])
         return self._body(op, status, code, message)
 
+    def refused(self, op: Operation, status: int, message: str) -> Body:
+        code = _phrase(status).upper().replace(" ", "_")  # NOT_FOUND, REQUEST_ENTITY_TOO_LARGE
+        return self._body(op, status, code, message)
+
 
 def _phrase(status: int) -> str:
     """The status's reason phrase ("Not Found"), or "Error" for a status without one."""
@@ -251,6 +262,9 @@ class ProblemDialect:
 
     def server_error(self, op: Operation, status: int) -> Body:
         return self._body(status, _phrase(status))
+
+    def refused(self, op: Operation, status: int, message: str) -> Body:
+        return self._body(status, message)
 
 
 DIALECTS: Mapping[ErrorDialect, Dialect] = {

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from .spec import ApiModel, Operation, resolve
 
-__all__ = ["MISSING", "OperationValidator", "Problem"]
+__all__ = ["MISSING", "OperationValidator", "Problem", "describe", "schema_problems"]
 
 _INTEGER = r"[+-]?[0-9]+"
 MISSING: Any = object()
@@ -53,6 +53,28 @@ def _problems_of(error: ValidationError, where: tuple[str | int, ...]) -> Iterat
     kind = kinds.get(str(error.validator), "other")
     expected = _expected_type(error.validator_value) if kind == "type" else error.validator_value
     yield Problem(loc, kind, expected, error.instance, error.message)
+
+
+def schema_problems(
+    spec: Mapping[str, Any], schema: Mapping[str, Any], value: Any, where: tuple[str | int, ...]
+) -> list[Problem]:
+    """The problems of `value` against `schema` (its `$ref`s resolved in `spec`), at `where`."""
+    root = Draft202012Validator(dict(spec), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = root.evolve(schema=dict(schema))
+    found: dict[tuple[str | int, ...], Problem] = {}
+    for error in validator.iter_errors(value):
+        for problem in _problems_of(error, where):
+            found.setdefault(problem.loc, problem)
+    return [found[loc] for loc in sorted(found, key=_location_order)]
+
+
+def describe(problems: list[Problem]) -> str:
+    """The problems in one line: ``email: required; first_name: 5 is not of type 'string'``."""
+    said = []
+    for problem in problems:
+        where = ".".join(str(part) for part in problem.loc[1:]) or "the row"
+        said.append(f"{where}: {'required' if problem.kind == 'missing' else problem.message}")
+    return "; ".join(said)
 
 
 def _location_order(loc: tuple[str | int, ...]) -> tuple[bool, list[str]]:
@@ -109,12 +131,7 @@ class OperationValidator:
         self, path_params: Mapping[str, str], raw: bytes, content_type: str | None
     ) -> tuple[Any, list[Problem]]:
         """Return (the decoded body, every problem found; empty when the request is valid)."""
-        problems: dict[tuple[str | int, ...], Problem] = {}
-        for name, (schema, validator) in self._params.items():
-            value = _path_value(path_params.get(name), schema)
-            for error in validator.iter_errors(value):
-                for problem in _problems_of(error, ("path", name)):
-                    problems.setdefault(problem.loc, problem)
+        problems = {problem.loc: problem for problem in self.check_path(path_params)}
         body: Any = None
         if self._body is not None:
             if raw and not _labelled_json(content_type):
@@ -131,7 +148,26 @@ class OperationValidator:
             if body is MISSING:
                 problems[("body",)] = Problem(("body",), "missing", "object", MISSING, "no body")
                 return None, list(problems.values())
-            for error in self._body.iter_errors(body):
-                for problem in _problems_of(error, ("body",)):
-                    problems.setdefault(problem.loc, problem)
+            for problem in self.check_body(body):
+                problems.setdefault(problem.loc, problem)
         return body, [problems[loc] for loc in sorted(problems, key=_location_order)]
+
+    def check_path(self, path_params: Mapping[str, str]) -> list[Problem]:
+        """The problems of the path parameters, each read as its schema's type."""
+        problems: dict[tuple[str | int, ...], Problem] = {}
+        for name, (schema, validator) in self._params.items():
+            value = _path_value(path_params.get(name), schema)
+            for error in validator.iter_errors(value):
+                for problem in _problems_of(error, ("path", name)):
+                    problems.setdefault(problem.loc, problem)
+        return list(problems.values())
+
+    def check_body(self, body: Any) -> list[Problem]:
+        """The problems of a decoded body (none for an operation that takes none)."""
+        if self._body is None:
+            return []
+        found: dict[tuple[str | int, ...], Problem] = {}
+        for error in self._body.iter_errors(body):
+            for problem in _problems_of(error, ("body",)):
+                found.setdefault(problem.loc, problem)
+        return [found[loc] for loc in sorted(found, key=_location_order)]

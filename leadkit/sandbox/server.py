@@ -104,6 +104,8 @@ class Sandbox:
 
     async def stop(self) -> None:
         """Stop the server and close the store."""
+        if self._state is not None:
+            self._state.jobs.clear()  # the upload jobs still running
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -24,6 +24,7 @@ __all__ = [
     "API_NAMES",
     "ApiModel",
     "Operation",
+    "UploadSpec",
     "load_api",
     "read_api",
     "resolve",
@@ -34,6 +35,55 @@ API_NAMES: tuple[str, ...] = tuple(
 )
 """The generated packages (found without importing them): `Sandbox()` serves each one's
 `contract.CONTRACT`."""
+
+
+@attrs.frozen(kw_only=True)
+class UploadSpec:
+    """An operation's x-upload, as contract.py writes it (wire names throughout)."""
+
+    creates: str
+    """The create operation each row of the file is a request of."""
+    file: str
+    mapping: str | None
+    max_rows: int
+    max_bytes: int
+    statuses: Mapping[str, str]
+    """queued, validating, running, completed, failed -> the status value of each."""
+    counts: Mapping[str, str]
+    """total, processed, created, duplicates, errors, percentage, started, completed -> the
+    status model's field (those the spec names)."""
+    errors: str
+    """The status model's list of refused rows."""
+    error_row: str
+    """The key an error item gives its row's number under (the first the spec names)."""
+    error_message: str
+    first_row: int
+    status_operation: str
+    job_id: str
+    """The upload response's field holding the job's id, and the status operation's path
+    parameter taking it."""
+    status_field: str
+
+    @classmethod
+    def read(cls, raw: Mapping[str, Any]) -> UploadSpec:
+        """The declaration from its contract data."""
+        errors, poll = raw["errors"], raw["poll"]
+        return cls(
+            creates=raw["creates"],
+            file=raw["file"],
+            mapping=raw["mapping"],
+            max_rows=raw["max_rows"],
+            max_bytes=raw["max_bytes"],
+            statuses=raw["statuses"],
+            counts=raw["counts"],
+            errors=errors["field"],
+            error_row=errors["row"][0],
+            error_message=errors["message"][0],
+            first_row=errors["first_row"],
+            status_operation=poll["operation"],
+            job_id=poll["id"],
+            status_field=poll["status"],
+        )
 
 
 @attrs.frozen
@@ -52,6 +102,9 @@ class Operation:
     dedupe_field: str | None
     conflict_status: int | None
     scopes: tuple[str, ...]
+    extra_columns: str | None = None
+    """The body's object field for a file's columns that match no field (x-extra-columns)."""
+    upload: UploadSpec | None = None
 
     @property
     def creates(self) -> bool:
@@ -83,6 +136,10 @@ class ApiModel:
         """The aiohttp route of an operation, including the server prefix."""
         return self.prefix + op.path
 
+    def operation(self, name: str) -> Operation:
+        """The operation named `name` (its operationId)."""
+        return next(op for op in self.operations if op.name == name)
+
 
 def resolve(spec: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow local `$ref`s until a node without one."""
@@ -112,6 +169,8 @@ def _operation(raw: Mapping[str, Any]) -> Operation:
         dedupe_field=dedupe.get("field"),
         conflict_status=dedupe.get("conflict_status"),
         scopes=tuple(raw["scopes"]),
+        extra_columns=raw.get("extra_columns"),
+        upload=UploadSpec.read(raw["upload"]) if raw.get("upload") else None,
     )
 
 

@@ -25,6 +25,10 @@ class LeadStore(Protocol):
         """Every stored record of `api`, oldest first."""
         ...
 
+    def find(self, api: str, scope: str, field: str, value: str) -> Record | None:
+        """The latest record of `api` in `scope` whose `field` is `value`; None for none."""
+        ...
+
     def clear(self) -> None:
         """Forget every record."""
         ...
@@ -55,6 +59,13 @@ class MemoryStore:
     def leads(self, api: str) -> list[Record]:
         """Every stored record of `api`, oldest first."""
         return [dict(record) for name, _, _, record in self._rows if name == api]
+
+    def find(self, api: str, scope: str, field: str, value: str) -> Record | None:
+        """The latest record of `api` in `scope` whose `field` is `value`; None for none."""
+        for name, where, _, record in reversed(self._rows):
+            if (name, where) == (api, scope) and record.get(field) == value:
+                return dict(record)
+        return None
 
     def clear(self) -> None:
         """Forget every record."""
@@ -129,6 +140,15 @@ class SqliteStore:
         """Every stored record of `api`, oldest first."""
         rows = self._db.execute("SELECT record FROM leads WHERE api = ? ORDER BY seq", (api,))
         return [json.loads(record) for (record,) in rows]
+
+    def find(self, api: str, scope: str, field: str, value: str) -> Record | None:
+        """The latest record of `api` in `scope` whose `field` is `value`; None for none."""
+        found = self._db.execute(
+            "SELECT record FROM leads WHERE api = ? AND scope = ? AND json_extract(record, ?) = ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (api, scope, "$." + json.dumps(field), value),
+        ).fetchone()
+        return None if found is None else dict(json.loads(found[0]))
 
     def clear(self) -> None:
         """Forget every record."""

@@ -11,7 +11,7 @@ import pytest
 from tests.processes import run
 
 ROOT = Path(__file__).resolve().parents[2]
-NUMBER = re.compile(r"^[\d,]+(\.\d+)?(e[-+]?\d+)?$")
+NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?(e[-+]?\d+)?$")
 
 
 def _table(text: str, header: str) -> list[list[str]]:
@@ -48,6 +48,12 @@ def test_quick_bench_prints_every_scenario_with_numbers() -> None:
         ("rate limit", "429 responses"),
         ("rate limit learned", "leadkit bulk helper, generated client"),
         ("rate limit learned", "429 per window learned"),
+        ("uploads", "single-lead path, least time the windows allow"),
+        ("uploads", "upload path (bulk_upload), wall time"),
+        ("uploads", "upload path: rows with exactly one result"),
+        ("uploads", "upload path: upload requests"),
+        ("uploads", "upload path, 20,000 leads"),
+        ("uploads", "single-lead path (add_lead_bulk), 2,000 leads"),
     } <= contenders
     units = {row[4] for row in results if row[0].startswith("throughput (asyncio)")}
     assert units == {"req/s", "µs user CPU/req", "µs sys CPU/req"}
@@ -64,7 +70,17 @@ def test_quick_bench_prints_every_scenario_with_numbers() -> None:
         "client user CPU per request: (b) minus (a') (µs)",
         "throughput: (b) + journal file / (b)",
         "rate limit learned: 429 per window learned",
+        "uploads: 2,000 leads at x20, wall time (s)",
+        "uploads: peak RSS, largest of the upload path / the single path's",
     } <= claims
     for row in targets:
         assert NUMBER.match(row[1]), row
         assert row[3] == "met" or row[3].startswith("**missed**"), row
+
+
+def test_only_runs_the_scenarios_named_and_cannot_rewrite_the_page() -> None:
+    done = run(sys.executable, "-m", "bench", "--only", "uploads", "--write-docs", cwd=ROOT)
+    assert done.returncode == 2
+    assert "--write-docs rewrites every table: run every scenario (no --only)" in done.stderr
+    done = run(sys.executable, "-m", "bench", "--only", "sideways", cwd=ROOT)
+    assert done.returncode == 2 and "invalid choice: 'sideways'" in done.stderr

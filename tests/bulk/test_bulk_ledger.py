@@ -71,7 +71,7 @@ def test_rows_sharing_a_key_wait_for_the_first_and_share_its_fate() -> None:
     assert rows.admit(2, {"email": "ada@example.com"}) is None
     created = rows.created(first, response("ada@example.com"), 0.5)
     assert (created.outcome, created.attempts, created.latency) == (Outcome.CREATED, 2, 0.5)
-    waited = rows.settle(first, created)
+    waited = rows.settle(first.journal_key, created)
     assert [(r.index, r.outcome, r.error) for r in waited] == [
         (1, Outcome.SKIPPED_DUPLICATE, "same key as row index 0"),
         (2, Outcome.SKIPPED_DUPLICATE, "same key as row index 0"),
@@ -86,7 +86,7 @@ def test_a_failed_first_row_fails_the_rows_that_waited_for_it() -> None:
     assert rows.admit(1, {"email": "ada@example.com"}) is None
     failed = rows.failed(first, status_error(InternalServerError, 500), 0.1)
     assert (failed.outcome, failed.status) == (Outcome.FAILED, 500)
-    [copy] = rows.settle(first, failed)
+    [copy] = rows.settle(first.journal_key, failed)
     assert copy.outcome is Outcome.FAILED
     assert copy.error == f"same key as row index 0, which failed: {failed.error}"
 

@@ -323,12 +323,12 @@ UNUSABLE_SPECS = {
     "x-sandbox not a mapping": (
         SANDBOX_SPEC % "fastapi",
         "#/x-sandbox: must be a mapping with any of error-dialect, validation-status, "
-        "key-prefix, readonly-keys, assigned, duplicates",
+        "key-prefix, readonly-keys, assigned, duplicates, reads",
     ),
     "x-sandbox unknown key": (
         SANDBOX_SPEC % "{key_prefix: tk_}",
         "#/x-sandbox/key_prefix: unknown key; x-sandbox takes error-dialect, "
-        "validation-status, key-prefix, readonly-keys, assigned, duplicates",
+        "validation-status, key-prefix, readonly-keys, assigned, duplicates, reads",
     ),
     "x-sandbox unknown dialect": (
         SANDBOX_SPEC % "{error-dialect: graphql}",

@@ -40,9 +40,14 @@ REQUEST_ID = {"name": "X-Request-ID", "in": "header", "schema": {"type": "string
 
 
 def _two_ids(doc: Doc) -> None:
-    """Coldsend's operation on a route with two path parameters."""
+    """Coldsend's operation on a route with two path parameters: get_lead's, which it
+    replaces (so the sandbox reads it no more), and no longer the create an upload's rows
+    are requests of (the upload has no lead_id to give it)."""
     doc["paths"][TWO_IDS] = doc["paths"].pop(CS_ROUTE)
     doc["paths"][TWO_IDS]["post"]["parameters"].append(copy.deepcopy(LEAD_ID))
+    doc["x-sandbox"].pop("reads")
+    for operation in doc["paths"].values():
+        operation.get("post", {}).pop("x-upload", None)
 
 
 def _reverse_parameters(doc: Doc) -> None:

@@ -76,8 +76,9 @@ def _listed_failures(stdout: str) -> list[str]:
 
 
 def _coldsend(sandbox: str, campaign: str, *args: str | Path) -> list[str | Path]:
+    """A load by single creates (the upload path's are in test_load_uploads)."""
     return ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, "--rate",
-            "100000", *args]  # fmt: skip
+            "100000", "--via", "single", *args]  # fmt: skip
 
 
 def test_the_example_loads_into_the_in_process_sandbox(tmp_path: Path) -> None:
@@ -294,7 +295,7 @@ def test_a_stopped_sandbox_load_says_how_to_resume_with_the_campaign_it_made_up(
 ) -> None:
     journal = tmp_path / "j.sqlite"
     args = ["load", "coldsend", "--sandbox", "--rate", "20", "--journal", journal]
-    args += ["examples/coldsend_leads.csv"]
+    args += ["--via", "single", "examples/coldsend_leads.csv"]
     with _leadkit(*args) as process:
         assert process.stderr is not None
         announced = ""

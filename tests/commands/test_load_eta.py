@@ -115,8 +115,11 @@ def test_a_dry_run_of_20000_rows_prints_the_least_time_before_the_first_row(
     leads = tmp_path / "leads.csv"
     leads.write_text("email\n" + "".join(f"l{i}@eta.example\n" for i in range(20_000)))
     args = ["load", "coldsend", "--campaign-id", str(uuid.uuid4()), "--dry-run", str(leads)]
-    assert main(args) == 0
+    assert main([*args, "--via", "single"]) == 0
     assert "20,000 rows, 100/min and 1,000/h: at least 20 h\n" in capsys.readouterr().err
+    assert main(args) == 0  # --via auto: by upload
+    said = "20,000 rows in uploads of at most 10,000 rows and 50 MiB: 2 or more, each a job"
+    assert said in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -128,8 +131,8 @@ def test_the_progress_line_names_the_window_the_load_waits_for(
     (here 30 s) window."""
     leads = tmp_path / "leads.jsonl"
     leads.write_text("".join(f'{{"email": "w{i}@eta.example"}}\n' for i in range(1_010)))
-    args = ["load", "coldsend", "--sandbox", "--sandbox-time-scale", "120", str(leads)]
-    assert main(args) == 0
+    args = ["load", "coldsend", "--sandbox", "--sandbox-time-scale", "120", "--via", "single"]
+    assert main([*args, str(leads)]) == 0
     lines = capsys.readouterr().err.splitlines()
     waiting = [line for line in lines if "waiting for" in line]
     progress = r"loading leads\.jsonl: [\d,]+ of 1,010 rows \(created [\d]+\), [\d.]+ rows/s, "

@@ -136,8 +136,8 @@ def test_sigterm_with_stderr_gone_stops_in_order_and_a_rerun_loads_each_lead_onc
     emails = _write_jsonl(leads, 400)
     campaign, first, second = str(uuid.uuid4()), tmp_path / "r1.jsonl", tmp_path / "r2.jsonl"
     args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
-    args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
-    args += ["--journal", journal, "--concurrency", "4"]
+    args += ["--rate", "1000", "--via", "single"]  # the spec's limits would take minutes
+    args += ["--journal", journal, "--concurrency", "4", "--via", "single"]
     with _leadkit(*args, "--report", first) as process:
         assert process.stderr is not None
         process.stderr.close()  # the reader of stderr went away
@@ -184,7 +184,7 @@ def test_a_reader_that_goes_away_changes_neither_the_load_nor_its_exit_code(
 def test_a_log_gets_no_progress_bar(tmp_path: Path) -> None:
     leads = tmp_path / "leads.jsonl"
     _write_jsonl(leads, 30)
-    with _leadkit("load", "coldsend", "--sandbox", leads) as process:
+    with _leadkit("load", "coldsend", "--sandbox", leads, "--via", "single") as process:
         _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert stderr.startswith("sandbox: coldsend at ")
@@ -229,7 +229,7 @@ def test_an_input_cut_short_while_it_is_read_exits_1(sandbox: str, tmp_path: Pat
     leads, campaign = tmp_path / "leads.jsonl", str(uuid.uuid4())
     _write_jsonl(leads, 4096, width=128)  # 64 lines a block: a cut falls between rows
     args = ["load", "coldsend", "--base-url", sandbox, "--campaign-id", campaign, leads]
-    args += ["--rate", "1000"]  # the sandbox has no limits; the spec's would take minutes
+    args += ["--rate", "1000", "--via", "single"]  # the spec's limits would take minutes
     with _leadkit(*args, "--concurrency", "2") as process:
         wait_until(lambda: sum(stored_emails(sandbox, campaign).values()) >= 5, "5 leads", process)
         with leads.open("r+") as handle:

@@ -138,12 +138,17 @@ def check_getting_started(ran: Ran) -> None:
 
 
 def check_clients(ran: Ran) -> None:
-    assert ran.printed[2] == "invalid ManualLeadRequest: expected str, got int @ $.email"
-    assert ran.printed[3] == "401 Invalid or revoked API key"
-    assert ran.printed[4] == "False"  # the session passed in stays open
-    assert ran.printed[5] == "True 10"  # with_options: one limiter, its own retry policy
-    assert ran.printed[6] == "200 karen@example.com"  # client.call
-    assert ran.printed[7].startswith("5 60 (Window(limit=100, seconds=60")
+    polled = [line for line in ran.printed if re.fullmatch(r"[A-Z_]+ \d+%", line)]
+    printed = [line for line in ran.printed if line not in polled]  # on_progress: a line a poll
+    assert printed[2] == "invalid ManualLeadRequest: expected str, got int @ $.email"
+    assert re.fullmatch(r"[0-9a-f-]{36}", printed[3])  # upload_leads: the job's id
+    assert printed[4] == "0 2 []"  # upload_leads_and_wait of the same file: two duplicates
+    assert polled[-1] == "COMPLETED 100%" and ran.sandbox.stats["uploads"] == 3
+    assert printed[5] == "401 Invalid or revoked API key"
+    assert printed[6] == "False"  # the session passed in stays open
+    assert printed[7] == "True 10"  # with_options: one limiter, its own retry policy
+    assert printed[8] == "200 karen@example.com"  # client.call
+    assert printed[9].startswith("5 60 (Window(limit=100, seconds=60")
     emails = {lead["email"] for lead in ran.sandbox.leads("coldsend")}
     assert emails == {
         "ada@example.com",
@@ -152,6 +157,8 @@ def check_clients(ran: Ran) -> None:
         "barbara@example.com",
         "frances@example.com",
         "karen@example.com",
+        "uploaded1@example.com",  # the uploads'
+        "uploaded2@example.com",
     }
 
 
@@ -166,7 +173,10 @@ def check_bulk_loading(ran: Ran) -> None:
     assert (counts[Outcome.VALID], counts[Outcome.SKIPPED_DUPLICATE]) == (20, 1)
     assert counts[Outcome.INVALID] == 1
     assert len(ran.sandbox.leads("coldsend")) == 20  # the first run's; the dry run sent none
-    assert ran.printed[-1] == "20"
+    uploaded = ran.namespace["upload"].summary.counts  # bulk_upload's, of the same rows again
+    assert (uploaded[Outcome.CREATED_OR_EXISTS], uploaded[Outcome.INVALID]) == (20, 1)
+    assert (uploaded[Outcome.SKIPPED_DUPLICATE], ran.sandbox.stats["uploads"]) == (1, 1)
+    assert ran.printed[-2:] == ["21 invalid required field missing @ $.email", "20"]
 
 
 def check_sandbox(ran: Ran) -> None:

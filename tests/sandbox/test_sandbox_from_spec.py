@@ -160,6 +160,7 @@ async def test_a_spec_without_x_sandbox_gets_the_documented_defaults() -> None:
         "readonly-keys": [],
         "assigned": {},
         "duplicates": "allow",
+        "reads": {},
     }
     assert read_declaration(None) == read_declaration(plain["x-sandbox"]) == SandboxDeclaration()
     async with Sandbox(apis=(read_api("inventory", plain),)) as sb:

@@ -236,6 +236,7 @@ CONTRACT: dict[str, Any] = {
         "error-dialect": "problem",
         "key-prefix": "inv_",
         "readonly-keys": ["inv_readonly"],
+        "reads": {},
         "validation-status": 422,
     },
 }
