@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ __all__ = [
     "interleave",
     "machine",
     "markdown",
+    "peak_rss_kib",
     "rows_of",
 ]
 
@@ -78,6 +80,16 @@ class Target:
         if factor >= 2:
             return f"**missed**: {factor:.3g} x the bound"
         return f"**missed** by {abs(factor - 1) * 100:.1f} %"
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS in KiB: VmHWM, which exec starts afresh. (`ru_maxrss` of a
+    child starts from its parent's RSS at the fork, here the bench's own.)"""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
 
 
 def interleave(contenders: Sequence[Contender[T]], rounds: int) -> dict[str, list[T]]:

@@ -2,14 +2,13 @@
 
 Each run is a fresh child process (``python -m bench.memory URL N [journal]``) that streams
 the rows through ``add_lead_bulk`` without keeping results, without a journal or with a
-journal file, and prints its peak RSS in KiB.
+journal file, and prints its peak RSS in KiB (its own: see `peak_rss_kib`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import resource
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 from leadkit.apis.coldsend import ColdsendClient
 
 from .data import API_KEY, CAMPAIGN_ID, lead_rows
-from .harness import ROOT, Contender, Row, Target, interleave, rows_of
+from .harness import ROOT, Contender, Row, Target, interleave, peak_rss_kib, rows_of
 
 __all__ = ["run"]
 
@@ -73,4 +72,4 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="leadkit-bench-") as folder:
         journal = Path(folder) / "journal.sqlite" if sys.argv[3:] == ["journal"] else None
         asyncio.run(_stream(sys.argv[1], int(sys.argv[2]), journal))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(peak_rss_kib())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from leadkit.apis.coldsend.client import ADD_LEAD_UPLOAD
 from leadkit.bulk import Outcome, bulk_upload
 
 from .data import API_KEY, CAMPAIGN_ID, lead_rows
-from .harness import ROOT, Contender, Row, Target, rows_of
+from .harness import ROOT, Contender, Row, Target, peak_rss_kib, rows_of
 
 __all__ = ["run"]
 
@@ -37,16 +36,6 @@ def _stats(url: str) -> dict[str, int]:
     with urllib.request.urlopen(f"{url}/_sandbox/stats") as response:
         stats: dict[str, int] = json.load(response)
     return stats
-
-
-def _peak_kb() -> int:
-    """This process's peak RSS in KiB: VmHWM, which exec starts afresh (`ru_maxrss` keeps
-    the parent's RSS at the fork, here the bench's with its sandbox)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
 
 
 async def _load(url: str, n: int, path: str) -> dict[str, Any]:
@@ -70,7 +59,7 @@ async def _load(url: str, n: int, path: str) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "once": results.count(1),
         "failed": failed,
-        "peak_kb": _peak_kb(),
+        "peak_kb": peak_rss_kib(),
     }
 
 
