@@ -135,7 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser, apis: list[str]) -> None:
         "--timeout",
         type=_positive(float),
         metavar="SECONDS",
-        help="how long to wait for each response (default 30)",
+        help="how long to wait for each response (default: the whole exchange within 60 s)",
     )
     journal = parser.add_mutually_exclusive_group()
     journal.add_argument(
