@@ -64,14 +64,14 @@ def estimate(rows: int, windows: Sequence[Window]) -> str:
 
 
 def upload_estimate(rows: int, max_rows: int, max_bytes: int) -> str:
-    """``20,000 rows in uploads of at most 10,000 rows and 50 MiB: 2 or more, each a job
-    polled to its end`` (more when rows are large, or a rerun uploads some again)."""
+    """``20,000 rows: at least 2 uploads of at most 10,000 rows and 50 MiB, each a job polled
+    to its end`` (more when rows are large, or a rerun uploads some again)."""
     counted = f"{rows:,} row{'s' if rows != 1 else ''}"
     uploads = max(1, -(-rows // max_rows))
     size = f"{max_bytes / 2**20:,.4g} MiB"
     return (
-        f"{counted} in uploads of at most {max_rows:,} rows and {size}: {uploads:,} or more, "
-        "each a job polled to its end"
+        f"{counted}: at least {uploads:,} upload{'s' if uploads != 1 else ''} of at most "
+        f"{max_rows:,} rows and {size}, each a job polled to its end"
     )
 
 

@@ -100,7 +100,7 @@ def test_via_chooses_the_path(
     jobs = {r["job"] for r in report(results)}
     assert (None not in jobs) if uploaded else (jobs == {None})
     said = capsys.readouterr().err
-    assert ("in uploads of at most 10,000 rows" in said) == uploaded
+    assert ("of at most 10,000 rows and 50 MiB, each a job" in said) == uploaded
 
 
 @pytest.mark.parametrize(
@@ -171,5 +171,5 @@ def test_20000_rows_at_real_rate_limits_go_in_two_uploads_each_row_one_result(
     check_every_row(results, 20_000)
     jobs = Counter(r["job"] for r in results if r["outcome"] == "created")
     assert None not in jobs and sorted(jobs.values()) == [9_998, 10_000]
-    assert "in uploads of at most 10,000 rows" in done.stderr
+    assert "20,000 rows: at least 2 uploads of at most 10,000 rows" in done.stderr
     assert f"line {INVALID_AT}: invalid: required field missing @ $.email" in done.stdout
