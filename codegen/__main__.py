@@ -1,5 +1,5 @@
 """`python -m leadkit.codegen [--check]`: regenerate generated/ from specs/, or check it is
-current."""
+current; both folders are the current folder's (a project's top) unless given."""
 
 from __future__ import annotations
 
@@ -11,16 +11,21 @@ from .errors import SpecError
 from .pipeline import generate_tree
 from .write import compare, write_tree
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run the generator; exit 0 when done or current, 1 on drift, 2 on a bad spec."""
     parser = argparse.ArgumentParser(prog="python -m leadkit.codegen", description=__doc__)
-    parser.add_argument("--specs", type=Path, default=ROOT / "specs", help="folder of *.yaml specs")
-    parser.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
+    parser.add_argument("--specs", type=Path, default=Path("specs"), help="folder of *.yaml specs")
+    parser.add_argument("--out", type=Path, default=Path("generated"), help="output folder")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 on drift")
     args = parser.parse_args(argv)
+    if not args.specs.is_dir():
+        print(
+            f"error: no folder of specs at {args.specs} (run from the project's top folder, "
+            "or pass --specs)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         files = generate_tree(args.specs, label_root=args.specs.resolve().parent)
     except SpecError as exc:

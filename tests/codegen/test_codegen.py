@@ -286,10 +286,25 @@ def test_python_m_codegen_on_a_broken_spec_prints_the_one_paragraph_alone(tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+def test_codegen_reads_the_current_folders_specs_and_refuses_a_folder_without_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Installed, the generator has no project of its own: specs/ and generated/ are the
+    current folder's, and a folder without specs/ is an error, with nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert codegen_main([]) == 2
+    assert "no folder of specs at specs" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    assert codegen_main([]) == 0
+    assert read_tree(tmp_path / "generated") == read_tree(ROOT / "generated")
+
+
 def test_importing_a_generated_client_does_not_import_the_generator() -> None:
     code = (
         "import sys, leadkit.apis.coldsend, leadkit.apis.breakcold\n"
-        "heavy = [m for m in ('datamodel_code_generator', 'jinja2', 'codegen', 'yaml') "
+        "heavy = [m for m in ('datamodel_code_generator', 'jinja2', 'codegen', 'leadkit.codegen',"
+        " 'yaml') "
         "if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
