@@ -1,9 +1,10 @@
 """RowRun: the life of a run that hands its consumer one RowResult per input row.
 
-`BulkRun` (a request per row) and `UploadRun` (a job per chunk of rows) share it: iterate
-once, stop after a grace or abort at once, close the journal and the failures file, and a
-summary that accounts for every row read, whether the consumer took its result or not.
-Each run says how it starts its tasks, how it stops reading and what it cancels.
+`BulkRun` (a request per row) and `UploadRun` (a job per chunk of rows) share it: one
+iteration, a stop after a grace or an abort at once, the journal and the failures file
+closed at the end, and a summary that accounts for every row read, whether the consumer
+took its result or not. Each run says how it starts its tasks, how it stops reading and
+what it cancels.
 """
 
 from __future__ import annotations
@@ -87,8 +88,8 @@ class RowRun(abc.ABC):
 
     @abc.abstractmethod
     def _start(self) -> list[asyncio.Task[None]]:
-        """Start the run's tasks; those the consumer waits for when it ends. The last of
-        them to end queues None."""
+        """Start the run's tasks; those the consumer waits for when it ends. One of them
+        queues None once all the run's work is done."""
 
     @abc.abstractmethod
     def _stop_reading(self) -> None:

@@ -6,8 +6,9 @@ de-duplication), then sends it, or reports it at once when it needs no sending; 
 go to the consumer in completion or input order. A row whose key an earlier row of the
 run has waits for that row's result (the ledger says so). At most `window` rows are
 between being read and being handed to the consumer (waiting ones too), so memory does
-not grow with the input. This module schedules: workers, pacing, stop and abort; the
-ledger (`leadkit.bulk.ledger`) keeps each row's state and the journal.
+not grow with the input. This module schedules: workers and pacing; the run's life
+(iteration, stop, abort, summary) is `leadkit.bulk.row_run`'s and the ledger
+(`leadkit.bulk.ledger`) keeps each row's state and the journal.
 """
 
 from __future__ import annotations
