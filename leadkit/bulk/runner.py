@@ -6,8 +6,9 @@ de-duplication), then sends it, or reports it at once when it needs no sending; 
 go to the consumer in completion or input order. A row whose key an earlier row of the
 run has waits for that row's result (the ledger says so). At most `window` rows are
 between being read and being handed to the consumer (waiting ones too), so memory does
-not grow with the input. This module schedules: workers, pacing, stop and abort; the
-ledger (`leadkit.bulk.ledger`) keeps each row's state and the journal.
+not grow with the input. This module schedules: workers and pacing; the run's life
+(iteration, stop, abort, summary) is `leadkit.bulk.row_run`'s and the ledger
+(`leadkit.bulk.ledger`) keeps each row's state and the journal.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from ..runtime.errors import (
 )
 from ..runtime.retry import retries_ambiguous
 from .concurrency import AIMDLimiter
-from .failures import FailuresSink, open_failures
+from .failures import FailuresSink
 from .journal import Journal
 from .ledger import Job, Row, RowLedger
-from .results import RowResult, Summary, SummaryBuilder
+from .results import RowResult
+from .row_run import RowRun, open_run_failures
 from .seen import SeenKeys
 from .streaks import Streak
 
@@ -46,20 +48,11 @@ them when the operation's path names a resource (Coldsend's campaign): every row
 it; without path parameters (Breakcold) a 404 is about something in the row."""
 
 
-class _Crash:
-    """A worker died of an unexpected error; the consumer re-raises it."""
+class BulkRun(RowRun):
+    """A `RowRun` that sends a request per row: AIMD-limited workers, results in completion
+    or input order. `stop(grace)` cancels at once the workers whose row has not gone out."""
 
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-class BulkRun:
-    """An async iterable of RowResult, one per input row; `summary` once it is exhausted.
-
-    Iterate it once. `stop(grace)` stops reading input and cancels what is still in flight
-    after `grace` seconds; `abort()` cancels at once. Rows never read are counted from
-    `summary.unread_from`.
-    """
+    _ITERATED_TWICE = "a BulkRun can be iterated only once"
 
     def __init__(
         self,
@@ -74,119 +67,62 @@ class BulkRun:
         failures: FailuresSink | None,
         dry_run: bool,
     ) -> None:
-        self.client = client
-        self.op = op
-        self.limiter = AIMDLimiter(concurrency)
-        self.summary: Summary | None = None
-        self.stop_reason: str | None = None
-        self._rows = rows
-        self._input: Iterator[Row] | AsyncIterator[Row] | None = None
-        self._input_lock = asyncio.Lock()
-        self._path_params = dict(path_params)
-        self._ordered = ordered
-        self._failures = failures
-        self._ledger = RowLedger(
+        ledger = RowLedger(
             client.api,
             op,
             journal,
             dry_run=dry_run,
             resend_in_flight=retries_ambiguous(op, client.retry),
         )
+        super().__init__(ledger, failures, window=4 * concurrency + 16)
+        self.client = client
+        self.op = op
+        self.limiter = AIMDLimiter(concurrency)
+        self._rows = rows
+        self._input: Iterator[Row] | AsyncIterator[Row] | None = None
+        self._input_lock = asyncio.Lock()
+        self._path_params = dict(path_params)
+        self._ordered = ordered
+        self._pending: dict[int, RowResult] = {}
+        """Results that came before an earlier row's, by their place in the emission order."""
+        self._emit_next = 0
         self._fatal = (*_FATAL, NotFoundError) if "{" in op.path else _FATAL
         self._marked = 0
         """Rows marked 'sent' in a group commit whose requests have not gone out yet."""
-        self._window = asyncio.Semaphore(4 * concurrency + 16)
         self._streak = Streak()
-        self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
         self._workers: set[asyncio.Task[None]] = set()
         self._unsent: set[asyncio.Task[None]] = set()
         """Workers whose row has not gone out: between rows, waiting for the rate limiter or
         to retry an attempt that was refused (429, 503, never sent). stop() cancels these."""
-        self._next_index = 0
-        self._exhausted = False
-        self._stopping = False
-        self._started = False
 
-    def __aiter__(self) -> AsyncIterator[RowResult]:
-        if self._started:
-            raise RuntimeError("a BulkRun can be iterated only once")
-        self._started = True
-        return self._results()
+    def _start(self) -> list[asyncio.Task[None]]:
+        rows = self._rows
+        self._input = aiter(rows) if isinstance(rows, AsyncIterable) else iter(rows)
+        self._workers = {
+            asyncio.create_task(self._guarded(self._work())) for _ in range(self.limiter.ceiling)
+        }
+        supervisor = asyncio.create_task(self._supervise())
+        return [supervisor, *self._workers]
 
-    def stop(self, grace: float | None = 30.0, reason: str = "stopped") -> None:
-        """Stop reading input; cancel what is in flight after `grace` seconds (None: never)."""
-        if not self._stopping:
-            self._stopping = True
-            self.stop_reason = reason
-            for worker in self._unsent:
-                worker.cancel()
-        if grace is not None:
-            asyncio.get_running_loop().call_later(grace, self._cancel_workers)
+    def _stop_reading(self) -> None:
+        for worker in self._unsent:
+            worker.cancel()
 
-    def abort(self) -> None:
-        """Stop reading input and cancel every request in flight now."""
-        self.stop(0.0, self.stop_reason or "aborted")
-        self._cancel_workers()
-
-    def close(self) -> None:
-        """Release the journal (committed, its lock given up; the keys of a run without
-        one are forgotten) and the failures file.
-
-        An iterated run does this when it ends; call it for a run that will not be iterated.
-        Closing again does nothing.
-        """
-        self._ledger.journal.close()
-        if self._failures is not None:
-            self._failures.close()
-
-    def _cancel_workers(self) -> None:
+    def _cancel_in_flight(self) -> None:
         for worker in self._workers:
             worker.cancel()
 
-    async def _results(self) -> AsyncIterator[RowResult]:
-        builder = SummaryBuilder()
-        rows = self._rows
-        self._input = aiter(rows) if isinstance(rows, AsyncIterable) else iter(rows)
-        self._workers = {asyncio.create_task(self._work()) for _ in range(self.limiter.ceiling)}
-        supervisor = asyncio.create_task(self._supervise())
-        pending: dict[int, RowResult] = {}
-        emit_next = 0
-        finished = False
-        try:
-            while (item := await self._queue.get()) is not None:
-                if isinstance(item, _Crash):
-                    raise item.error
-                pending[item.index if self._ordered else emit_next] = item
-                while emit_next in pending:
-                    result = pending.pop(emit_next)
-                    emit_next += 1
-                    builder.add(result)
-                    if self._failures is not None:
-                        self._failures.write(result)
-                    self._window.release()
-                    yield result
-            finished = True
-        finally:
-            if not finished:
-                self.abort()
-            await asyncio.gather(supervisor, *self._workers, return_exceptions=True)
-            self._count_unclaimed([*pending.values(), *self._drain()], builder)
-            self.close()
-            unread = None if self._exhausted else self._next_index
-            self.summary = builder.build(unread, self.stop_reason)
+    def _in_turn(self, result: RowResult) -> Iterator[RowResult]:
+        """The results the consumer may take now that `result` came: in input order when
+        the run is `ordered`, else as they come."""
+        self._pending[result.index if self._ordered else self._emit_next] = result
+        while self._emit_next in self._pending:
+            ready = self._pending.pop(self._emit_next)
+            self._emit_next += 1
+            yield ready
 
-    def _drain(self) -> list[RowResult]:
-        """The results still queued: the consumer stopped iterating before taking them."""
-        items = [self._queue.get_nowait() for _ in range(self._queue.qsize())]
-        return [item for item in items if isinstance(item, RowResult)]
-
-    def _count_unclaimed(self, results: list[RowResult], builder: SummaryBuilder) -> None:
-        """Count results no consumer took, so the summary and the failures file still
-        account for every row that was read."""
-        for result in results:
-            builder.add(result)
-            if self._failures is not None:
-                self._failures.write(result)
+    def _held_back(self) -> list[RowResult]:
+        return list(self._pending.values())
 
     async def _supervise(self) -> None:
         """Wait for every worker, then tell the consumer that all is done."""
@@ -197,15 +133,8 @@ class BulkRun:
         """Take rows and send those that need sending until the input ends or the run stops."""
         worker = asyncio.current_task()
         assert worker is not None
-        try:
-            while (taken := await self._take(worker)) is not None:
-                await self._send(*taken, worker)
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-        except Exception as exc:
-            self._stopping = True  # the consumer re-raises it and aborts the rest
-            self._queue.put_nowait(_Crash(exc))
+        while (taken := await self._take(worker)) is not None:
+            await self._send(*taken, worker)
 
     async def _take(self, worker: asyncio.Task[None]) -> tuple[Job, int] | None:
         """The next row to send and its place under the AIMD limit; None when done.
@@ -377,12 +306,7 @@ def bulk_create(
     expand_path(op.path, path_values(params))  # a bad value fails here, not on every row
     scope = {"api": client.api.name, "operation": op.name, "path_params": params}
     opened = SeenKeys() if journal is None or dry_run else Journal(Path(journal), scope)
-    layout = getattr(rows, "layout", None)
-    try:
-        failures = open_failures(Path(failures_out), layout) if failures_out is not None else None
-    except (OSError, ValueError):
-        opened.close()
-        raise
+    failures = open_run_failures(failures_out, rows, opened)
     return BulkRun(
         client,
         op,

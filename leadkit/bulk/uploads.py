@@ -25,11 +25,12 @@ from ..runtime.errors import APIError, AuthenticationError, NotFoundError, Permi
 from ..runtime.polling import PollPolicy, Upload
 from .chunk_upload import ChunkUpload, RowSink, settle_earlier
 from .chunks import Chunk, unsendable
-from .failures import FailuresSink, open_failures
+from .failures import FailuresSink
 from .inputs import request_fields
 from .journal import State
 from .ledger import Job, Row, RowLedger
-from .results import Outcome, RowResult, SummaryBuilder
+from .results import Outcome, RowResult
+from .row_run import RowRun, open_run_failures
 from .seen import SeenKeys
 from .upload_journal import UploadJournal
 
@@ -45,21 +46,14 @@ _FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError)
 """Errors of an upload that every later chunk would meet too: the run stops reading."""
 
 
-class _Crash:
-    """A task of the run died of an unexpected error; the consumer re-raises it."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-class UploadRun:
-    """An async iterable of RowResult, one per input row; `summary` once it is exhausted.
-
-    The same surface as `BulkRun`: iterate it once; `stop(grace)` stops reading input and
-    cancels the chunks still uploading or polling after `grace` seconds (a job already
-    started goes on, on the server: a rerun with the journal waits for it); `abort()`
-    cancels at once.
+class UploadRun(RowRun):
+    """A `RowRun` that uploads its rows a chunk per job, as `BulkRun` sends them a request
+    per row. `stop(grace)` cancels the chunks still uploading or polling after `grace`
+    seconds (a job already started goes on, on the server: a rerun with the journal waits
+    for it); `abort()` cancels at once.
     """
+
+    _ITERATED_TWICE = "an UploadRun can be iterated only once"
 
     def __init__(
         self,
@@ -74,24 +68,20 @@ class UploadRun:
         uploads: int,
         polling: PollPolicy,
     ) -> None:
-        self.client = client
-        self.upload = upload
-        self.summary: Any = None
-        self.stop_reason: str | None = None
-        self._params = dict(path_params)
-        self._failures = failures
-        self._ledger = RowLedger(
+        ledger = RowLedger(
             client.api, upload.creates, journal, dry_run=dry_run, resend_in_flight=True
         )
+        # the rows read and not yet reported: a chunk filling, those in flight, their copies
+        super().__init__(ledger, failures, window=(uploads + 1) * upload.max_rows + 16)
+        self.client = client
+        self.upload = upload
+        self._params = dict(path_params)
         self._journal = journal if isinstance(journal, UploadJournal) else None
         self._polling = polling
         self._folder = tempfile.TemporaryDirectory(prefix="leadkit-upload-")
         fields = request_fields(client.api, upload.creates.body_type)
         self._fields = list(fields.types)
         self._slots = asyncio.Semaphore(uploads)
-        self._window = asyncio.Semaphore((uploads + 1) * upload.max_rows + 16)
-        """Rows read and not yet reported: a chunk filling, those in flight, their copies."""
-        self._queue: asyncio.Queue[RowResult | _Crash | None] = asyncio.Queue()
         self._room = asyncio.Event()
         """Set while fewer than `_QUEUED_RESULTS` results wait for the consumer."""
         self._room.set()
@@ -100,45 +90,32 @@ class UploadRun:
         self._input: Iterator[Row] | AsyncIterator[Row] = (
             aiter(rows) if isinstance(rows, AsyncIterable) else iter(rows)
         )
-        self._next_index = 0
-        self._exhausted = False
-        self._stopping = False
-        self._started = False
-
-    def __aiter__(self) -> AsyncIterator[RowResult]:
-        if self._started:
-            raise RuntimeError("an UploadRun can be iterated only once")
-        self._started = True
-        return self._results()
-
-    def stop(self, grace: float | None = 30.0, reason: str = "stopped") -> None:
-        """Stop reading input; cancel the chunks in flight after `grace` seconds (None: never)."""
-        if not self._stopping:
-            self._stopping = True
-            self.stop_reason = reason
-            if self._producer is not None:
-                self._producer.cancel()
-        if grace is not None:
-            asyncio.get_running_loop().call_later(grace, self._cancel_chunks)
-
-    def abort(self) -> None:
-        """Stop reading input and cancel every chunk in flight now."""
-        self.stop(0.0, self.stop_reason or "aborted")
-        self._cancel_chunks()
 
     def close(self) -> None:
         """Release the journal, the failures file and the chunks' folder; again does nothing."""
-        self._ledger.journal.close()
-        if self._failures is not None:
-            self._failures.close()
+        super().close()
         self._folder.cleanup()
 
-    def _cancel_chunks(self) -> None:
+    def _start(self) -> list[asyncio.Task[None]]:
+        self._producer = asyncio.create_task(self._guarded(self._produce()))
+        return [asyncio.create_task(self._supervise())]
+
+    def _stop_reading(self) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+
+    def _cancel_in_flight(self) -> None:
         for task in self._chunks:
             task.cancel()
 
+    def _in_turn(self, result: RowResult) -> Iterator[RowResult]:
+        """`result` itself; taking it may make room for the results the chunks report."""
+        if self._queue.qsize() < _QUEUED_RESULTS:
+            self._room.set()
+        yield result
+
     def _emit(self, result: RowResult) -> None:
-        """Hand `result` to the consumer, with the results of the rows that waited for it."""
+        """Hand `result` to the consumer."""
         self._queue.put_nowait(result)
 
     async def _room_for_results(self) -> None:
@@ -152,36 +129,6 @@ class UploadRun:
         for waited in self._ledger.settle(journal_key, result):
             self._emit(waited)
 
-    async def _results(self) -> AsyncIterator[RowResult]:
-        builder = SummaryBuilder()
-        self._producer = asyncio.create_task(self._guarded(self._produce()))
-        supervisor = asyncio.create_task(self._supervise())
-        finished = False
-        try:
-            while (item := await self._queue.get()) is not None:
-                if self._queue.qsize() < _QUEUED_RESULTS:
-                    self._room.set()
-                if isinstance(item, _Crash):
-                    raise item.error
-                builder.add(item)
-                if self._failures is not None:
-                    self._failures.write(item)
-                self._window.release()
-                yield item
-            finished = True
-        finally:
-            if not finished:
-                self.abort()
-            await asyncio.gather(supervisor, return_exceptions=True)
-            for item in [self._queue.get_nowait() for _ in range(self._queue.qsize())]:
-                if isinstance(item, RowResult):  # not taken by the consumer: still counted
-                    builder.add(item)
-                    if self._failures is not None:
-                        self._failures.write(item)
-            self.close()
-            unread = None if self._exhausted else self._next_index
-            self.summary = builder.build(unread, self.stop_reason)
-
     async def _supervise(self) -> None:
         """Wait for the producer and every chunk it started; then tell the consumer."""
         assert self._producer is not None
@@ -189,17 +136,6 @@ class UploadRun:
         while self._chunks:
             await asyncio.gather(*self._chunks, return_exceptions=True)
         self._queue.put_nowait(None)
-
-    async def _guarded(self, work: Any) -> None:
-        """Run `work`; an unexpected error reaches the consumer, which aborts the rest."""
-        try:
-            await work
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-        except Exception as exc:
-            self._stopping = True
-            self._queue.put_nowait(_Crash(exc))
 
     async def _produce(self) -> None:
         """Read every row into chunks, and launch each chunk's upload once it is full."""
@@ -369,12 +305,7 @@ def bulk_upload(
     expand_path(upload.operation.path, path_values(params))  # a bad value fails here
     scope = {"api": client.api.name, "operation": upload.creates.name, "path_params": params}
     opened = SeenKeys() if journal is None or dry_run else UploadJournal(Path(journal), scope)
-    layout = getattr(rows, "layout", None)
-    try:
-        failures = open_failures(Path(failures_out), layout) if failures_out is not None else None
-    except (OSError, ValueError):
-        opened.close()
-        raise
+    failures = open_run_failures(failures_out, rows, opened)
     return UploadRun(
         client,
         upload,

@@ -538,6 +538,25 @@ async def test_a_run_never_iterated_can_be_closed_and_frees_its_journal(
     assert [r.outcome async for r in again] == [Outcome.CREATED], "the journal lock was freed"
 
 
+async def test_a_failures_file_that_cannot_be_opened_frees_the_journal(
+    tmp_path: Path, coldsend: ColdsendClient
+) -> None:
+    journal, params, rows = tmp_path / "j", {"campaign_id": CAMPAIGN}, [{"email": "a@x.io"}]
+    with pytest.raises(ValueError, match=r"name it \.jsonl"):
+        bulk_create(coldsend, ADD_LEAD, rows, path_params=params, journal=journal,
+                    failures_out=tmp_path / "failures.csv")  # fmt: skip
+    again = bulk_create(coldsend, ADD_LEAD, rows, path_params=params, journal=journal)
+    assert [r.outcome async for r in again] == [Outcome.CREATED], "the journal lock was freed"
+
+
+async def test_a_run_can_be_iterated_only_once(coldsend: ColdsendClient) -> None:
+    params = {"campaign_id": CAMPAIGN}
+    run = bulk_create(coldsend, ADD_LEAD, [{"email": "a@x.io"}], path_params=params, dry_run=True)
+    assert [r.outcome async for r in run] == [Outcome.VALID]
+    with pytest.raises(RuntimeError, match=r"^a BulkRun can be iterated only once$"):
+        aiter(run)
+
+
 @pytest.mark.parametrize("journal", [None, "j.sqlite"])
 async def test_a_lone_surrogate_in_a_servers_message_is_written_and_read_back(
     tmp_path: Path, journal: str | None

@@ -320,6 +320,29 @@ async def test_a_dry_run_checks_every_row_and_uploads_none() -> None:
     assert (summary.counts[Outcome.VALID], summary.counts[Outcome.INVALID]) == (5, 1)
 
 
+async def test_a_failures_file_that_cannot_be_opened_frees_the_upload_journal(
+    tmp_path: Path,
+) -> None:
+    journal, params = tmp_path / "j", {"campaign_id": str(uuid.uuid4())}
+    async with Sandbox(config()) as sandbox, coldsend(sandbox) as client:
+        with pytest.raises(ValueError, match=r"name it \.jsonl"):
+            bulk_upload(client, ADD_LEAD_UPLOAD, leads(2), path_params=params, journal=journal,
+                        failures_out=tmp_path / "failures.csv")  # fmt: skip
+        again = bulk_upload(
+            client, ADD_LEAD_UPLOAD, leads(2), path_params=params, journal=journal, polling=FAST
+        )
+        assert [r.outcome async for r in again] == [Outcome.CREATED] * 2, "the lock was freed"
+
+
+async def test_an_upload_run_can_be_iterated_only_once() -> None:
+    async with Sandbox(config()) as sandbox, coldsend(sandbox) as client:
+        params = {"campaign_id": str(uuid.uuid4())}
+        run = bulk_upload(client, ADD_LEAD_UPLOAD, leads(2), path_params=params, dry_run=True)
+        assert [r.outcome async for r in run] == [Outcome.VALID] * 2
+        with pytest.raises(RuntimeError, match=r"^an UploadRun can be iterated only once$"):
+            aiter(run)
+
+
 async def test_a_jobs_rows_are_reported_as_the_consumer_takes_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
