@@ -118,7 +118,7 @@ def test_a_dry_run_of_20000_rows_prints_the_least_time_before_the_first_row(
     assert main([*args, "--via", "single"]) == 0
     assert "20,000 rows, 100/min and 1,000/h: at least 20 h\n" in capsys.readouterr().err
     assert main(args) == 0  # --via auto: by upload
-    said = "20,000 rows in uploads of at most 10,000 rows and 50 MiB: 2 or more, each a job"
+    said = "20,000 rows: at least 2 uploads of at most 10,000 rows and 50 MiB, each a job"
     assert said in capsys.readouterr().err
 
 
