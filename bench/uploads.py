@@ -76,13 +76,13 @@ def _client(url: str, n: int, path: str = "upload") -> dict[str, Any]:
 def run(n: int, scale: float) -> tuple[list[Row], list[Target]]:
     """`n` leads at time scale `scale` (1: real time) against the single path's least time;
     peak RSS of the upload path for `n` and `10 n` leads, and of the single path for `n`."""
-    from leadkit.commands.load_eta import least_seconds  # not in the client process
+    from leadkit.commands.load_eta import paced_seconds  # not in the client process
     from leadkit.sandbox import SandboxConfig, running_in_thread
 
     declared = ColdsendClient.api.rate_limit
     assert declared is not None
     least = (
-        least_seconds(n, declared.windows) / scale
+        paced_seconds(n, declared.windows) / scale
     )  # the sandbox's windows pass `scale` x faster
     with running_in_thread(SandboxConfig(time_scale=scale)) as sandbox:
         url = sandbox.base_url("coldsend")

@@ -5,7 +5,7 @@ exports people have (Apollo, HubSpot, Sales Navigator tools, Salesforce reports,
 Instantly, Google Contacts); --dry-run prints where each column goes and the first valid
 row's body. The file's encoding is found before the first row. A journal (its place is
 printed) makes the same command, run again, resume: rows created are not sent twice. The
-load paces itself to the API's rate limits and says how long it takes at least.
+load paces itself to the API's rate limits and says about how long they make it take.
 
 Exit code: 0 when every row succeeded, 1 when some did not or the load stopped (a 401, or
 rows in a row that cannot reach the server), 2 on a usage error (nothing was sent).

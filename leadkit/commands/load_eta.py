@@ -1,7 +1,9 @@
 """How long a load takes: the rows against the API's rate-limit windows, before and during it.
 
-Before the first row, `estimate` gives the least time the windows allow: the rows divided by
-the slowest window's rate (``20,000 rows, 100/min and 1,000/h: at least 20 h``). During the
+Before the first row, `estimate` gives the time the windows take: the rows at the slowest
+rate of a window they outgrow (``20,000 rows, 100/min and 1,000/h: about 20 h``); rows that
+fit in every window's budget go at once (``2 rows, 60/min: within every window's budget, no
+wait``). During the
 run, `Schedule` keeps the client's own send times (its `RequestSent` events) and, with the
 same rule the rate limiter follows for each window (the n-th send no earlier than the
 (n - limit)-th plus the window), says when the last row can go. Which window a wait of the
@@ -49,18 +51,24 @@ def duration_text(seconds: float) -> str:
     return " ".join(kept)
 
 
-def least_seconds(rows: int, windows: Sequence[Window]) -> float:
-    """The least time `windows` allow for `rows` requests: the rows at the slowest rate."""
-    return max((rows * w.seconds / w.limit for w in windows), default=0.0)
+def paced_seconds(rows: int, windows: Sequence[Window]) -> float:
+    """About how long `windows` take to let `rows` requests through: the rows at the slowest
+    rate among the windows whose limit they pass (a window whose budget holds them all lets
+    them go at once). Within a window of it either way: a fresh budget sends a window's worth
+    at once, a budget used elsewhere delays the start."""
+    return max((rows * w.seconds / w.limit for w in windows if rows > w.limit), default=0.0)
 
 
 def estimate(rows: int, windows: Sequence[Window]) -> str:
-    """``20,000 rows, 100/min and 1,000/h: at least 20 h``."""
+    """``20,000 rows, 100/min and 1,000/h: about 20 h``."""
     counted = f"{rows:,} row{'s' if rows != 1 else ''}"
     if not windows:
         return f"{counted}, no rate limit declared"
     limits = " and ".join(window_text(w) for w in windows)
-    return f"{counted}, {limits}: at least {duration_text(least_seconds(rows, windows))}"
+    seconds = paced_seconds(rows, windows)
+    if not seconds:
+        return f"{counted}, {limits}: within every window's budget, no wait"
+    return f"{counted}, {limits}: about {duration_text(seconds)}"
 
 
 def upload_estimate(rows: int, max_rows: int, max_bytes: int) -> str:

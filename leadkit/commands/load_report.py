@@ -1,9 +1,9 @@
 """What `leadkit load` says before its first row and after its last.
 
 Before (on stderr): how the file is read (encoding, delimiter), where its columns go (every
-column in a dry run; the ones not sent always), where the journal is, and the least time the
-rate limits allow. After (on stdout): the rows that did not succeed, the summary, why the
-run stopped, and the one command that resumes it.
+column in a dry run; the ones not sent always), where the journal is, and about how long the
+rate limits take (or how many uploads). After (on stdout): the rows that did not succeed,
+the summary, why the run stopped, and the one command that resumes it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = ["announce", "cut_short", "first_valid_body", "report", "summary_table
 def announce(
     err: Console, source: InputFile, journal: Path | None, estimate: str, *, full: bool
 ) -> None:
-    """Say how the input is read and mapped, where the journal is, and how long at least;
+    """Say how the input is read and mapped, where the journal is, and about how long;
     `full` (a dry run) lists every column."""
     shape = ""
     if source.layout is not None and source.layout.delimiter != ",":

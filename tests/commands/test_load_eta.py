@@ -21,11 +21,20 @@ COLDSEND_WINDOWS = COLDSEND.rate_limit.windows if COLDSEND.rate_limit else ()
 MINUTE, HOUR = COLDSEND_WINDOWS
 
 
-def test_the_estimate_for_20000_coldsend_rows_is_at_least_20_hours() -> None:
-    assert estimate(20_000, COLDSEND_WINDOWS) == "20,000 rows, 100/min and 1,000/h: at least 20 h"
+def test_the_estimate_for_20000_coldsend_rows_is_about_20_hours() -> None:
+    assert estimate(20_000, COLDSEND_WINDOWS) == "20,000 rows, 100/min and 1,000/h: about 20 h"
     assert BREAKCOLD.rate_limit is not None
-    assert estimate(202, BREAKCOLD.rate_limit.windows) == "202 rows, 60/min: at least 3 min 22 s"
+    assert estimate(202, BREAKCOLD.rate_limit.windows) == "202 rows, 60/min: about 3 min 22 s"
     assert estimate(1, ()) == "1 row, no rate limit declared"
+
+
+def test_rows_within_every_windows_budget_wait_for_none_and_the_estimate_says_so() -> None:
+    """500 Coldsend rows outgrow the minute (100) but not the hour (1,000): the minute's pace
+    alone, not the hour's 30 min; 100 rows outgrow neither."""
+    assert estimate(500, COLDSEND_WINDOWS) == "500 rows, 100/min and 1,000/h: about 5 min"
+    assert estimate(100, COLDSEND_WINDOWS) == (
+        "100 rows, 100/min and 1,000/h: within every window's budget, no wait"
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,7 +125,7 @@ def test_a_dry_run_of_20000_rows_prints_the_least_time_before_the_first_row(
     leads.write_text("email\n" + "".join(f"l{i}@eta.example\n" for i in range(20_000)))
     args = ["load", "coldsend", "--campaign-id", str(uuid.uuid4()), "--dry-run", str(leads)]
     assert main([*args, "--via", "single"]) == 0
-    assert "20,000 rows, 100/min and 1,000/h: at least 20 h\n" in capsys.readouterr().err
+    assert "20,000 rows, 100/min and 1,000/h: about 20 h\n" in capsys.readouterr().err
     assert main(args) == 0  # --via auto: by upload
     said = "20,000 rows: at least 2 uploads of at most 10,000 rows and 50 MiB, each a job"
     assert said in capsys.readouterr().err

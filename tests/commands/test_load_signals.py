@@ -191,7 +191,7 @@ def test_a_log_gets_no_progress_bar(tmp_path: Path) -> None:
     assert "━" not in stderr  # no last frame of a bar cut to 80 columns
     assert stderr.splitlines()[1:] == [
         "reading leads.jsonl: UTF-8",
-        "30 rows, 100/3 s and 1,000/180 s: at least 5 s",
+        "30 rows, 100/3 s and 1,000/180 s: within every window's budget, no wait",
     ]
 
 
